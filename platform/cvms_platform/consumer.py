@@ -1,0 +1,114 @@
+"""Consuming events: contract check, inbox dedup in the effect's transaction, bounded retries, DLQ.
+
+nameko's own event handler acks a message whose handler failed, losing it. This one retries a
+failed message a bounded number of times (republishing it with an attempt count, then acking the
+original) and moves it to the service's dead-letter queue when it breaks its contract or keeps
+failing. The consumer keeps going either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+import eventlet
+from kombu import Queue
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import EventHandler
+
+from cvms_platform import config, contracts, inbox
+from cvms_platform.errors import ContractViolation
+from cvms_platform.metrics import DEAD_LETTERED, EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-cvms-attempt"
+
+
+def dead_letter_queue(service: str) -> str:
+    return f"{service}.dead-letter"
+
+
+class ReliableEventHandler(EventHandler):
+    def setup(self) -> None:
+        super().setup()
+        service = self.container.service_name
+        self.max_attempts = config.int_setting("CVMS_EVENT_MAX_ATTEMPTS", 5)
+        self.retry_delay = config.float_setting("CVMS_EVENT_RETRY_DELAY", 0.2)
+        self.dead_letters = Queue(dead_letter_queue(service), durable=True, auto_delete=False)
+        self.publisher = Publisher(self.container.config[AMQP_URI_CONFIG_KEY])
+
+    def handle_message_processed(self, message, result=None, exc_info=None) -> None:
+        try:
+            if exc_info is not None:
+                self._after_failure(message, exc_info[1])
+        except Exception:
+            log.exception("could not retry or dead-letter %s; returning it to the queue", self)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _after_failure(self, message, error: BaseException) -> None:
+        service = self.container.service_name
+        if isinstance(error, ContractViolation):
+            self._dead_letter(message, "contract", error)
+            return
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        if attempt >= self.max_attempts:
+            self._dead_letter(message, "attempts", error)
+            return
+        # Back off inside this worker only; other workers keep consuming meanwhile.
+        eventlet.sleep(self.retry_delay * 2 ** (attempt - 1))
+        self.publisher.publish(
+            message.payload,
+            exchange="",
+            routing_key=self.queue.name,
+            headers={**(message.headers or {}), ATTEMPT_HEADER: attempt + 1},
+        )
+        EVENTS_CONSUMED.labels(service, self.event_type, "retried").inc()
+
+    def _dead_letter(self, message, reason: str, error: BaseException) -> None:
+        service = self.container.service_name
+        self.publisher.publish(
+            message.payload,
+            exchange="",
+            routing_key=self.dead_letters.name,
+            declare=[self.dead_letters],
+            headers={
+                **(message.headers or {}),
+                "x-cvms-dead-letter-reason": reason,
+                "x-cvms-error": f"{type(error).__name__}: {error}"[:1000],
+                "x-cvms-queue": self.queue.name,
+                "x-cvms-routing-key": self.event_type,
+            },
+        )
+        log.warning("dead-lettered %s event (%s): %s", self.event_type, reason, error)
+        DEAD_LETTERED.labels(service, self.event_type, reason).inc()
+        EVENTS_CONSUMED.labels(service, self.event_type, "dead_lettered").inc()
+
+
+def consumes(source: str, event_type: str, *, db_attr: str = "db") -> Callable:
+    """Declare a service method as the idempotent consumer of `source`'s `event_type`.
+
+    The method is called as `method(self, session, event)` inside one transaction that also
+    records the event id in the inbox; a redelivered event is acknowledged and changes nothing.
+    """
+
+    def decorator(method: Callable) -> Callable:
+        consumer = method.__qualname__
+
+        @functools.wraps(method)
+        def handle(self, body):
+            event = contracts.parse(body, source=source, event_type=event_type)
+            with getattr(self, db_attr).transaction() as session:
+                applied = inbox.claim(session, event.id, consumer)
+                if applied:
+                    method(self, session, event)
+            outcome = "applied" if applied else "duplicate"
+            EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
+
+        return ReliableEventHandler.decorator(source, event_type)(handle)
+
+    return decorator

@@ -1,0 +1,159 @@
+"""Event contracts: the payload schema of every (event type, version), checked on publish and consume.
+
+A contract names the service that owns the event; only that service publishes it, into the
+`<source>.events` exchange that nameko event handlers bind to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from cvms_platform.envelope import ENVELOPE, Event
+from cvms_platform.errors import ContractViolation
+
+WASTAGE_REASONS = (
+    "broken_vial",
+    "drawn_not_administered",
+    "open_vial_time_limit",
+    "temperature_excursion",
+    "expired",
+    "other",
+)
+LEDGER_REASONS = (
+    "received",
+    "administered",
+    "wasted",
+    "transferred_out",
+    "transferred_in",
+    "correction",
+    "administration_voided",
+)
+
+
+class LotReceivedV1(Schema):
+    lot_id = fields.UUID(required=True)
+    shipment_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    expiration_date = fields.Date(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class DoseAdministeredV1(Schema):
+    administration_id = fields.UUID(required=True)
+    recipient_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    lot_id = fields.UUID(required=True)
+    product_id = fields.Str(required=True)
+    lot_number = fields.Str(required=True)
+    dose_number = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    administered_at = fields.AwareDateTime(required=True)
+
+
+class InventoryAdjustedV1(Schema):
+    ledger_entry_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True)
+    lot_id = fields.UUID(required=True)
+    product_id = fields.Str(required=True)
+    reason = fields.Str(required=True, validate=validate.OneOf(LEDGER_REASONS))
+    delta = fields.Int(required=True, strict=True)
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class InventoryDiscrepancyRecordedV1(Schema):
+    discrepancy_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True)
+    lot_id = fields.UUID(required=True)
+    reason = fields.Str(required=True)
+    source_event_id = fields.UUID(required=True)
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    type: str
+    version: int
+    schema: Schema
+
+
+CONTRACTS: dict[tuple[str, int], Contract] = {
+    (c.type, c.version): c
+    for c in (
+        Contract("inventory", "lot_received", 1, LotReceivedV1()),
+        Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1()),
+        Contract("inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()),
+        Contract("administration", "dose_administered", 1, DoseAdministeredV1()),
+    )
+}
+
+
+def latest(event_type: str) -> Contract:
+    versions = [c for (t, _), c in CONTRACTS.items() if t == event_type]
+    if not versions:
+        raise KeyError(f"no contract for event type {event_type!r}")
+    return max(versions, key=lambda c: c.version)
+
+
+def new_event(event_type: str, payload: dict[str, Any], *, correlation_id: str) -> Event:
+    """Build an event of the latest contract version; raise ValueError if the payload breaks it."""
+    contract = latest(event_type)
+    wire = contract.schema.dump(payload)
+    errors = contract.schema.validate(wire)
+    if errors:
+        raise ValueError(f"{event_type} v{contract.version} payload breaks its contract: {errors}")
+    return Event(
+        type=event_type,
+        version=contract.version,
+        source=contract.source,
+        payload=wire,
+        correlation_id=correlation_id,
+    )
+
+
+def to_wire(event: Event) -> dict[str, Any]:
+    return ENVELOPE.dump(
+        {
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "occurred_at": event.occurred_at,
+            "source": event.source,
+            "correlation_id": event.correlation_id,
+            "payload": event.payload,
+        }
+    )
+
+
+def parse(body: Any, *, source: str, event_type: str) -> Event:
+    """Check an incoming message against the envelope and its contract; payload comes back loaded."""
+    if not isinstance(body, dict):
+        raise ContractViolation("event body is not a JSON object")
+    try:
+        envelope = ENVELOPE.load(body)
+    except ValidationError as exc:
+        raise ContractViolation(f"bad envelope: {exc.messages}") from None
+    if envelope["type"] != event_type or envelope["source"] != source:
+        raise ContractViolation(
+            f"expected {source}/{event_type}, got {envelope['source']}/{envelope['type']}"
+        )
+    contract = CONTRACTS.get((event_type, envelope["version"]))
+    if contract is None:
+        raise ContractViolation(f"unknown contract {event_type} v{envelope['version']}")
+    try:
+        payload = contract.schema.load(envelope["payload"])
+    except ValidationError as exc:
+        raise ContractViolation(f"payload breaks {event_type} v{contract.version}: {exc.messages}")
+    return Event(
+        id=str(envelope["id"]),
+        type=event_type,
+        version=envelope["version"],
+        source=source,
+        payload=payload,
+        correlation_id=envelope["correlation_id"],
+        occurred_at=envelope["occurred_at"],
+    )

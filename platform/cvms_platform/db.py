@@ -1,0 +1,111 @@
+"""Database engines and per-worker sessions, the same way for every service.
+
+PostgreSQL (psycopg 3, which yields to eventlet) in production; an SQLite file of the service's
+own when no URL is configured. SQLite transactions start with BEGIN IMMEDIATE so concurrent
+writers queue on the database lock instead of failing half-way through an upgrade.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cvms_platform import config
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        # One connection per process: a green thread waiting in SQLite's C busy-handler
+        # would block the whole eventlet hub, so writers queue on the pool instead.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+class DatabaseAccess:
+    """A worker's handle on its service database: one session, opened on first use."""
+
+    def __init__(self, engine: Engine, make_session: sessionmaker):
+        self.engine = engine
+        self._make_session = make_session
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._make_session()
+        return self._session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on any error."""
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class Database(DependencyProvider):
+    """nameko dependency: the database the service owns, chosen by its name."""
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        self.engine = make_engine(
+            config.database_url(service),
+            pool_size=self.container.config.get("max_workers", 10),
+        )
+        self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.accesses: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx) -> DatabaseAccess:
+        access = DatabaseAccess(self.engine, self.make_session)
+        self.accesses[worker_ctx] = access
+        return access
+
+    def worker_teardown(self, worker_ctx) -> None:
+        access = self.accesses.pop(worker_ctx, None)
+        if access is not None:
+            access.close()

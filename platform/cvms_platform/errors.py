@@ -1,0 +1,41 @@
+"""Errors that cross the RPC boundary as themselves, so the gateway can map them to HTTP.
+
+nameko re-raises a registered exception type (by module path) on the caller's side with the
+same arguments, instead of a generic RemoteError; so both sides import them from here.
+"""
+
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class InvalidInput(Exception):
+    """Input failed validation: `errors` maps field names to messages. HTTP 400."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@deserialize_to_instance
+class NotFound(Exception):
+    """The named object does not exist (or is not visible to the caller). HTTP 404."""
+
+
+@deserialize_to_instance
+class Conflict(Exception):
+    """The request clashes with the current state. HTTP 409."""
+
+
+@deserialize_to_instance
+class Unprocessable(Exception):
+    """Well-formed input that breaks a business rule; `errors` maps fields to reasons. HTTP 422."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class ContractViolation(Exception):
+    """An event that does not match its contract; it is dead-lettered, never retried."""

@@ -1,0 +1,27 @@
+"""The inbox: which events a consumer has already applied, recorded in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cvms_platform.tables import inbox
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def claim(session: Session, event_id: str, consumer: str) -> bool:
+    """Record `event_id` as handled by `consumer`; False if it already was.
+
+    A concurrent duplicate waits on the unique key until the first commits, then sees the
+    conflict, so two deliveries of one event can never both apply.
+    """
+    insert = _INSERTS[session.get_bind().dialect.name]
+    result = session.execute(
+        insert(inbox)
+        .values(event_id=event_id, consumer=consumer, handled_at=datetime.now(timezone.utc))
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1

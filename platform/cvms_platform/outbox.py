@@ -1,0 +1,32 @@
+"""Writing events into the outbox, in the same transaction as the state change they announce."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cvms_platform.contracts import new_event, to_wire
+from cvms_platform.envelope import Event
+from cvms_platform.tables import outbox
+
+
+def record_event(
+    session: Session, event_type: str, payload: dict[str, Any], *, correlation_id: str
+) -> Event:
+    """Add the event to the outbox of `session`'s transaction; the relay publishes it after commit."""
+    event = new_event(event_type, payload, correlation_id=correlation_id)
+    now = datetime.now(timezone.utc)
+    session.execute(
+        outbox.insert().values(
+            event_id=event.id,
+            event_type=event.type,
+            body=to_wire(event),
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+            unroutable=False,
+        )
+    )
+    return event

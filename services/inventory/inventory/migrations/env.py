@@ -1,0 +1,5 @@
+from cvms_platform.migrate import run_alembic_env
+
+from inventory.models import Base
+
+run_alembic_env(Base.metadata)

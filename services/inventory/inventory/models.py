@@ -1,0 +1,111 @@
+"""Inventory's own tables. Stock is a ledger; a lot's `doses_on_hand` is the ledger's running
+balance, kept in the same transaction as each entry and never allowed below zero."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    cap_color: Mapped[str] = mapped_column(String(30))
+    manufacturer: Mapped[str] = mapped_column(String(100))
+    mvx_code: Mapped[str] = mapped_column(String(10))
+    cvx_code: Mapped[str] = mapped_column(String(10))
+    ndc_unit_of_sale: Mapped[str] = mapped_column(String(20))
+    ndc_unit_of_use: Mapped[str] = mapped_column(String(20))
+    doses_per_vial: Mapped[int] = mapped_column(Integer)
+    dose_volume_ml: Mapped[float] = mapped_column(Numeric(4, 2))
+    min_age_years: Mapped[int] = mapped_column(Integer)
+    series_doses: Mapped[int] = mapped_column(Integer)
+    min_interval_days: Mapped[int] = mapped_column(Integer)
+    storage_min_c: Mapped[int] = mapped_column(Integer)
+    storage_max_c: Mapped[int] = mapped_column(Integer)
+    beyond_use_hours: Mapped[int] = mapped_column(Integer)
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    __table_args__ = (
+        UniqueConstraint("location_id", "shipment_id", name="uq_lots_location_shipment"),
+        CheckConstraint("doses_on_hand >= 0", name="ck_lots_on_hand_not_negative"),
+        Index("ix_lots_location_product", "location_id", "product_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    location_id: Mapped[str] = mapped_column(String(64))
+    shipment_id: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    lot_number: Mapped[str] = mapped_column(String(50))
+    expiration_date: Mapped[date] = mapped_column(Date)
+    storage_unit: Mapped[str | None] = mapped_column(String(100))
+    doses_received: Mapped[int] = mapped_column(Integer)
+    doses_on_hand: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_location_recorded", "location_id", "recorded_at"),
+        Index("ix_ledger_lot", "lot_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    location_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(30))
+    delta: Mapped[int] = mapped_column(Integer)
+    balance_after: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_event_id: Mapped[str | None] = mapped_column(String(36))
+    reference_id: Mapped[str | None] = mapped_column(String(36))
+    correlation_id: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Discrepancy(Base):
+    """A dose recorded against a lot that had no stock left: kept for the location to reconcile."""
+
+    __tablename__ = "discrepancies"
+    __table_args__ = (Index("ix_discrepancies_location_open", "location_id", "resolved_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    location_id: Mapped[str] = mapped_column(String(64))
+    lot_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(50))
+    administration_id: Mapped[str | None] = mapped_column(String(36))
+    source_event_id: Mapped[str] = mapped_column(String(36))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
