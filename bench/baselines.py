@@ -68,9 +68,7 @@ def _wait_until(
     delay = 0.02
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"{what} exited with {proc.returncode} before becoming ready"
-            )
+            raise RuntimeError(f"{what} exited with {proc.returncode} before becoming ready")
         with contextlib.suppress(Exception):
             if ready():
                 return
@@ -147,9 +145,7 @@ def _scratch_database() -> Iterator[str]:
     finally:
         with psycopg.connect(**admin, autocommit=True) as conn:
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
 
@@ -178,9 +174,7 @@ def flask_hello(workers: int, duration_s: float) -> dict[str, float]:
 
     with _process(cmd, what="gunicorn", cwd=ROOT, env=_child_env()) as proc:
         _wait_until(answers, what="gunicorn", proc=proc)
-        result = http_load(
-            f"http://127.0.0.1:{port}/hello", duration_s=duration_s, connections=32
-        )
+        result = http_load(f"http://127.0.0.1:{port}/hello", duration_s=duration_s, connections=32)
     return {"workers": workers, **result}
 
 
@@ -242,10 +236,7 @@ def pika_rates(messages: int = 20000) -> dict[str, float]:
             for _ in range(messages - published):
                 filler.basic_publish("", queue, body, props)
             _wait_until(
-                lambda: (
-                    channel.queue_declare(queue, passive=True).method.message_count
-                    >= messages
-                ),
+                lambda: channel.queue_declare(queue, passive=True).method.message_count >= messages,
                 what="queue fill",
             )
 
@@ -287,9 +278,7 @@ def nameko_rpc(calls: int = 3000, clients: int = 8) -> dict[str, float]:
         ]  # fmt: skip
 
         def consuming() -> bool:
-            with contextlib.closing(
-                pika.BlockingConnection(_pika_params(vhost))
-            ) as conn:
+            with contextlib.closing(pika.BlockingConnection(_pika_params(vhost))) as conn:
                 declared = conn.channel().queue_declare("rpc-bench_echo", passive=True)
                 return declared.method.consumer_count > 0
 
@@ -307,9 +296,7 @@ def nameko_rpc(calls: int = 3000, clients: int = 8) -> dict[str, float]:
     }
 
 
-def _rpc_round_trips(
-    config: dict[str, str], *, clients: int, calls: int
-) -> dict[str, float]:
+def _rpc_round_trips(config: dict[str, str], *, clients: int, calls: int) -> dict[str, float]:
     """``calls`` pings split over ``clients`` threads, each with its own proxy."""
     with warnings.catch_warnings():
         # nameko imports eventlet, which warns about its own deprecation on import.
@@ -350,9 +337,7 @@ def _rpc_round_trips(
             (e for e in failures if not isinstance(e, threading.BrokenBarrierError)),
             failures[0],
         )
-        raise RuntimeError(
-            f"{len(failures)} of {clients} RPC clients failed"
-        ) from cause
+        raise RuntimeError(f"{len(failures)} of {clients} RPC clients failed") from cause
     latencies = sorted(chain.from_iterable(f.result() for f in futures))
     return {
         "per_s": len(latencies) / elapsed,
@@ -361,9 +346,7 @@ def _rpc_round_trips(
     }
 
 
-def run_all(
-    duration_s: float = 10, gateway_workers: int = 2
-) -> dict[str, dict[str, float]]:
+def run_all(duration_s: float = 10, gateway_workers: int = 2) -> dict[str, dict[str, float]]:
     return {
         "flask_hello": flask_hello(gateway_workers, duration_s),
         "postgres": postgres_tps(duration_s),
@@ -384,17 +367,13 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     for bench, metric, value in rows:
         label = bench if bench != previous else ""
         previous = bench
-        lines.append(
-            f"{label:<{widths[0]}}  {metric:<{widths[1]}}  {value:>{widths[2]}}"
-        )
+        lines.append(f"{label:<{widths[0]}}  {metric:<{widths[1]}}  {value:>{widths[2]}}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--duration", type=float, default=10, help="seconds per timed run"
-    )
+    parser.add_argument("--duration", type=float, default=10, help="seconds per timed run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
     print(format_table(run_all(args.duration, gateway_workers=args.workers)))

@@ -17,9 +17,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 _UNIT_TO_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-_LATENCY_RE = re.compile(
-    r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE
-)
+_LATENCY_RE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 _REQUESTS_RE = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
 _RPS_RE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _NON_2XX_RE = re.compile(r"^\s*Non-2xx or 3xx responses:\s+(\d+)", re.MULTILINE)
@@ -75,10 +73,7 @@ def parse_wrk_output(out: str) -> dict[str, float]:
     requests = _REQUESTS_RE.search(out)
     if not (rps and requests):
         raise ValueError(f"unrecognised wrk output:\n{out}")
-    latencies = {
-        q: float(value) * _UNIT_TO_MS[unit]
-        for q, value, unit in _LATENCY_RE.findall(out)
-    }
+    latencies = {q: float(value) * _UNIT_TO_MS[unit] for q, value, unit in _LATENCY_RE.findall(out)}
     non_2xx = _NON_2XX_RE.search(out)
     socket_errors = _SOCKET_ERRORS_RE.search(out)
     return {
@@ -157,9 +152,7 @@ def http_load(
         return wrk(url, duration_s=duration_s, connections=connections, headers=headers)
     parts = urlsplit(url)
     conn_cls = (
-        http.client.HTTPSConnection
-        if parts.scheme == "https"
-        else http.client.HTTPConnection
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
     target = parts.path or "/"
     if parts.query:
@@ -174,9 +167,7 @@ def http_load(
         response.read()
         return response.status
 
-    return python_load(
-        request, duration_s=duration_s, concurrency=connections, connect=connect
-    )
+    return python_load(request, duration_s=duration_s, concurrency=connections, connect=connect)
 
 
 def paced(

@@ -1,4 +1,4 @@
-"""Event contracts: the payload schema of every (event type, version), checked on publish and consume.
+"""Event contracts: the payload schema of each (event type, version), checked both ways.
 
 A contract names the service that owns the event; only that service publishes it, into the
 `<source>.events` exchange that nameko event handlers bind to.
@@ -86,7 +86,9 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
     for c in (
         Contract("inventory", "lot_received", 1, LotReceivedV1()),
         Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1()),
-        Contract("inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()),
+        Contract(
+            "inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()
+        ),
         Contract("administration", "dose_administered", 1, DoseAdministeredV1()),
     )
 }
@@ -130,7 +132,7 @@ def to_wire(event: Event) -> dict[str, Any]:
 
 
 def parse(body: Any, *, source: str, event_type: str) -> Event:
-    """Check an incoming message against the envelope and its contract; payload comes back loaded."""
+    """Check an incoming message against the envelope and its contract; the payload is loaded."""
     if not isinstance(body, dict):
         raise ContractViolation("event body is not a JSON object")
     try:
@@ -147,7 +149,9 @@ def parse(body: Any, *, source: str, event_type: str) -> Event:
     try:
         payload = contract.schema.load(envelope["payload"])
     except ValidationError as exc:
-        raise ContractViolation(f"payload breaks {event_type} v{contract.version}: {exc.messages}")
+        raise ContractViolation(
+            f"payload breaks {event_type} v{contract.version}: {exc.messages}"
+        ) from None
     return Event(
         id=str(envelope["id"]),
         type=event_type,

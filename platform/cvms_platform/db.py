@@ -10,13 +10,15 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import DateTime, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvms_platform import config
+from cvms_platform.timeutil import as_utc
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -109,3 +111,18 @@ class Database(DependencyProvider):
         access = self.accesses.pop(worker_ctx, None)
         if access is not None:
             access.close()
+
+
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware timestamp that comes back aware on every database (SQLite forgets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("CVMS stores aware datetimes only")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value) if value is not None else None

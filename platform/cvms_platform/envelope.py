@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+
+# The nameko context-data key that carries a request's correlation id across RPC calls.
+CORRELATION_KEY = "correlation_id"
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Event:
     payload: dict[str, Any]
     correlation_id: str
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class EnvelopeSchema(Schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ def claim(session: Session, event_id: str, consumer: str) -> bool:
     insert = _INSERTS[session.get_bind().dialect.name]
     result = session.execute(
         insert(inbox)
-        .values(event_id=event_id, consumer=consumer, handled_at=datetime.now(timezone.utc))
+        .values(event_id=event_id, consumer=consumer, handled_at=datetime.now(UTC))
         .on_conflict_do_nothing()
     )
     return result.rowcount == 1

@@ -31,7 +31,9 @@ DLQ_DEPTH = Gauge(
 )
 OUTBOX_BACKLOG = Gauge("cvms_outbox_backlog", "Outbox events not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
-    "cvms_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox event", ["service"]
+    "cvms_outbox_oldest_unsent_age_seconds",
+    "Age of the oldest unpublished outbox event",
+    ["service"],
 )
 OUTBOX_PUBLISHED = Counter(
     "cvms_outbox_published_total",

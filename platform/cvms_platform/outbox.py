@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,9 +15,9 @@ from cvms_platform.tables import outbox
 def record_event(
     session: Session, event_type: str, payload: dict[str, Any], *, correlation_id: str
 ) -> Event:
-    """Add the event to the outbox of `session`'s transaction; the relay publishes it after commit."""
+    """Add the event to `session`'s transaction; the relay publishes it once committed."""
     event = new_event(event_type, payload, correlation_id=correlation_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session.execute(
         outbox.insert().values(
             event_id=event.id,

@@ -9,6 +9,7 @@ database: rows are claimed with SKIP LOCKED.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -82,10 +83,8 @@ class OutboxRelay:
 
     def close(self) -> None:
         if self._connection is not None and self._connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
                 self._connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
-                pass
         self._connection = self._channel = None
 
     def _publish(self, body: dict) -> None:
@@ -158,7 +157,9 @@ class OutboxRelay:
     def observe_backlog(self) -> None:
         with self.engine.connect() as db:
             count, oldest = db.execute(
-                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.sent_at.is_(None)
+                )
             ).one()
         OUTBOX_BACKLOG.labels(self.service).set(count)
         age = (utcnow() - as_utc(oldest)).total_seconds() if oldest else 0.0
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
 
     url = config.database_url(args.service)
     relay = OutboxRelay(
@@ -216,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: relay.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: relay.stopping.set())
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr=os.environ.get("CVMS_METRICS_ADDRESS", "127.0.0.1"))
+        start_http_server(
+            args.metrics_port, addr=os.environ.get("CVMS_METRICS_ADDRESS", "127.0.0.1")
+        )
     log.info("relaying the %s outbox to %s", args.service, config.amqp_uri())
     relay.run()
     sys.exit(0)

@@ -17,11 +17,10 @@ from werkzeug.wrappers import Response
 
 from cvms_platform.consumer import dead_letter_queue
 from cvms_platform.db import Database, ping
+from cvms_platform.envelope import CORRELATION_KEY
 from cvms_platform.metrics import DLQ_DEPTH, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, EntrypointMetrics
 from cvms_platform.tables import outbox
 from cvms_platform.timeutil import as_utc, utcnow
-
-CORRELATION_KEY = "correlation_id"
 
 
 class CorrelationId(ContextDataProvider):

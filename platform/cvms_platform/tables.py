@@ -22,7 +22,10 @@ PENDING = text("sent_at IS NULL")
 def _outbox_columns() -> list[Column]:
     return [
         Column(
-            "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+            "seq",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
         ),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("event_type", String(100), nullable=False),

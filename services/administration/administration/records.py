@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from cvms_platform.envelope import Event
-from cvms_platform.errors import Conflict, Unprocessable
-from cvms_platform.outbox import record_event
-from cvms_platform.timeutil import utcnow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from administration.models import Administration, KnownLot, Recipient
+from cvms_platform.envelope import Event
+from cvms_platform.errors import Conflict, Unprocessable
+from cvms_platform.outbox import record_event
+from cvms_platform.timeutil import utcnow
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -46,7 +46,9 @@ def record_dose(
     record_id = str(dose["id"])
     existing = session.get(Administration, record_id)
     if existing is not None:
-        if existing.recipient_id != str(dose["recipient_id"]) or existing.lot_id != str(dose["lot_id"]):
+        if existing.recipient_id != str(dose["recipient_id"]) or existing.lot_id != str(
+            dose["lot_id"]
+        ):
             raise Conflict(f"record id {record_id} is already used for a different dose")
         return existing, False
 
@@ -108,9 +110,7 @@ def _find_lot(session: Session, lot_id: str, lookup_lot: LotLookup) -> KnownLot 
 
 
 def _next_dose_number(session: Session, recipient_id: str) -> int:
-    given = session.scalar(
-        select(func.count()).where(Administration.recipient_id == recipient_id)
-    )
+    given = session.scalar(select(func.count()).where(Administration.recipient_id == recipient_id))
     return (given or 0) + 1
 
 

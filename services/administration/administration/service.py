@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from cvms_platform import validation
-from cvms_platform.consumer import consumes
-from cvms_platform.errors import NotFound
-from cvms_platform.service import CvmsService
-from cvms_platform.timeutil import utcnow
 from nameko.rpc import RpcProxy, rpc
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +13,11 @@ from administration.schemas import (
     RecipientSchema,
     RecordAdministrationSchema,
 )
+from cvms_platform import validation
+from cvms_platform.consumer import consumes
+from cvms_platform.errors import NotFound
+from cvms_platform.service import CvmsService
+from cvms_platform.timeutil import utcnow
 
 ADMINISTRATION = AdministrationSchema()
 RECIPIENT = RecipientSchema()

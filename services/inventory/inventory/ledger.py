@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
 from cvms_platform.envelope import Event
 from cvms_platform.errors import NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from inventory.models import Discrepancy, LedgerEntry, Lot, Product
 
 
@@ -22,7 +22,9 @@ def receive_lot(
     Returns the lot and whether this call created it.
     """
     existing = session.scalar(
-        select(Lot).where(Lot.location_id == location_id, Lot.shipment_id == shipment["shipment_id"])
+        select(Lot).where(
+            Lot.location_id == location_id, Lot.shipment_id == shipment["shipment_id"]
+        )
     )
     if existing is not None:
         return existing, False
@@ -91,7 +93,9 @@ def take_administered_dose(session: Session, event: Event) -> None:
         _announce_adjustment(session, lot, entry, event.correlation_id)
         return
     lot = session.get(Lot, lot_id)
-    reason = "no_stock" if lot is not None and lot.location_id == dose["location_id"] else "unknown_lot"
+    reason = (
+        "no_stock" if lot is not None and lot.location_id == dose["location_id"] else "unknown_lot"
+    )
     discrepancy = Discrepancy(
         location_id=dose["location_id"],
         lot_id=lot_id,

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cvms_platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -67,8 +68,8 @@ class Lot(Base):
     storage_unit: Mapped[str | None] = mapped_column(String(100))
     doses_received: Mapped[int] = mapped_column(Integer)
     doses_on_hand: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     product: Mapped[Product] = relationship(lazy="joined")
 
@@ -87,7 +88,7 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(30))
     delta: Mapped[int] = mapped_column(Integer)
     balance_after: Mapped[int] = mapped_column(Integer)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     source_event_id: Mapped[str | None] = mapped_column(String(36))
     reference_id: Mapped[str | None] = mapped_column(String(36))
     correlation_id: Mapped[str | None] = mapped_column(String(200))
@@ -106,6 +107,6 @@ class Discrepancy(Base):
     reason: Mapped[str] = mapped_column(String(50))
     administration_id: Mapped[str | None] = mapped_column(String(36))
     source_event_id: Mapped[str] = mapped_column(String(36))
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)

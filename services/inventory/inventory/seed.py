@@ -1,4 +1,4 @@
-"""Reference data: the COVID-19 product catalog, loaded (and kept current) from data/products.json."""
+"""Reference data: the COVID-19 product catalog, loaded and kept current from products.json."""
 
 from __future__ import annotations
 

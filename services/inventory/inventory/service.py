@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from cvms_platform import validation
-from cvms_platform.consumer import consumes
-from cvms_platform.errors import InvalidInput, NotFound
-from cvms_platform.service import CvmsService
 from marshmallow import ValidationError
 from nameko.rpc import rpc
 from sqlalchemy import select
 
+from cvms_platform import validation
+from cvms_platform.consumer import consumes
+from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.service import CvmsService
 from inventory import ledger
 from inventory.models import Discrepancy, Lot, Product
 from inventory.schemas import (

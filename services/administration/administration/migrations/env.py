@@ -1,5 +1,4 @@
-from cvms_platform.migrate import run_alembic_env
-
 from administration.models import Base
+from cvms_platform.migrate import run_alembic_env
 
 run_alembic_env(Base.metadata)

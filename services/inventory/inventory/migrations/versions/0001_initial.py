@@ -6,6 +6,7 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
+
 from cvms_platform.tables import create_messaging_tables, drop_messaging_tables
 
 revision = "0001"

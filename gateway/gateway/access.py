@@ -1,0 +1,86 @@
+"""Authorization in one place: every API route declares who may call it and for which location.
+
+A route without a declaration makes the app refuse to start (see `check_every_route_declared`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+from flask import Flask, current_app, g, request
+
+from gateway.errors import ApiError
+from gateway.security import Principal, read_token
+
+ACCESS_ATTR = "_cvms_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    roles: frozenset[str] | None  # None: public
+    location_scoped: bool = False
+
+
+def public(view: Callable) -> Callable:
+    setattr(view, ACCESS_ATTR, Access(roles=None))
+    return view
+
+
+def allow(*roles: str, location_scoped: bool = False) -> Callable:
+    """Only these roles; with `location_scoped`, only for a `location_id` in the path that the
+    caller acts for (state admins act for every location)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            principal = authenticate()
+            if principal.role not in roles:
+                raise ApiError(403, "forbidden", "Your role may not do this.")
+            if location_scoped:
+                require_location(kwargs["location_id"])
+            return view(*args, **kwargs)
+
+        setattr(
+            guarded, ACCESS_ATTR, Access(roles=frozenset(roles), location_scoped=location_scoped)
+        )
+        return guarded
+
+    return decorator
+
+
+def authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthenticated", "Send a bearer token: POST /api/v1/auth/token.")
+    try:
+        principal = read_token(token.strip(), current_app.config["CVMS"].jwt_secret)
+    except jwt.ExpiredSignatureError:
+        raise ApiError(401, "token_expired", "The token has expired; request a new one.") from None
+    except jwt.InvalidTokenError:
+        raise ApiError(401, "invalid_token", "The token is not valid.") from None
+    g.principal = principal
+    return principal
+
+
+def require_location(location_id: str) -> None:
+    """The caller must act for the location, and it must exist."""
+    principal: Principal = g.principal
+    if not principal.may_act_for(location_id):
+        raise ApiError(403, "forbidden", "You do not act for this location.")
+    if not current_app.extensions["cvms_directory"].exists(location_id):
+        raise ApiError(404, "not_found", f"Location {location_id} not found.")
+
+
+def check_every_route_declared(app: Flask, prefix: str = "/api/") -> None:
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix)
+        and not hasattr(app.view_functions[rule.endpoint], ACCESS_ATTR)
+    ]
+    if undeclared:
+        raise RuntimeError(f"routes without an access rule: {undeclared}")

@@ -1,0 +1,49 @@
+"""The gateway's Flask application."""
+
+from __future__ import annotations
+
+import atexit
+
+import redis
+from flask import Flask, jsonify
+from sqlalchemy.orm import sessionmaker
+
+from cvms_platform import config
+from cvms_platform.db import make_engine
+from gateway import errors, observability
+from gateway.access import check_every_route_declared, public
+from gateway.api import api
+from gateway.cache import InventoryCache
+from gateway.directory import Directory
+from gateway.docs import build_spec
+from gateway.rpc import RpcPool
+from gateway.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("gateway")
+    app.config["CVMS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+
+    engine = make_engine(settings.database_url, pool_size=2)
+    rpc = RpcPool(
+        settings.amqp_uri, size=settings.rpc_pool_size, timeout=settings.rpc_timeout_seconds
+    )
+    atexit.register(rpc.close)
+    app.extensions["cvms_engine"] = engine
+    app.extensions["cvms_rpc"] = rpc
+    app.extensions["cvms_directory"] = Directory(sessionmaker(bind=engine, expire_on_commit=False))
+    app.extensions["cvms_inventory_cache"] = InventoryCache(
+        redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5),
+        ttl_ms=config.int_setting("CVMS_INVENTORY_CACHE_MS", 1000),
+    )
+
+    observability.install(app)
+    errors.install(app)
+    app.register_blueprint(api)
+    spec = build_spec(app)
+    app.add_url_rule("/api/v1/openapi.json", "openapi", public(lambda: jsonify(spec)))
+    check_every_route_declared(app)
+    return app

@@ -1,0 +1,77 @@
+"""Every failure becomes a JSON error with the request id; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from werkzeug.exceptions import HTTPException
+
+from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
+
+log = logging.getLogger("cvms.gateway")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": code, "message": message, "request_id": g.get("request_id")}
+    if fields:
+        body["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cvms"'
+    return response
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.fields)
+
+    @app.errorhandler(InvalidInput)
+    def _invalid(error: InvalidInput):
+        return error_response(400, "invalid_input", "The request has invalid fields.", error.errors)
+
+    @app.errorhandler(Unprocessable)
+    def _unprocessable(error: Unprocessable):
+        return error_response(422, "rule_violated", "The request breaks a rule.", error.errors)
+
+    @app.errorhandler(NotFound)
+    def _not_found(error: NotFound):
+        return error_response(404, "not_found", str(error.args[0]) if error.args else "Not found.")
+
+    @app.errorhandler(Conflict)
+    def _conflict(error: Conflict):
+        return error_response(409, "conflict", str(error.args[0]) if error.args else "Conflict.")
+
+    @app.errorhandler(RpcTimeout)
+    @app.errorhandler(UnknownService)
+    def _unavailable(error: Exception):
+        log.error("service unavailable: %s %s", type(error).__name__, error)
+        response = error_response(
+            503, "service_unavailable", "A service did not answer; try again shortly."
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(RemoteError)
+    def _remote(error: RemoteError):
+        log.error("service failed: %s", error)
+        return error_response(502, "service_error", "A service failed to handle the request.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")

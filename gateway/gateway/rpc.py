@@ -1,0 +1,66 @@
+"""A pool of nameko RPC proxies per gunicorn worker.
+
+Opening a proxy declares a reply queue and a consumer: about ten times the cost of a call, so
+proxies are kept and reused. Each proxy serves one request at a time; the request id travels as
+nameko context data ("correlation_id") into the service and on into the events it publishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from cvms_platform.envelope import CORRELATION_KEY
+
+# Errors after which a proxy's connection or reply queue can no longer be trusted.
+_BROKEN = (RpcTimeout, UnknownService, OSError, ConnectionError)
+
+
+class RpcPool:
+    def __init__(self, amqp_uri: str, *, size: int, timeout: float):
+        self._config = {"AMQP_URI": amqp_uri, "serializer": "json"}
+        self._timeout = timeout
+        self._size = size
+        self._idle: queue.LifoQueue[ClusterRpcProxy] = queue.LifoQueue()
+
+    @contextmanager
+    def services(self, correlation_id: str) -> Iterator:
+        """Yield a cluster proxy (`proxy.inventory.method(...)`) for one request."""
+        try:
+            standalone = self._idle.get_nowait()
+        except queue.Empty:
+            standalone = ClusterRpcProxy(self._config, timeout=self._timeout)
+            standalone.start()
+        # The standalone proxy keeps one worker context for its life; set this request's id.
+        standalone._worker_ctx.data[CORRELATION_KEY] = correlation_id
+        try:
+            yield standalone._proxy
+        except _BROKEN:
+            self._discard(standalone)
+            raise
+        except BaseException:
+            self._release(standalone)
+            raise
+        else:
+            self._release(standalone)
+
+    def _release(self, standalone: ClusterRpcProxy) -> None:
+        if self._idle.qsize() < self._size:
+            self._idle.put(standalone)
+        else:
+            self._discard(standalone)
+
+    @staticmethod
+    def _discard(standalone: ClusterRpcProxy) -> None:
+        # A broken proxy may fail to stop cleanly; it is dropped either way.
+        with contextlib.suppress(Exception):
+            standalone.stop()
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._discard(self._idle.get_nowait())

@@ -1,0 +1,75 @@
+"""Passwords (argon2) and access tokens (signed, expiring JWTs)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from gateway.models import User
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a failed sign-in takes as long either way.
+_DUMMY_HASH = _hasher.hash("not a real password")
+ALGORITHM = "HS256"
+ISSUER = "cvms"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(
+            user and user.active
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    username: str
+    role: str
+    location_ids: frozenset[str]
+
+    def may_act_for(self, location_id: str) -> bool:
+        return self.role == "state_admin" or location_id in self.location_ids
+
+
+def issue_token(user: User, secret: str, ttl_seconds: int) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "sub": user.id,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+        "username": user.username,
+        "role": user.role,
+        "locations": sorted(user.location_ids or []),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, secret: str) -> Principal:
+    """Raise jwt.InvalidTokenError unless the token is ours, intact and unexpired."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        issuer=ISSUER,
+        options={"require": ["exp", "iat", "sub", "iss"]},
+    )
+    return Principal(
+        user_id=claims["sub"],
+        username=claims["username"],
+        role=claims["role"],
+        location_ids=frozenset(claims.get("locations", [])),
+    )
