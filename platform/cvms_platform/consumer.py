@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable
 
 import eventlet
-from kombu import Queue
+from kombu import Producer, Queue
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
 
 from cvms_platform import config, contracts, inbox
 from cvms_platform.errors import ContractViolation
@@ -31,7 +32,45 @@ def dead_letter_queue(service: str) -> str:
     return f"{service}.dead-letter"
 
 
+class PoisonSafeQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a message whose body cannot be decoded (not JSON,
+    or a content type we do not accept) goes to the dead-letter queue; nameko's own would
+    raise inside its consumer loop and take the service's event consumption down with it."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = functools.partial(self._dead_letter, provider, channel)
+        return consumers
+
+    def _dead_letter(self, provider, channel, message, error: Exception) -> None:
+        service = self.container.service_name
+        queue = Queue(dead_letter_queue(service), durable=True, auto_delete=False, channel=channel)
+        queue.declare()
+        Producer(channel).publish(
+            message.body,
+            exchange="",
+            routing_key=queue.name,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            delivery_mode=2,
+            headers={
+                **(message.headers or {}),
+                "x-cvms-dead-letter-reason": "undecodable",
+                "x-cvms-error": f"{type(error).__name__}: {error}"[:1000],
+                "x-cvms-queue": provider.queue.name,
+            },
+        )
+        message.ack()
+        log.warning("dead-lettered an undecodable message from %s: %s", provider.queue.name, error)
+        event_type = getattr(provider, "event_type", "unknown")
+        DEAD_LETTERED.labels(service, event_type, "undecodable").inc()
+        EVENTS_CONSUMED.labels(service, event_type, "dead_lettered").inc()
+
+
 class ReliableEventHandler(EventHandler):
+    queue_consumer = PoisonSafeQueueConsumer()
+
     def setup(self) -> None:
         super().setup()
         service = self.container.service_name

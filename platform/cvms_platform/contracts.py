@@ -104,7 +104,12 @@ def latest(event_type: str) -> Contract:
 def new_event(event_type: str, payload: dict[str, Any], *, correlation_id: str) -> Event:
     """Build an event of the latest contract version; raise ValueError if the payload breaks it."""
     contract = latest(event_type)
-    wire = contract.schema.dump(payload)
+    try:
+        wire = contract.schema.dump(payload)
+    except (TypeError, ValueError, AttributeError) as exc:  # e.g. a date given as text
+        raise ValueError(
+            f"{event_type} v{contract.version} payload breaks its contract: {exc}"
+        ) from exc
     errors = contract.schema.validate(wire)
     if errors:
         raise ValueError(f"{event_type} v{contract.version} payload breaks its contract: {errors}")

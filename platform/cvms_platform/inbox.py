@@ -19,9 +19,12 @@ def claim(session: Session, event_id: str, consumer: str) -> bool:
     conflict, so two deliveries of one event can never both apply.
     """
     insert = _INSERTS[session.get_bind().dialect.name]
-    result = session.execute(
+    # RETURNING, not rowcount: with psycopg 3 the rowcount of this INSERT came back 0 even
+    # when the row was inserted.
+    inserted = session.execute(
         insert(inbox)
         .values(event_id=event_id, consumer=consumer, handled_at=datetime.now(UTC))
         .on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+        .returning(inbox.c.event_id)
+    ).first()
+    return inserted is not None

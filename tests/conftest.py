@@ -1,0 +1,75 @@
+"""Fixtures for the cross-service tests: one running CVMS for the whole session."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from tests.harness import Api, Cluster, Infrastructure, TestRun
+
+DEMO_LOCATION = "demo-clinic"
+STATE_ADMIN = ("state.admin", "demo-state-admin")
+MANAGER = ("clinic.manager", "demo-clinic-manager")
+VACCINATOR = ("clinic.vaccinator", "demo-vaccinator")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    infra = Infrastructure.find()
+    run = TestRun(infra)
+    run.create()
+    cluster = Cluster(run)
+    try:
+        cluster.migrate()
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.stop_all()
+        run.remove()
+        cluster.cleanup()
+        infra.stop()
+
+
+@pytest.fixture(scope="session")
+def api(cluster) -> Api:
+    return Api(cluster.gateway_url)
+
+
+@pytest.fixture(scope="session")
+def admin(api):
+    return api.as_user(*STATE_ADMIN)
+
+
+@pytest.fixture(scope="session")
+def manager(api):
+    return api.as_user(*MANAGER)
+
+
+@pytest.fixture(scope="session")
+def vaccinator(api):
+    return api.as_user(*VACCINATOR)
+
+
+@pytest.fixture
+def location(cluster) -> str:
+    """A fresh location of this run, so tests do not share stock."""
+    from cvms_platform.timeutil import utcnow
+    from gateway.models import Location
+
+    location_id = f"loc-{uuid.uuid4().hex[:12]}"
+    engine = create_engine(cluster.run.database_url("gateway"))
+    with Session(engine) as session, session.begin():
+        session.add(Location(id=location_id, name="Test location", created_at=utcnow()))
+    engine.dispose()
+    return location_id
+
+
+@pytest.fixture
+def inventory_db(cluster):
+    """Read access to inventory's database, for assertions the API does not expose."""
+    engine = create_engine(cluster.run.database_url("inventory"))
+    yield engine
+    engine.dispose()
