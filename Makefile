@@ -45,7 +45,9 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		echo "wrk is not installed: measuring with the slower Python load generator"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var $(VENV)

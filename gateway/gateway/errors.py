@@ -53,6 +53,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(RpcTimeout)
     @app.errorhandler(UnknownService)
+    @app.errorhandler(ConnectionError)  # the broker refused or dropped the RPC connection
+    @app.errorhandler(TimeoutError)  # or could not be reached in time
     def _unavailable(error: Exception):
         log.error("service unavailable: %s %s", type(error).__name__, error)
         response = error_response(

@@ -6,7 +6,10 @@ import tempfile
 
 bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-worker_class = "sync"
+# Most of a request is spent waiting on an RPC reply, so each worker serves several requests
+# at once on threads (each thread takes its own proxy from the worker's RpcPool).
+worker_class = "gthread"
+threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -32,7 +32,7 @@ class Settings:
             jwt_secret=_jwt_secret(),
             token_ttl_seconds=config.int_setting("CVMS_TOKEN_TTL_SECONDS", 3600),
             rpc_timeout_seconds=config.float_setting("CVMS_RPC_TIMEOUT_SECONDS", 10.0),
-            rpc_pool_size=config.int_setting("CVMS_RPC_POOL_SIZE", 4),
+            rpc_pool_size=config.int_setting("CVMS_RPC_POOL_SIZE", 8),
         )
 
 
