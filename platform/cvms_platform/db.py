@@ -8,17 +8,21 @@ writers queue on the database lock instead of failing half-way through an upgrad
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from typing import TypeVar
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvms_platform import config
 from cvms_platform.timeutil import as_utc
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -80,6 +84,17 @@ class DatabaseAccess:
         except BaseException:
             session.rollback()
             raise
+
+    def idempotent(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in a transaction. If a concurrent transaction committed the same
+        unique key first, run it once more: the second run finds the winner's row and returns
+        it, as a repeated request would."""
+        try:
+            with self.transaction() as session:
+                return work(session)
+        except IntegrityError:
+            with self.transaction() as session:
+                return work(session)
 
     def close(self) -> None:
         if self._session is not None:

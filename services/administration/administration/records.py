@@ -15,6 +15,7 @@ from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
 
 CLOCK_SKEW = timedelta(minutes=5)
+MAX_DOSE_NUMBER = 10
 
 LotLookup = Callable[[str], dict | None]
 
@@ -64,10 +65,13 @@ def record_dose(
         errors["lot_id"] = ["This lot is not held at that location."]
     elif dose["administered_at"].date() > lot.expiration_date:
         errors["lot_id"] = [f"This lot expired on {lot.expiration_date.isoformat()}."]
+    dose_number = dose.get("dose_number") or _next_dose_number(session, str(dose["recipient_id"]))
+    if dose_number > MAX_DOSE_NUMBER:
+        # The dose_administered contract stops at MAX_DOSE_NUMBER; refuse rather than crash.
+        errors["dose_number"] = [f"A recipient has at most {MAX_DOSE_NUMBER} doses recorded."]
     if errors:
         raise Unprocessable(errors)
 
-    dose_number = dose.get("dose_number") or _next_dose_number(session, str(dose["recipient_id"]))
     administration = Administration(
         id=record_id,
         recipient_id=str(dose["recipient_id"]),

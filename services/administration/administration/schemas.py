@@ -6,7 +6,10 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-NAME = validate.Length(min=1, max=100)
+NAME = validate.And(
+    validate.Length(min=1, max=100),
+    validate.Regexp(r".*\S", error="A name needs at least one letter."),
+)
 
 
 class NewRecipientSchema(Schema):

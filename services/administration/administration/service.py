@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from nameko.rpc import RpcProxy, rpc
-from sqlalchemy.exc import IntegrityError
 
 from administration import records
 from administration.models import Administration, Recipient
@@ -47,25 +46,16 @@ class AdministrationService(CvmsService):
     def record_administration(self, dose: dict, recorded_by: str) -> dict:
         """Record a dose given; returns it and `created` (False for a repeated record id)."""
         data = validation.load(RecordAdministrationSchema(), dose)
-        try:
-            with self.db.transaction() as session:
-                administration, created = records.record_dose(
-                    session,
-                    data,
-                    recorded_by=recorded_by,
-                    correlation_id=self.correlation_id,
-                    lookup_lot=self._lookup_lot,
-                )
-        except IntegrityError:
-            # The same record id committed concurrently: that first record stands.
-            with self.db.transaction() as session:
-                administration, created = records.record_dose(
-                    session,
-                    data,
-                    recorded_by=recorded_by,
-                    correlation_id=self.correlation_id,
-                    lookup_lot=self._lookup_lot,
-                )
+        # A concurrent request with the same record id may commit first: that record stands.
+        administration, created = self.db.idempotent(
+            lambda session: records.record_dose(
+                session,
+                data,
+                recorded_by=recorded_by,
+                correlation_id=self.correlation_id,
+                lookup_lot=self._lookup_lot,
+            )
+        )
         return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc

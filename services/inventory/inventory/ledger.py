@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cvms_platform.envelope import Event
-from cvms_platform.errors import NotFound, Unprocessable
+from cvms_platform.errors import Conflict, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
 from inventory.models import Discrepancy, LedgerEntry, Lot, Product
@@ -27,6 +27,10 @@ def receive_lot(
         )
     )
     if existing is not None:
+        if _shipment_of(existing) != _shipment_of(shipment):
+            raise Conflict(
+                f"shipment {shipment['shipment_id']} was already received with other contents"
+            )
         return existing, False
     if session.get(Product, shipment["product_id"]) is None:
         raise Unprocessable({"product_id": [f"Unknown product {shipment['product_id']!r}."]})
@@ -64,6 +68,13 @@ def receive_lot(
         correlation_id=correlation_id,
     )
     return lot, True
+
+
+def _shipment_of(record) -> tuple:
+    """What identifies a shipment's contents, from a Lot or from receive_lot's input."""
+    get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
+    doses = get("doses") if isinstance(record, dict) else record.doses_received
+    return (get("product_id"), get("lot_number"), get("expiration_date"), doses)
 
 
 def take_administered_dose(session: Session, event: Event) -> None:

@@ -48,10 +48,11 @@ class InventoryService(CvmsService):
         `created` (False when this shipment was already recorded)."""
         location_id = _location(location_id)
         data = validation.load(ReceiveLotSchema(), shipment)
-        with self.db.transaction() as session:
-            lot, created = ledger.receive_lot(
+        lot, created = self.db.idempotent(
+            lambda session: ledger.receive_lot(
                 session, location_id, data, correlation_id=self.correlation_id
             )
+        )
         return {"lot": LOT.dump(lot), "created": created}
 
     @rpc
