@@ -1,0 +1,205 @@
+"""Fixtures for the platform's tests: a throwaway RabbitMQ vhost, SQLite and PostgreSQL databases
+with the outbox and inbox tables, and a way to wait for asynchronous outcomes with a deadline.
+
+nameko 2.14 runs on eventlet, so the process is monkey-patched before anything opens a socket
+(as `cvms-service` does); psycopg must then wait with select() so it yields to the hub.
+"""
+
+import importlib
+import os
+import sys
+import warnings
+
+
+def _unshadow(name: str) -> None:
+    """pytest's importlib mode names this file `platform.tests.conftest` and, to import it,
+    registers the repository's platform/ folder as the namespace package `platform`, in place of
+    the standard library module (pika, among others, needs `platform.release()`). Put it back;
+    `platform.tests` stays registered, so pytest never needs to do that again."""
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, "__file__", None) is None:
+        del sys.modules[name]
+        importlib.import_module(name)
+
+
+_unshadow("platform")
+
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # as cvms_platform does
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import pika  # noqa: E402
+import pytest  # noqa: E402
+
+from cvms_platform import tables  # noqa: E402
+from cvms_platform.db import make_engine  # noqa: E402
+
+BROKER_HOST = "127.0.0.1"
+BROKER_PORT = 5672
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.02):
+    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)  # green under the monkey patch: lets the container run
+
+
+@pytest.fixture
+def poll():
+    return wait_for
+
+
+# -- RabbitMQ -------------------------------------------------------------------------------------
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def amqp_uri():
+    """An AMQP URI on a vhost of this test's own, deleted (with all its queues) afterwards."""
+    if shutil.which("rabbitmqctl") is None or not _port_open(BROKER_HOST, BROKER_PORT):
+        pytest.skip("RabbitMQ (and rabbitmqctl) are not available")
+    vhost = f"cvms-platform-test-{uuid.uuid4().hex[:12]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+class Broker:
+    """A plain pika client on the test vhost, to publish events and inspect queues."""
+
+    def __init__(self, uri: str):
+        self.connection = pika.BlockingConnection(pika.URLParameters(uri))
+        self.channel = self.connection.channel()
+
+    def declare_events_exchange(self, source: str) -> str:
+        exchange = f"{source}.events"
+        # The same arguments as the relay and nameko use, or the broker refuses the declare.
+        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        return exchange
+
+    def bind_queue(self, source: str, event_type: str, *, arguments: dict | None = None) -> str:
+        exchange = self.declare_events_exchange(source)
+        queue = f"test-{source}-{event_type}-{uuid.uuid4().hex[:8]}"
+        self.channel.queue_declare(queue, exclusive=True, arguments=arguments)
+        self.channel.queue_bind(queue, exchange, routing_key=event_type)
+        return queue
+
+    def declare_durable_queue(self, name: str) -> str:
+        self.channel.queue_declare(name, durable=True)
+        return name
+
+    def publish_event(self, body, *, source: str = "inventory", event_type: str | None = None):
+        exchange = self.declare_events_exchange(source)
+        routing_key = event_type or body["type"]
+        self.channel.basic_publish(
+            exchange=exchange,
+            routing_key=routing_key,
+            body=json.dumps(body).encode(),
+            properties=pika.BasicProperties(
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=pika.DeliveryMode.Persistent,
+            ),
+        )
+
+    def get(self, queue: str):
+        """(method, properties, body) of the next message, or None; acknowledged at once."""
+        method, properties, body = self.channel.basic_get(queue, auto_ack=True)
+        return None if method is None else (method, properties, body)
+
+    def depth(self, queue: str) -> int:
+        return self.channel.queue_declare(queue, passive=True).method.message_count
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+
+@pytest.fixture
+def broker(amqp_uri):
+    client = Broker(amqp_uri)
+    yield client
+    client.close()
+
+
+# -- databases ------------------------------------------------------------------------------------
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """An SQLite file with the platform's outbox and inbox tables."""
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    engine = make_engine(url)
+    tables.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL database of this test's own (platform tables created), dropped afterwards."""
+    if not _port_open("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL is not available")
+    from sqlalchemy import create_engine, text
+
+    name = f"cvms_platform_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    engine = make_engine(url, pool_size=1)
+    tables.metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url):
+    from sqlalchemy import create_engine
+
+    # A lock wait that should never happen fails the test instead of hanging it.
+    engine = create_engine(
+        postgres_url, pool_size=4, connect_args={"options": "-c lock_timeout=10000"}
+    )
+    yield engine
+    engine.dispose()
