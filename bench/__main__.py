@@ -22,6 +22,12 @@ TARGETS = {
 }
 
 
+def _latency(figures: dict) -> str:
+    return (
+        f"{figures['rps']:,.0f} req/s p50 {figures['p50_ms']:.1f} ms p99 {figures['p99_ms']:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
@@ -40,6 +46,9 @@ def main() -> None:
     with system.RunningSystem(gateway_workers=workers) as cvms:
         cached = system.inventory_reads(cvms, duration_s=args.duration)
         doses = system.dose_pipeline(cvms, rate_per_s=args.dose_rate, duration_s=args.duration * 2)
+        # At the target rate the figures show capacity; lag is measured again at half of it.
+        steady_rate = max(10.0, round(doses["doses_per_s"] / 2))
+        steady = system.dose_pipeline(cvms, rate_per_s=steady_rate, duration_s=args.duration * 2)
         cvms.restart_gateway(CVMS_INVENTORY_CACHE_MS="0")
         uncached = system.inventory_reads(cvms, duration_s=args.duration)
 
@@ -59,13 +68,13 @@ def main() -> None:
         ("nameko RPC, 8 clients (baseline)", f"{rpc:,.0f} calls/s", "", ""),
         (
             "GET inventory via gateway (cache on)",
-            f"{cached['rps']:,.0f} req/s p50 {cached['p50_ms']:.1f} ms p99 {cached['p99_ms']:.1f} ms",
+            _latency(cached),
             f"{cached['rps'] / hello:.2f} of hello",
             "target >= 0.15",
         ),
         (
             "GET inventory via gateway (cache off)",
-            f"{uncached['rps']:,.0f} req/s p50 {uncached['p50_ms']:.1f} ms p99 {uncached['p99_ms']:.1f} ms",
+            _latency(uncached),
             f"{uncached['rps'] / hello:.2f} of hello, {uncached['rps'] / rpc:.2f} of RPC",
             "",
         ),
@@ -75,6 +84,13 @@ def main() -> None:
             f"p99 {doses['lag_p99_ms']:.0f} ms",
             f"{doses['doses_per_s'] / publish:.2f} of confirmed publish",
             "target >= 300/s, p99 < 100 ms",
+        ),
+        (
+            f"dose pipeline at {steady_rate:.0f}/s (half capacity)",
+            f"{steady['doses_per_s']:,.0f} doses/s, lag p50 {steady['lag_p50_ms']:.0f} ms "
+            f"p99 {steady['lag_p99_ms']:.0f} ms, POST p99 {steady['post_p99_ms']:.0f} ms",
+            f"{steady['doses_per_s'] / publish:.2f} of confirmed publish",
+            f"stock reconciles: {steady['reconciles']}",
         ),
         (
             "  POST /administrations",
@@ -90,12 +106,13 @@ def main() -> None:
 
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "load_generator": "wrk" if loadgen.have_wrk() else "python",
         "baselines": base,
         "inventory_read_cached": cached,
         "inventory_read_uncached": uncached,
         "dose_pipeline": doses,
+        "dose_pipeline_half_capacity": steady,
     }
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)

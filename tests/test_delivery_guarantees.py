@@ -172,7 +172,8 @@ def test_concurrent_doses_never_take_stock_below_zero_and_keep_the_extra_as_disc
     with inventory_db.connect() as db:
         administered = db.execute(
             text(
-                "SELECT count(*) FROM ledger_entries WHERE lot_id = :lot AND reason = 'administered'"
+                "SELECT count(*) FROM ledger_entries "
+                "WHERE lot_id = :lot AND reason = 'administered'"
             ),
             {"lot": lot["id"]},
         ).scalar_one()

@@ -79,19 +79,28 @@ class Contract:
     type: str
     version: int
     schema: Schema
+    # The services that consume this event. The relay waits (a grace period) for their queues
+    # to be bound before it gives an unroutable event up; an event nobody consumes yet is
+    # published once and recorded as unroutable, not retried.
+    subscribers: tuple[str, ...] = ()
 
 
 CONTRACTS: dict[tuple[str, int], Contract] = {
     (c.type, c.version): c
     for c in (
-        Contract("inventory", "lot_received", 1, LotReceivedV1()),
+        Contract("inventory", "lot_received", 1, LotReceivedV1(), ("administration",)),
         Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1()),
         Contract(
             "inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()
         ),
-        Contract("administration", "dose_administered", 1, DoseAdministeredV1()),
+        Contract("administration", "dose_administered", 1, DoseAdministeredV1(), ("inventory",)),
     )
 }
+
+
+def has_subscribers(event_type: str, version: int) -> bool:
+    contract = CONTRACTS.get((event_type, version))
+    return bool(contract and contract.subscribers)
 
 
 def latest(event_type: str) -> Contract:

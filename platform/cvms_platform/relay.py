@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from cvms_platform import config
+from cvms_platform.contracts import has_subscribers
 from cvms_platform.db import make_engine
 from cvms_platform.metrics import (
     OUTBOX_BACKLOG,
@@ -129,9 +130,12 @@ class OutboxRelay:
         try:
             self._publish(row.body)
         except pika.exceptions.UnroutableError:
-            # No queue is bound yet: a consumer may not have started for the first time.
-            # Keep trying for a grace period, then record that nobody subscribes.
-            if (now - as_utc(row.created_at)).total_seconds() > self.unroutable_grace:
+            # No queue is bound. If the contract names subscribers, one may not have started
+            # for the first time yet: keep trying for a grace period. Otherwise (or after it),
+            # record that nobody received it.
+            expected = has_subscribers(row.body["type"], row.body["version"])
+            waited = (now - as_utc(row.created_at)).total_seconds()
+            if not expected or waited > self.unroutable_grace:
                 OUTBOX_PUBLISHED.labels(self.service, "unroutable").inc()
                 return {"sent_at": now, "unroutable": True, "last_error": "no queue bound"}
             return self._retry_later(row, "unroutable: no queue bound yet")

@@ -210,6 +210,33 @@ def test_an_unroutable_event_stays_pending_then_is_given_up_after_the_grace(
     assert make_relay(unroutable_grace=0).relay_once() == 0
 
 
+def test_an_unroutable_event_no_contract_subscribes_to_is_not_retried(
+    sqlite_engine, broker, make_relay
+):
+    event = commit_event(
+        sqlite_engine,
+        "inventory_adjusted",
+        {
+            "ledger_entry_id": str(uuid.uuid4()),
+            "location_id": "clinic-1",
+            "lot_id": str(uuid.uuid4()),
+            "product_id": "pfizer-gray-12plus",
+            "reason": "administered",
+            "delta": -1,
+            "doses_on_hand": 5,
+        },
+    )
+    unroutable_before = published("inventory", "unroutable")
+
+    assert make_relay(unroutable_grace=300).relay_once() == 1
+
+    row = outbox_row(sqlite_engine, event.id)
+    assert row.sent_at is not None
+    assert row.unroutable is True
+    assert row.attempts == 0
+    assert published("inventory", "unroutable") == unroutable_before + 1
+
+
 def test_unroutable_backoff_grows_with_attempts(sqlite_engine, broker, make_relay):
     event = commit_event(sqlite_engine)
     relay = make_relay()

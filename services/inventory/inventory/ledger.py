@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from cvms_platform.envelope import Event
 from cvms_platform.errors import Conflict, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
-from inventory.models import Discrepancy, LedgerEntry, Lot, Product
+from inventory.models import Discrepancy, LedgerEntry, Lot, Product, new_id
 
 
 def receive_lot(
@@ -84,13 +84,14 @@ def take_administered_dose(session: Session, event: Event) -> None:
     now = utcnow()
     # One conditional UPDATE is both the check and the decrement, so concurrent doses on the
     # last vial serialize on the row and exactly one of them finds stock.
-    taken = session.execute(
+    # RETURNING hands back the new balance in the same round trip.
+    lot = session.execute(
         update(Lot)
         .where(Lot.id == lot_id, Lot.location_id == dose["location_id"], Lot.doses_on_hand >= 1)
         .values(doses_on_hand=Lot.doses_on_hand - 1, updated_at=now)
-    ).rowcount
-    if taken:
-        lot = session.get(Lot, lot_id, populate_existing=True)
+        .returning(Lot.id, Lot.location_id, Lot.product_id, Lot.doses_on_hand)
+    ).first()
+    if lot is not None:
         entry = _add_entry(
             session,
             lot,
@@ -143,7 +144,7 @@ def resolve_discrepancy(session: Session, location_id: str, discrepancy_id: str,
 
 def _add_entry(
     session: Session,
-    lot: Lot,
+    lot: Lot | Row,
     reason: str,
     delta: int,
     at: datetime,
@@ -153,6 +154,7 @@ def _add_entry(
     reference_id: str | None = None,
 ) -> LedgerEntry:
     entry = LedgerEntry(
+        id=new_id(),
         lot_id=lot.id,
         location_id=lot.location_id,
         product_id=lot.product_id,
@@ -165,11 +167,10 @@ def _add_entry(
         correlation_id=correlation_id,
     )
     session.add(entry)
-    session.flush()
     return entry
 
 
-def _announce_adjustment(session: Session, lot: Lot, entry: LedgerEntry, correlation_id: str):
+def _announce_adjustment(session: Session, lot: Lot | Row, entry: LedgerEntry, correlation_id: str):
     record_event(
         session,
         "inventory_adjusted",
