@@ -35,9 +35,8 @@ def main() -> None:
     parser.add_argument("--gateway-workers", type=int, default=2)
     args = parser.parse_args()
     workers = args.gateway_workers
-    print(
-        f"load generator: {'wrk' if loadgen.have_wrk() else 'Python (install wrk for better figures)'}"
-    )
+    generator = "wrk" if loadgen.have_wrk() else "Python (install wrk for better figures)"
+    print(f"load generator: {generator}")
 
     print("measuring baselines ...", flush=True)
     base = baselines.run_all(duration_s=args.duration, gateway_workers=workers)
