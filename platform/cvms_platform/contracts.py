@@ -73,6 +73,44 @@ class InventoryDiscrepancyRecordedV1(Schema):
     source_event_id = fields.UUID(required=True)
 
 
+class DosesWastedV1(Schema):
+    ledger_entry_id = fields.UUID(required=True)
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    reason = fields.Str(required=True, validate=validate.OneOf(WASTAGE_REASONS))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class LotQuarantinedV1(Schema):
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    storage_unit = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    excursion_id = fields.UUID(required=True)
+    observed_at = fields.AwareDateTime(required=True)
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class LotReleasedV1(Schema):
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class LotExpiringV1(Schema):
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    expiration_date = fields.Date(required=True)
+    days_left = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+
+
 @dataclass(frozen=True)
 class Contract:
     source: str
@@ -93,6 +131,10 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
         Contract(
             "inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()
         ),
+        Contract("inventory", "doses_wasted", 1, DosesWastedV1()),
+        Contract("inventory", "lot_quarantined", 1, LotQuarantinedV1()),
+        Contract("inventory", "lot_released", 1, LotReleasedV1()),
+        Contract("inventory", "lot_expiring", 1, LotExpiringV1()),
         Contract("administration", "dose_administered", 1, DoseAdministeredV1(), ("inventory",)),
     )
 }

@@ -70,6 +70,10 @@ def test_every_contract_is_owned_by_a_service():
         ("inventory", "lot_received"),
         ("inventory", "inventory_adjusted"),
         ("inventory", "inventory_discrepancy_recorded"),
+        ("inventory", "doses_wasted"),
+        ("inventory", "lot_quarantined"),
+        ("inventory", "lot_released"),
+        ("inventory", "lot_expiring"),
         ("administration", "dose_administered"),
     }
     event = new_event("dose_administered", dose_administered_payload(), correlation_id="c")

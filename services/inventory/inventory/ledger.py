@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from cvms_platform.envelope import Event
-from cvms_platform.errors import Conflict, NotFound, Unprocessable
+from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
-from inventory.models import Discrepancy, LedgerEntry, Lot, Product, new_id
+from inventory.models import (
+    QUARANTINED,
+    USABLE,
+    Discrepancy,
+    Excursion,
+    LedgerEntry,
+    Lot,
+    Product,
+    new_id,
+)
+
+EXPIRING_WITHIN_DAYS = 30
+# What the conditional stock UPDATEs hand back: enough for the ledger entry and the events.
+_STOCK_ROW = (Lot.id, Lot.location_id, Lot.product_id, Lot.doses_on_hand, Lot.status)
 
 
 def receive_lot(
@@ -89,7 +102,7 @@ def take_administered_dose(session: Session, event: Event) -> None:
         update(Lot)
         .where(Lot.id == lot_id, Lot.location_id == dose["location_id"], Lot.doses_on_hand >= 1)
         .values(doses_on_hand=Lot.doses_on_hand - 1, updated_at=now)
-        .returning(Lot.id, Lot.location_id, Lot.product_id, Lot.doses_on_hand)
+        .returning(*_STOCK_ROW)
     ).first()
     if lot is not None:
         entry = _add_entry(
@@ -103,11 +116,22 @@ def take_administered_dose(session: Session, event: Event) -> None:
             reference_id=str(dose["administration_id"]),
         )
         _announce_adjustment(session, lot, entry, event.correlation_id)
+        if lot.status == QUARANTINED:
+            # The dose was given, so it leaves stock; but from a lot that may be spoiled, which
+            # the location manager must review (and perhaps follow up with the recipient).
+            _record_discrepancy(session, event, lot_id, "quarantined_lot", now)
         return
     lot = session.get(Lot, lot_id)
     reason = (
         "no_stock" if lot is not None and lot.location_id == dose["location_id"] else "unknown_lot"
     )
+    _record_discrepancy(session, event, lot_id, reason, now)
+
+
+def _record_discrepancy(
+    session: Session, event: Event, lot_id: str, reason: str, now: datetime
+) -> Discrepancy:
+    dose = event.payload
     discrepancy = Discrepancy(
         location_id=dose["location_id"],
         lot_id=lot_id,
@@ -130,6 +154,280 @@ def take_administered_dose(session: Session, event: Event) -> None:
         },
         correlation_id=event.correlation_id,
     )
+    return discrepancy
+
+
+def lot_at(session: Session, location_id: str, lot_id, *, lock: bool = False) -> Lot:
+    """The lot, if it is at this location; a lot elsewhere is as unknown as a missing one."""
+    query = select(Lot).where(Lot.id == lot_id, Lot.location_id == location_id)
+    lot = session.scalar(query.with_for_update(of=Lot) if lock else query)
+    if lot is None:
+        raise NotFound(f"lot {lot_id} not found at location {location_id}")
+    return lot
+
+
+def record_wastage(
+    session: Session, location_id: str, lot_id: str, wastage: dict, *, correlation_id: str
+) -> LedgerEntry:
+    """Take wasted doses off a lot (any status: a quarantined lot's doses may be wasted too)."""
+    doses = wastage["doses"]
+    now = utcnow()
+    lot = _take(session, location_id, lot_id, -doses, now, field="doses")
+    entry = _add_entry(
+        session,
+        lot,
+        "wasted",
+        -doses,
+        now,
+        correlation_id=correlation_id,
+        note=wastage.get("note"),
+        wastage_reason=wastage["reason"],
+    )
+    _announce_wastage(session, lot, entry, correlation_id)
+    return entry
+
+
+def correct_stock(
+    session: Session, location_id: str, lot_id: str, correction: dict, *, correlation_id: str
+) -> LedgerEntry:
+    """Correct a lot's stock after a count; the balance never goes below zero."""
+    delta = correction["delta"]
+    now = utcnow()
+    lot = _take(session, location_id, lot_id, delta, now, field="delta")
+    note = correction["note"]
+    entry = _add_entry(
+        session, lot, "correction", delta, now, correlation_id=correlation_id, note=note
+    )
+    _announce_adjustment(session, lot, entry, correlation_id)
+    return entry
+
+
+def _take(
+    session: Session, location_id: str, lot_id: str, delta: int, now: datetime, *, field: str
+) -> Row:
+    """Change a lot's balance by `delta` in one conditional UPDATE (check and change at once,
+    so concurrent changes serialize on the row); Unprocessable if it would go below zero."""
+    lot = session.execute(
+        update(Lot)
+        .where(
+            Lot.id == lot_id,
+            Lot.location_id == location_id,
+            Lot.doses_on_hand + delta >= 0,
+        )
+        .values(doses_on_hand=Lot.doses_on_hand + delta, updated_at=now)
+        .returning(*_STOCK_ROW)
+    ).first()
+    if lot is None:
+        current = lot_at(session, location_id, lot_id)  # NotFound if it is not here at all
+        raise Unprocessable(
+            {
+                field: [
+                    f"Only {current.doses_on_hand} doses are on hand in lot "
+                    f"{current.lot_number}; stock cannot go below zero."
+                ]
+            }
+        )
+    return lot
+
+
+def lot_ledger(
+    session: Session, location_id: str, lot_id: str, limit: int, before: str | None = None
+) -> tuple[list[LedgerEntry], str | None]:
+    """A page of the lot's ledger, newest first, and the cursor of the next (older) page.
+
+    `before` is the id of the last entry of the previous page; the page holds the entries
+    recorded before it (ties on the timestamp broken by id, so no entry is skipped or repeated).
+    """
+    lot_at(session, location_id, lot_id)
+    query = select(LedgerEntry).where(LedgerEntry.lot_id == lot_id)
+    if before is not None:
+        cursor = session.get(LedgerEntry, before)
+        if cursor is None or cursor.lot_id != lot_id:
+            raise InvalidInput({"before": ["Not an entry of this lot's ledger."]})
+        query = query.where(
+            or_(
+                LedgerEntry.recorded_at < cursor.recorded_at,
+                and_(LedgerEntry.recorded_at == cursor.recorded_at, LedgerEntry.id < cursor.id),
+            )
+        )
+    entries = list(
+        session.scalars(
+            query.order_by(LedgerEntry.recorded_at.desc(), LedgerEntry.id.desc()).limit(limit + 1)
+        )
+    )
+    if len(entries) > limit:
+        return entries[:limit], entries[limit - 1].id
+    return entries, None
+
+
+def report_excursion(
+    session: Session, location_id: str, storage_unit: str, reading: dict, *, correlation_id: str
+) -> tuple[Excursion, list[Lot]]:
+    """Record a temperature excursion and quarantine every usable lot in that storage unit."""
+    now = utcnow()
+    excursion = Excursion(
+        id=new_id(),
+        location_id=location_id,
+        storage_unit=storage_unit,
+        observed_at=reading["observed_at"],
+        min_c=reading.get("min_c"),
+        max_c=reading.get("max_c"),
+        temperature_c=reading.get("temperature_c"),
+        note=reading.get("note"),
+        reported_at=now,
+    )
+    session.add(excursion)
+    # Locked, so a concurrent report on the same unit waits and then finds them quarantined.
+    lots = list(
+        session.scalars(
+            select(Lot)
+            .where(
+                Lot.location_id == location_id,
+                Lot.storage_unit == storage_unit,
+                Lot.status == USABLE,
+            )
+            .order_by(Lot.expiration_date, Lot.lot_number)
+            .with_for_update(of=Lot)
+        )
+    )
+    for lot in lots:
+        lot.status = QUARANTINED
+        lot.excursion_id = excursion.id
+        lot.quarantined_at = now
+        lot.updated_at = now
+        record_event(
+            session,
+            "lot_quarantined",
+            {
+                "lot_id": lot.id,
+                "location_id": location_id,
+                "product_id": lot.product_id,
+                "storage_unit": storage_unit,
+                "excursion_id": excursion.id,
+                "observed_at": excursion.observed_at,
+                "doses_on_hand": lot.doses_on_hand,
+            },
+            correlation_id=correlation_id,
+        )
+    session.flush()
+    return excursion, lots
+
+
+def release_lot(
+    session: Session, location_id: str, lot_id: str, note: str, *, correlation_id: str
+) -> Lot:
+    """Put a quarantined lot back in use (its doses were found fine)."""
+    lot = lot_at(session, location_id, lot_id, lock=True)
+    if lot.status != QUARANTINED:
+        raise Conflict(f"lot {lot.lot_number} is not quarantined")
+    lot.status = USABLE
+    lot.excursion_id = None
+    lot.quarantined_at = None
+    lot.updated_at = utcnow()
+    record_event(
+        session,
+        "lot_released",
+        {
+            "lot_id": lot.id,
+            "location_id": location_id,
+            "product_id": lot.product_id,
+            "note": note,
+            "doses_on_hand": lot.doses_on_hand,
+        },
+        correlation_id=correlation_id,
+    )
+    session.flush()
+    return lot
+
+
+def expired_lot_ids(session: Session, today: date) -> list[str]:
+    """Lots past their expiration date that still hold doses."""
+    return list(
+        session.scalars(
+            select(Lot.id)
+            .where(Lot.expiration_date < today, Lot.doses_on_hand > 0)
+            .order_by(Lot.expiration_date, Lot.id)
+        )
+    )
+
+
+def waste_expired_lot(
+    session: Session, lot_id: str, today: date, *, correlation_id: str
+) -> LedgerEntry | None:
+    """Waste every remaining dose of an expired lot, reason `expired`. Returns None (and does
+    nothing) when the lot is not expired or holds no dose, so running it again is harmless."""
+    seen = session.execute(
+        select(Lot.doses_on_hand).where(Lot.id == lot_id, Lot.expiration_date < today)
+    ).scalar()
+    if not seen:
+        return None
+    now = utcnow()
+    # Conditional on the balance seen: if a dose or a count changed it meanwhile, leave the lot
+    # to the next run rather than waste a number of doses that is no longer what is there.
+    lot = session.execute(
+        update(Lot)
+        .where(Lot.id == lot_id, Lot.doses_on_hand == seen)
+        .values(doses_on_hand=0, updated_at=now)
+        .returning(*_STOCK_ROW, Lot.expiration_date)
+    ).first()
+    if lot is None:
+        return None
+    entry = _add_entry(
+        session,
+        lot,
+        "wasted",
+        -seen,
+        now,
+        correlation_id=correlation_id,
+        note=f"Expired on {lot.expiration_date.isoformat()}.",
+        wastage_reason="expired",
+    )
+    _announce_wastage(session, lot, entry, correlation_id)
+    return entry
+
+
+def notify_expiring_lots(
+    session: Session, today: date, *, correlation_id: str, within_days: int = EXPIRING_WITHIN_DAYS
+) -> list[str]:
+    """Announce `lot_expiring`, once per lot, for lots with doses that expire within
+    `within_days` of `today`. Returns the ids of the lots announced now."""
+    now = utcnow()
+    # Marking and selecting in one UPDATE: two concurrent runs cannot both announce a lot.
+    rows = session.execute(
+        update(Lot)
+        .where(
+            Lot.expiration_date >= today,
+            Lot.expiration_date <= today + timedelta(days=within_days),
+            Lot.doses_on_hand > 0,
+            Lot.expiring_notified_at.is_(None),
+        )
+        .values(expiring_notified_at=now)
+        .returning(
+            Lot.id,
+            Lot.location_id,
+            Lot.product_id,
+            Lot.lot_number,
+            Lot.expiration_date,
+            Lot.doses_on_hand,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    for row in sorted(rows, key=lambda r: (r.expiration_date, r.id)):
+        record_event(
+            session,
+            "lot_expiring",
+            {
+                "lot_id": row.id,
+                "location_id": row.location_id,
+                "product_id": row.product_id,
+                "lot_number": row.lot_number,
+                "expiration_date": row.expiration_date,
+                "days_left": (row.expiration_date - today).days,
+                "doses_on_hand": row.doses_on_hand,
+            },
+            correlation_id=correlation_id,
+        )
+    return [row.id for row in rows]
 
 
 def resolve_discrepancy(session: Session, location_id: str, discrepancy_id: str, resolution: str):
@@ -152,6 +450,8 @@ def _add_entry(
     correlation_id: str,
     source_event_id: str | None = None,
     reference_id: str | None = None,
+    note: str | None = None,
+    wastage_reason: str | None = None,
 ) -> LedgerEntry:
     entry = LedgerEntry(
         id=new_id(),
@@ -165,6 +465,8 @@ def _add_entry(
         source_event_id=source_event_id,
         reference_id=reference_id,
         correlation_id=correlation_id,
+        note=note,
+        wastage_reason=wastage_reason,
     )
     session.add(entry)
     return entry
@@ -181,6 +483,24 @@ def _announce_adjustment(session: Session, lot: Lot | Row, entry: LedgerEntry, c
             "product_id": lot.product_id,
             "reason": entry.reason,
             "delta": entry.delta,
+            "doses_on_hand": lot.doses_on_hand,
+        },
+        correlation_id=correlation_id,
+    )
+
+
+def _announce_wastage(session: Session, lot: Row, entry: LedgerEntry, correlation_id: str):
+    _announce_adjustment(session, lot, entry, correlation_id)
+    record_event(
+        session,
+        "doses_wasted",
+        {
+            "ledger_entry_id": entry.id,
+            "lot_id": lot.id,
+            "location_id": lot.location_id,
+            "product_id": lot.product_id,
+            "doses": -entry.delta,
+            "reason": entry.wastage_reason,
             "doses_on_hand": lot.doses_on_hand,
         },
         correlation_id=correlation_id,

@@ -26,6 +26,10 @@ class Base(DeclarativeBase):
     pass
 
 
+USABLE = "usable"
+QUARANTINED = "quarantined"
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -56,7 +60,10 @@ class Lot(Base):
     __table_args__ = (
         UniqueConstraint("location_id", "shipment_id", name="uq_lots_location_shipment"),
         CheckConstraint("doses_on_hand >= 0", name="ck_lots_on_hand_not_negative"),
+        CheckConstraint("status IN ('usable', 'quarantined')", name="ck_lots_status"),
         Index("ix_lots_location_product", "location_id", "product_id"),
+        Index("ix_lots_location_storage_unit", "location_id", "storage_unit"),
+        Index("ix_lots_expiration", "expiration_date"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -70,6 +77,13 @@ class Lot(Base):
     doses_on_hand: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # `usable`, or `quarantined` after a temperature excursion in its storage unit, until
+    # released; a quarantined lot's doses are still counted on hand.
+    status: Mapped[str] = mapped_column(String(20), default=USABLE, server_default=USABLE)
+    excursion_id: Mapped[str | None] = mapped_column(String(36))
+    quarantined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When `lot_expiring` was announced for this lot (once per lot).
+    expiring_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     product: Mapped[Product] = relationship(lazy="joined")
 
@@ -79,6 +93,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_location_recorded", "location_id", "recorded_at"),
         Index("ix_ledger_lot", "lot_id"),
+        Index("ix_ledger_lot_recorded", "lot_id", "recorded_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -93,6 +108,8 @@ class LedgerEntry(Base):
     reference_id: Mapped[str | None] = mapped_column(String(36))
     correlation_id: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    # For reason `wasted`: one of cvms_platform.contracts.WASTAGE_REASONS.
+    wastage_reason: Mapped[str | None] = mapped_column(String(30))
 
 
 class Discrepancy(Base):
@@ -110,3 +127,20 @@ class Discrepancy(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Excursion(Base):
+    """A temperature excursion reported for a storage unit; it quarantined the unit's lots."""
+
+    __tablename__ = "excursions"
+    __table_args__ = (Index("ix_excursions_location_unit", "location_id", "storage_unit"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    location_id: Mapped[str] = mapped_column(String(64))
+    storage_unit: Mapped[str] = mapped_column(String(100))
+    observed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    min_c: Mapped[float | None] = mapped_column(Numeric(5, 1))
+    max_c: Mapped[float | None] = mapped_column(Numeric(5, 1))
+    temperature_c: Mapped[float | None] = mapped_column(Numeric(5, 1))
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)

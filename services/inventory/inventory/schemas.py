@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from cvms_platform.contracts import WASTAGE_REASONS
 
 LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
+STORAGE_UNIT = validate.Length(min=1, max=100)
+NOTE = validate.Length(min=1, max=2000)
+MAX_DOSES = 1_000_000
+LEDGER_PAGE_MAX = 200
+# Plausible readings of a vaccine storage unit, from ultra-cold freezers to a failed fridge.
+TEMPERATURE = validate.Range(min=-100, max=100)
 
 
 class ReceiveLotSchema(Schema):
@@ -51,6 +59,82 @@ class LotSchema(Schema):
     doses_on_hand = fields.Int()
     received_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    status = fields.Str()
+    excursion_id = fields.Str(allow_none=True)
+    quarantined_at = fields.AwareDateTime(allow_none=True)
+
+
+class WastageSchema(Schema):
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
+    reason = fields.Str(required=True, validate=validate.OneOf(WASTAGE_REASONS))
+    note = fields.Str(load_default=None, validate=NOTE)
+
+    @validates_schema
+    def _other_needs_a_note(self, data, **kwargs):
+        if data.get("reason") == "other" and not (data.get("note") or "").strip():
+            raise ValidationError("Say what happened when the reason is other.", "note")
+
+
+class CorrectionSchema(Schema):
+    delta = fields.Int(
+        required=True,
+        strict=True,
+        validate=[
+            validate.Range(min=-MAX_DOSES, max=MAX_DOSES),
+            validate.NoneOf([0], error="A correction changes stock: not 0."),
+        ],
+    )
+    note = fields.Str(required=True, validate=NOTE)
+
+    @validates_schema
+    def _note_not_blank(self, data, **kwargs):
+        if "note" in data and not data["note"].strip():
+            raise ValidationError("Say why the stock is corrected.", "note")
+
+
+class ExcursionSchema(Schema):
+    observed_at = fields.AwareDateTime(required=True)
+    min_c = fields.Float(load_default=None, allow_nan=False, validate=TEMPERATURE)
+    max_c = fields.Float(load_default=None, allow_nan=False, validate=TEMPERATURE)
+    temperature_c = fields.Float(load_default=None, allow_nan=False, validate=TEMPERATURE)
+    note = fields.Str(load_default=None, validate=NOTE)
+
+    @validates_schema
+    def _a_reading(self, data, **kwargs):
+        readings = [data.get(name) for name in ("min_c", "max_c", "temperature_c")]
+        if all(value is None for value in readings):
+            raise ValidationError(
+                "Give the temperature read: temperature_c, or min_c and/or max_c.",
+                "temperature_c",
+            )
+        if None not in readings[:2] and readings[0] > readings[1]:
+            raise ValidationError("min_c is above max_c.", "min_c")
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Str()
+    lot_id = fields.Str()
+    location_id = fields.Str()
+    product_id = fields.Str()
+    reason = fields.Str()
+    wastage_reason = fields.Str(allow_none=True)
+    delta = fields.Int()
+    balance_after = fields.Int()
+    recorded_at = fields.AwareDateTime()
+    reference_id = fields.Str(allow_none=True)
+    note = fields.Str(allow_none=True)
+
+
+class ExcursionRecordSchema(Schema):
+    id = fields.Str()
+    location_id = fields.Str()
+    storage_unit = fields.Str()
+    observed_at = fields.AwareDateTime()
+    min_c = fields.Float(allow_none=True)
+    max_c = fields.Float(allow_none=True)
+    temperature_c = fields.Float(allow_none=True)
+    note = fields.Str(allow_none=True)
+    reported_at = fields.AwareDateTime()
 
 
 class DiscrepancySchema(Schema):
