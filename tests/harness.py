@@ -176,6 +176,14 @@ class Cluster:
             "CVMS_DATA_DIR": str(self.logs / "data"),
             "CVMS_JWT_SECRET": secrets.token_urlsafe(32),
             "CVMS_RELAY_UNROUTABLE_GRACE": "60",
+            # The gateway's Redis keys (revoked tokens, sign-in failures, rate-limit counters)
+            # belong to this run. Limits stay on, so every request pays for them as in
+            # production, but high enough that tests and the bench (one user, one address)
+            # never meet them; tokens outlive a long bench run.
+            "CVMS_REDIS_PREFIX": f"cvms-{run.run_id}:gateway",
+            "CVMS_RATE_LIMIT": os.environ.get("CVMS_RATE_LIMIT", "1000000/minute"),
+            "CVMS_AUTH_RATE_LIMIT": os.environ.get("CVMS_AUTH_RATE_LIMIT", "1000/minute"),
+            "CVMS_TOKEN_TTL_SECONDS": "3600",
             "GATEWAY_BIND": f"127.0.0.1:{self.ports['gateway']}",
             "GATEWAY_WORKERS": "2",
             "GATEWAY_LOG_LEVEL": "WARNING",

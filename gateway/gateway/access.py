@@ -52,6 +52,13 @@ def allow(*roles: str, location_scoped: bool = False) -> Callable:
 
 
 def authenticate() -> Principal:
+    """The caller of a bearer token that is ours, intact, unexpired and not revoked.
+
+    Revocation (logout) is looked up in Redis. If Redis cannot be reached the check fails open:
+    the token is accepted and a warning is logged (see `Denylist.is_revoked`). Access tokens
+    live minutes (CVMS_TOKEN_TTL_SECONDS), so a logged-out token could be used only until it
+    expires, and only during the outage; failing closed would take the whole API down with
+    Redis."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -62,6 +69,8 @@ def authenticate() -> Principal:
         raise ApiError(401, "token_expired", "The token has expired; request a new one.") from None
     except jwt.InvalidTokenError:
         raise ApiError(401, "invalid_token", "The token is not valid.") from None
+    if current_app.extensions["cvms_denylist"].is_revoked(principal.token_id):
+        raise ApiError(401, "token_revoked", "The token was revoked; sign in again.")
     g.principal = principal
     return principal
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+import redis
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform import validation
+from cvms_platform.timeutil import utcnow
 from gateway import schemas
 from gateway.access import allow, public, require_location
 from gateway.docs import doc
 from gateway.errors import ApiError
+from gateway.hardening import client_ip
+from gateway.models import ROLES
 from gateway.security import issue_token, verify_password
+from gateway.sessions import InvalidRefreshToken, Issued, Lockout
+
+log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -34,28 +44,106 @@ def _body(schema) -> dict:
 @api.post("/auth/token")
 @public
 @doc(
-    "Exchange a username and password for a signed access token",
+    "Exchange a username and password for a short-lived access token and a refresh token",
     tag="auth",
     body=schemas.TokenRequest,
     responses={
-        200: ("A bearer token", schemas.TokenResponse),
+        200: ("A bearer token and a refresh token", schemas.TokenResponse),
         401: ("Wrong username or password", "Error"),
+        429: ("Too many failed sign-ins for this username or address: wait Retry-After", "Error"),
     },
 )
 def issue_access_token():
     credentials = _body(schemas.TokenRequest())
-    directory = current_app.extensions["cvms_directory"]
-    user = directory.user_by_name(credentials["username"])
+    throttle = current_app.extensions["cvms_login_throttle"]
+    username, ip = credentials["username"], client_ip()
+    # Locked or not is decided before the password is checked, the same way for usernames
+    # that exist and those that do not.
+    if lockout := throttle.locked(username, ip):
+        raise _too_many_attempts(lockout)
+    user = current_app.extensions["cvms_directory"].user_by_name(username)
     if not verify_password(user, credentials["password"]):
+        if lockout := throttle.failed(username, ip):
+            raise _too_many_attempts(lockout)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    throttle.succeeded(username)
+    return _session_answer(user, current_app.extensions["cvms_refresh_tokens"].issue(user.id))
+
+
+def _too_many_attempts(lockout: Lockout) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_attempts",
+        "Too many failed sign-ins; try again later.",
+        headers={"Retry-After": str(lockout.retry_after)},
+    )
+
+
+def _session_answer(user, refresh: Issued):
     settings = current_app.config["CVMS"]
     return jsonify(
         access_token=issue_token(user, settings.jwt_secret, settings.token_ttl_seconds),
         token_type="Bearer",
         expires_in=settings.token_ttl_seconds,
+        refresh_token=refresh.token,
+        refresh_expires_in=max(0, int((refresh.expires_at - utcnow()).total_seconds())),
         role=user.role,
         locations=sorted(user.location_ids or []),
     )
+
+
+@api.post("/auth/refresh")
+@public
+@doc(
+    "Exchange a refresh token for a new access token and a new refresh token (the one presented "
+    "stops working; presenting it again ends every session of its user)",
+    tag="auth",
+    body=schemas.RefreshRequest,
+    responses={
+        200: ("A bearer token and the next refresh token", schemas.TokenResponse),
+        401: ("Unknown, expired or revoked refresh token", "Error"),
+    },
+)
+def refresh_access_token():
+    presented = _body(schemas.RefreshRequest())["refresh_token"]
+    try:
+        user, refresh = current_app.extensions["cvms_refresh_tokens"].rotate(presented)
+    except InvalidRefreshToken:
+        raise ApiError(
+            401, "invalid_refresh_token", "The refresh token is not valid; sign in again."
+        ) from None
+    return _session_answer(user, refresh)
+
+
+@api.post("/auth/logout")
+@allow(*ROLES)
+@doc(
+    "Revoke the access token presented, at once, and the refresh token given (if any)",
+    tag="auth",
+    body=schemas.LogoutRequest,
+    responses={204: ("Signed out", None)},
+)
+def logout():
+    body = _body(schemas.LogoutRequest())
+    principal = g.principal
+    if "refresh_token" in body:
+        current_app.extensions["cvms_refresh_tokens"].revoke(
+            body["refresh_token"], principal.user_id
+        )
+    try:
+        current_app.extensions["cvms_denylist"].revoke(
+            principal.token_id, principal.expires_at, time.time()
+        )
+    except redis.RedisError as exc:
+        # The access token would go on working: say so, so the client retries.
+        log.error("logout could not revoke the access token: %s", exc)
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "Could not revoke the token; try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None
+    return "", 204
 
 
 @api.get("/products")
@@ -200,3 +288,108 @@ def get_administration(administration_id: str):
     if not g.principal.may_act_for(administration["location_id"]):
         raise ApiError(403, "forbidden", "This dose was recorded at a location you do not act for.")
     return jsonify(administration)
+
+
+# -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
+def _created(answer: dict, location: str):
+    response = jsonify(answer)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+@api.post("/locations/<location_id>/lots/<lot_id>/wastage")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Record doses wasted from a lot (broken vial, drawn but not given, open-vial time limit, "
+    "temperature excursion, expired, or other with a note)",
+    tag="inventory",
+    body=schemas.WastageRequest,
+    responses={
+        201: ("The ledger entry", schemas.LedgerEntry),
+        404: ("No such lot at this location", "Error"),
+        422: ("More doses than the lot holds", "Error"),
+    },
+)
+def record_wastage(location_id: str, lot_id: str):
+    wastage = _body(schemas.WastageRequest())
+    with _services() as services:
+        entry = services.inventory.record_wastage(location_id, lot_id, wastage)
+    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
+    return _created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
+
+
+@api.post("/locations/<location_id>/lots/<lot_id>/corrections")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Correct a lot's stock after a count (a positive or negative number of doses, and why)",
+    tag="inventory",
+    body=schemas.CorrectionRequest,
+    responses={
+        201: ("The ledger entry", schemas.LedgerEntry),
+        404: ("No such lot at this location", "Error"),
+        422: ("The stock would go below zero", "Error"),
+    },
+)
+def correct_stock(location_id: str, lot_id: str):
+    correction = _body(schemas.CorrectionRequest())
+    with _services() as services:
+        entry = services.inventory.correct_stock(location_id, lot_id, correction)
+    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
+    return _created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
+
+
+@api.get("/locations/<location_id>/lots/<lot_id>/ledger")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Every change of a lot's stock, newest first; page with ?limit= (1-200, default 50) and "
+    "?before= (the next_before of the previous page)",
+    tag="inventory",
+    responses={
+        200: ("A page of ledger entries", schemas.LedgerPage),
+        404: ("No such lot at this location", "Error"),
+    },
+)
+def lot_ledger(location_id: str, lot_id: str):
+    query = validation.load(schemas.LedgerQuery(), request.args.to_dict())
+    with _services() as services:
+        return jsonify(
+            services.inventory.lot_ledger(location_id, lot_id, query["limit"], query.get("before"))
+        )
+
+
+@api.post("/locations/<location_id>/storage-units/<storage_unit>/excursions")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Report a temperature excursion in a storage unit: its usable lots are quarantined (not "
+    "usable) until released",
+    tag="inventory",
+    body=schemas.ExcursionRequest,
+    responses={201: ("The excursion and the lots it quarantined", schemas.Excursion)},
+)
+def report_excursion(location_id: str, storage_unit: str):
+    reading = _body(schemas.ExcursionRequest())
+    with _services() as services:
+        excursion = services.inventory.report_excursion(location_id, storage_unit, reading)
+    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
+    return _created(excursion, url_for(".location_inventory", location_id=location_id))
+
+
+@api.post("/locations/<location_id>/lots/<lot_id>/release")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Release a quarantined lot: its doses are fit for use again",
+    tag="inventory",
+    body=schemas.ReleaseLotRequest,
+    responses={
+        200: ("The lot, usable again", schemas.Lot),
+        404: ("No such lot at this location", "Error"),
+        409: ("The lot is not quarantined", "Error"),
+    },
+)
+def release_lot(location_id: str, lot_id: str):
+    note = _body(schemas.ReleaseLotRequest())["note"]
+    with _services() as services:
+        lot = services.inventory.release_lot(location_id, lot_id, note)
+    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
+    return jsonify(lot)

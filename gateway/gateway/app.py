@@ -10,13 +10,14 @@ from sqlalchemy.orm import sessionmaker
 
 from cvms_platform import config
 from cvms_platform.db import make_engine
-from gateway import errors, observability
+from gateway import errors, hardening, observability
 from gateway.access import check_every_route_declared, public
 from gateway.api import api
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
 from gateway.rpc import RpcPool
+from gateway.sessions import Denylist, LoginThrottle, RefreshTokens
 from gateway.settings import Settings
 
 
@@ -34,15 +35,32 @@ def create_app(settings: Settings | None = None) -> Flask:
     atexit.register(rpc.close)
     app.extensions["cvms_engine"] = engine
     app.extensions["cvms_rpc"] = rpc
-    app.extensions["cvms_directory"] = Directory(sessionmaker(bind=engine, expire_on_commit=False))
+    make_session = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["cvms_directory"] = Directory(make_session)
+    app.extensions["cvms_refresh_tokens"] = RefreshTokens(
+        make_session, settings.refresh_ttl_seconds
+    )
+    shared = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+    app.extensions["cvms_redis"] = shared
+    app.extensions["cvms_denylist"] = Denylist(shared, settings.redis_prefix)
+    app.extensions["cvms_login_throttle"] = LoginThrottle(
+        shared,
+        settings.redis_prefix,
+        max_failures=settings.login_max_failures,
+        max_failures_per_ip=settings.login_max_failures_per_ip,
+        window_seconds=settings.login_window_seconds,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
     app.extensions["cvms_inventory_cache"] = InventoryCache(
-        redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5),
-        ttl_ms=config.int_setting("CVMS_INVENTORY_CACHE_MS", 1000),
+        shared, ttl_ms=config.int_setting("CVMS_INVENTORY_CACHE_MS", 1000)
     )
 
     observability.install(app)
     errors.install(app)
     app.register_blueprint(api)
+    hardening.install(app, settings)
     spec = build_spec(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi", public(lambda: jsonify(spec)))
     check_every_route_declared(app)

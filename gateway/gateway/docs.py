@@ -21,6 +21,7 @@ STANDARD_ERRORS = {
     404: "No such object",
     409: "Conflicts with the current state",
     422: "Breaks a business rule: `fields` says which",
+    429: "Too many requests: wait the seconds in Retry-After",
     503: "A service did not answer in time",
 }
 
@@ -93,6 +94,7 @@ def _operation(meta: dict, access, arguments) -> dict:
         codes |= {401, 403, 503}
     if arguments:
         codes.add(404)
+    codes.add(429)  # every /api/ operation is rate-limited
     for status in sorted(codes):
         operation["responses"].setdefault(
             str(status),

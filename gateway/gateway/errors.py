@@ -14,9 +14,17 @@ log = logging.getLogger("cvms.gateway")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
@@ -33,7 +41,9 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 def install(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api(error: ApiError):
-        return error_response(error.status, error.code, error.message, error.fields)
+        response = error_response(error.status, error.code, error.message, error.fields)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(InvalidInput)
     def _invalid(error: InvalidInput):

@@ -1,11 +1,11 @@
-"""The gateway's own tables: who may sign in, and the locations users act for."""
+"""The gateway's own tables: who may sign in, the locations users act for, and refresh tokens."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cvms_platform.db import UtcDateTime
@@ -35,3 +35,18 @@ class User(Base):
     location_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RefreshToken(Base):
+    """A refresh token, kept only as its SHA-256 digest: the token itself is shown once."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The token that replaced this one when it was used: set, a second use means it leaked.
+    replaced_by: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -38,6 +38,9 @@ class Principal:
     username: str
     role: str
     location_ids: frozenset[str]
+    # The token's id and expiry (epoch seconds): what logout needs to revoke it.
+    token_id: str = field(default="", compare=False)
+    expires_at: int = field(default=0, compare=False)
 
     def may_act_for(self, location_id: str) -> bool:
         return self.role == "state_admin" or location_id in self.location_ids
@@ -65,11 +68,13 @@ def read_token(token: str, secret: str) -> Principal:
         secret,
         algorithms=[ALGORITHM],
         issuer=ISSUER,
-        options={"require": ["exp", "iat", "sub", "iss"]},
+        options={"require": ["exp", "iat", "sub", "iss", "jti"]},
     )
     return Principal(
         user_id=claims["sub"],
         username=claims["username"],
         role=claims["role"],
         location_ids=frozenset(claims.get("locations", [])),
+        token_id=claims["jti"],
+        expires_at=int(claims["exp"]),
     )

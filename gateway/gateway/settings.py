@@ -18,10 +18,23 @@ class Settings:
     amqp_uri: str
     redis_url: str
     jwt_secret: str
-    token_ttl_seconds: int = 3600
+    token_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 14 * 24 * 3600
     rpc_timeout_seconds: float = 10.0
     rpc_pool_size: int = 4
     max_body_bytes: int = 1_048_576
+    # Every Redis key the gateway writes (but the inventory cache's) starts with this.
+    redis_prefix: str = "cvms:gateway"
+    # flask-limiter limits ("600/minute", "10/second;600/hour") or "off".
+    rate_limit: str = "600/minute"  # per user (per client IP without a valid token)
+    auth_rate_limit: str = "20/minute"  # per client IP on /auth/token and /auth/refresh
+    # Sign-in lockout: this many failures within the window lock for the lockout period.
+    login_max_failures: int = 5  # per username
+    login_max_failures_per_ip: int = 20  # per client IP (many people may share one)
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 900
+    # Reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none).
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,9 +43,18 @@ class Settings:
             amqp_uri=config.amqp_uri(),
             redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             jwt_secret=_jwt_secret(),
-            token_ttl_seconds=config.int_setting("CVMS_TOKEN_TTL_SECONDS", 3600),
+            token_ttl_seconds=config.int_setting("CVMS_TOKEN_TTL_SECONDS", 900),
+            refresh_ttl_seconds=config.int_setting("CVMS_REFRESH_TTL_SECONDS", 14 * 24 * 3600),
             rpc_timeout_seconds=config.float_setting("CVMS_RPC_TIMEOUT_SECONDS", 10.0),
             rpc_pool_size=config.int_setting("CVMS_RPC_POOL_SIZE", 8),
+            redis_prefix=os.environ.get("CVMS_REDIS_PREFIX", "cvms:gateway"),
+            rate_limit=os.environ.get("CVMS_RATE_LIMIT", "600/minute"),
+            auth_rate_limit=os.environ.get("CVMS_AUTH_RATE_LIMIT", "20/minute"),
+            login_max_failures=config.int_setting("CVMS_LOGIN_MAX_FAILURES", 5),
+            login_max_failures_per_ip=config.int_setting("CVMS_LOGIN_MAX_FAILURES_PER_IP", 20),
+            login_window_seconds=config.int_setting("CVMS_LOGIN_WINDOW_SECONDS", 900),
+            login_lockout_seconds=config.int_setting("CVMS_LOGIN_LOCKOUT_SECONDS", 900),
+            trusted_proxies=config.int_setting("CVMS_TRUSTED_PROXIES", 0),
         )
 
 

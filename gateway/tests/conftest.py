@@ -152,12 +152,27 @@ class FakePool:
 
 
 @pytest.fixture
-def make_settings(db_url):
+def redis_prefix():
+    """This test's own namespace for the gateway's Redis keys (revoked tokens, sign-in failures,
+    rate-limit counters), so tests never share counters; its keys are removed afterwards."""
+    prefix = f"cvms-test:{uuid.uuid4().hex[:16]}"
+    yield prefix
+    if port_open("127.0.0.1", 6379):
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def make_settings(db_url, redis_prefix):
     def make(**overrides) -> Settings:
         values = {
             "database_url": db_url,
             "amqp_uri": DEAD_BROKER,
             "redis_url": REDIS_URL,
+            "redis_prefix": redis_prefix,
             "jwt_secret": JWT_SECRET,
             "rpc_timeout_seconds": 2.0,
         }

@@ -69,7 +69,8 @@ def test_a_token_for_each_demo_user(client, app, username, password, role, locat
     assert response.status_code == 200
     body = response.get_json()
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == 3600
+    assert body["expires_in"] == 900  # short-lived: the refresh token renews it
+    assert body["refresh_token"]
     assert body["role"] == role
     assert body["locations"] == locations
     assert "password" not in json.dumps(body)

@@ -11,6 +11,8 @@ from gateway.docs import STANDARD_ERRORS, doc
 
 EXPECTED_ROLES = {
     ("POST", "/api/v1/auth/token"): None,
+    ("POST", "/api/v1/auth/refresh"): None,
+    ("POST", "/api/v1/auth/logout"): set(STAFF),
     ("GET", "/api/v1/products"): set(STAFF),
     ("POST", "/api/v1/locations/{location_id}/lots"): set(MANAGERS),
     ("GET", "/api/v1/locations/{location_id}/inventory"): set(STAFF),
@@ -22,6 +24,13 @@ EXPECTED_ROLES = {
     ("GET", "/api/v1/recipients/{recipient_id}"): set(STAFF),
     ("POST", "/api/v1/administrations"): set(STAFF),
     ("GET", "/api/v1/administrations/{administration_id}"): set(STAFF),
+    ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/wastage"): set(STAFF),
+    ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/corrections"): set(MANAGERS),
+    ("GET", "/api/v1/locations/{location_id}/lots/{lot_id}/ledger"): set(STAFF),
+    ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/release"): set(MANAGERS),
+    ("POST", "/api/v1/locations/{location_id}/storage-units/{storage_unit}/excursions"): set(
+        MANAGERS
+    ),
 }
 
 

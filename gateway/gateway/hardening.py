@@ -1,0 +1,112 @@
+"""Abuse limits and browser hardening: rate limits (flask-limiter, counted in Redis so they hold
+across gunicorn workers and gateway instances), security headers, and the client's address.
+
+Rate limits fail open: if Redis cannot be reached, requests are served unlimited and
+flask-limiter logs the error, rather than the API going down with its counter store.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import jwt
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway.errors import error_response
+from gateway.security import read_token
+from gateway.settings import Settings
+
+OFF = "off"
+# The endpoints a password or refresh token is tried against: limited per client IP.
+AUTH_ENDPOINTS = ("api.issue_access_token", "api.refresh_access_token")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # The API serves JSON only: nothing may be loaded, framed or submitted from its answers.
+    "Content-Security-Policy": (
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def client_ip() -> str:
+    """The client's address: the peer's, or what trusted proxies say (`trusted_proxies`)."""
+    return request.remote_addr or "unknown"
+
+
+def _user_or_ip() -> str:
+    """Rate-limit key: the user of a valid bearer token, else the client IP. Only a token that
+    verifies counts, so forged user ids cannot spread one client over many counters."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        try:
+            principal = read_token(token.strip(), current_app.config["CVMS"].jwt_secret)
+            return f"user:{principal.user_id}"
+        except (jwt.InvalidTokenError, KeyError):
+            pass
+    return f"ip:{client_ip()}"
+
+
+def _ip() -> str:
+    return f"ip:{client_ip()}"
+
+
+def install(app: Flask, settings: Settings) -> Limiter | None:
+    """Security headers on every answer, rate limits on /api/; call after the routes exist."""
+    if settings.trusted_proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
+
+    @app.after_request
+    def _security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    default_on = settings.rate_limit.strip().lower() != OFF
+    auth_on = settings.auth_rate_limit.strip().lower() != OFF
+    if not (default_on or auth_on):
+        return None
+    limiter = Limiter(
+        key_func=_user_or_ip,
+        application_limits=[settings.rate_limit] if default_on else [],
+        storage_uri=settings.redis_url,
+        storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        strategy="fixed-window",
+        key_prefix=f"{settings.redis_prefix}:limits",
+        swallow_errors=True,  # fail open when Redis is down (flask-limiter logs it)
+        headers_enabled=False,  # Retry-After on 429 only: one Redis round trip less per request
+    )
+    limiter.request_filter(lambda: not request.path.startswith("/api/"))
+    limiter.init_app(app)
+    if auth_on:
+        for endpoint in AUTH_ENDPOINTS:
+            app.view_functions[endpoint] = limiter.limit(settings.auth_rate_limit, key_func=_ip)(
+                app.view_functions[endpoint]
+            )
+    app.extensions["cvms_limiter"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded):
+        response = error_response(
+            429, "rate_limited", f"Too many requests (limit {error.description}); slow down."
+        )
+        retry_after = 1
+        current = limiter.current_limit
+        if current is not None:
+            try:
+                retry_after = max(1, math.ceil(current.window.reset_time - time.time()))
+            except Exception:  # noqa: BLE001 - the counter store went away meanwhile
+                retry_after = 1
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    return limiter
