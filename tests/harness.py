@@ -27,6 +27,8 @@ from urllib.parse import quote, urlsplit
 import psycopg
 import requests
 
+from cvms_platform.testing import rabbitmqctl
+
 BIN = Path(sys.executable).parent
 SERVICES = ("inventory", "administration")
 READY_TIMEOUT = 90.0
@@ -140,19 +142,15 @@ class TestRun:
             for database in self.databases.values():
                 connection.execute(f'CREATE DATABASE "{database}"')
         if self.infra.local:
-            _rabbitmqctl("add_vhost", self.vhost)
-            _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+            rabbitmqctl("add_vhost", self.vhost)
+            rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
 
     def remove(self) -> None:
         with psycopg.connect(self.infra.postgres_url, autocommit=True) as connection:
             for database in self.databases.values():
                 connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         if self.infra.local:
-            _rabbitmqctl("delete_vhost", self.vhost)
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+            rabbitmqctl("delete_vhost", self.vhost)
 
 
 class Cluster:

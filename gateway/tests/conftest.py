@@ -3,9 +3,7 @@ location), a fake RPC pool standing in for the services, and real Redis and Rabb
 needs them."""
 
 import importlib
-import os
 import sys
-import warnings
 
 
 def _unshadow(name: str) -> None:
@@ -22,16 +20,12 @@ def _unshadow(name: str) -> None:
 _unshadow("gateway")
 _unshadow("platform")  # the same for the standard library's platform, should it be hidden
 
-# The RpcPool tests run a real nameko service in this process, as the services run: on eventlet.
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # as cvms_platform does
-import eventlet  # noqa: E402
+import cvms_platform.green  # noqa: E402, F401 - nameko needs green sockets; patch first
 
-eventlet.monkey_patch()
+# isort: split
 
 import shutil  # noqa: E402
 import socket  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -43,6 +37,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from cvms_platform import migrate  # noqa: E402
 from cvms_platform.db import make_engine  # noqa: E402
+from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
 from cvms_platform.timeutil import utcnow  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.cache import InventoryCache  # noqa: E402
@@ -256,19 +251,10 @@ def location_id(redis_client):
 # -- RabbitMQ -------------------------------------------------------------------------------------
 @pytest.fixture
 def amqp_uri():
-    if shutil.which("rabbitmqctl") is None or not port_open("127.0.0.1", 5672):
-        pytest.skip("RabbitMQ (and rabbitmqctl) are not available")
-    vhost = f"cvms-gateway-test-{uuid.uuid4().hex[:12]}"
-
-    def ctl(*args):
-        subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
-
-    ctl("add_vhost", vhost)
-    try:
-        ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        ctl("delete_vhost", vhost)
+    if not port_open("127.0.0.1", 5672):
+        pytest.skip("RabbitMQ is not available")
+    with rabbitmq_vhost("gateway") as uri:
+        yield uri
 
 
 @pytest.fixture

@@ -4,21 +4,14 @@ By convention a service package NAME has `NAME/service.py` defining the service 
 `name` is NAME, and `NAME/config.yaml` (nameko config with ${ENV_VAR:default} substitutions).
 """
 
-import os
+import cvms_platform.green  # noqa: F401 - first, before anything opens a socket
 
-# psycopg's C wait function would block the eventlet hub; its select()-based one yields.
-# Both settings must be in place before anything imports psycopg or the socket module.
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
-import eventlet  # noqa: E402
+# isort: split
 
-import cvms_platform  # noqa: E402, F401 - silences eventlet's deprecation notice
-
-eventlet.monkey_patch()
-
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import sys  # noqa: E402
-from importlib import resources  # noqa: E402
+import argparse
+import importlib
+import sys
+from importlib import resources
 
 
 def service_class_path(package: str) -> str:

@@ -6,9 +6,7 @@ nameko 2.14 runs on eventlet, so the process is monkey-patched before anything o
 """
 
 import importlib
-import os
 import sys
-import warnings
 
 
 def _unshadow(name: str) -> None:
@@ -24,17 +22,12 @@ def _unshadow(name: str) -> None:
 
 _unshadow("platform")
 
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+import cvms_platform.green  # noqa: E402, F401 - nameko needs green sockets; patch first
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # as cvms_platform does
-import eventlet  # noqa: E402
-
-eventlet.monkey_patch()
+# isort: split
 
 import json  # noqa: E402
-import shutil  # noqa: E402
 import socket  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -44,6 +37,7 @@ import pytest  # noqa: E402
 
 from cvms_platform import tables  # noqa: E402
 from cvms_platform.db import make_engine  # noqa: E402
+from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
 
 BROKER_HOST = "127.0.0.1"
 BROKER_PORT = 5672
@@ -76,22 +70,13 @@ def poll():
 
 
 # -- RabbitMQ -------------------------------------------------------------------------------------
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture
 def amqp_uri():
     """An AMQP URI on a vhost of this test's own, deleted (with all its queues) afterwards."""
-    if shutil.which("rabbitmqctl") is None or not _port_open(BROKER_HOST, BROKER_PORT):
-        pytest.skip("RabbitMQ (and rabbitmqctl) are not available")
-    vhost = f"cvms-platform-test-{uuid.uuid4().hex[:12]}"
-    _rabbitmqctl("add_vhost", vhost)
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}/{vhost}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
+    if not _port_open(BROKER_HOST, BROKER_PORT):
+        pytest.skip("RabbitMQ is not available")
+    with rabbitmq_vhost("platform", f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}") as uri:
+        yield uri
 
 
 class Broker:

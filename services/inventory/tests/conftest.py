@@ -2,34 +2,21 @@
 with nameko's `worker_factory` on top of it, and (for the few container tests) a RabbitMQ vhost
 of the test module's own."""
 
-# nameko's containers need green sockets, as under `cvms-service` (nameko recommends doing this
-# in conftest.py when pytest is run directly); it must happen before anything opens a socket,
-# and psycopg, if a test session uses it, must then wait with select() to yield to the hub.
-import os
-import warnings
+# nameko's containers need green sockets, as under `cvms-service`: patch before anything else.
+import cvms_platform.green  # noqa: F401
 
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # as cvms_platform does
-import eventlet  # noqa: E402
+# isort: split
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
-eventlet.monkey_patch()
+import pytest
+from nameko.testing.services import worker_factory
 
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-import pytest  # noqa: E402
-from nameko.testing.services import worker_factory  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
-
-from cvms_platform.contracts import new_event, to_wire  # noqa: E402
-from cvms_platform.db import DatabaseAccess, make_engine  # noqa: E402
-from cvms_platform.migrate import upgrade  # noqa: E402
-from cvms_platform.tables import outbox  # noqa: E402
-from inventory.service import InventoryService  # noqa: E402
+from cvms_platform.contracts import new_event, to_wire
+from cvms_platform.db import DatabaseAccess
+from cvms_platform.testing import Reader, ServiceDatabase, rabbitmq_vhost, service_database
+from inventory.service import InventoryService
 
 LOCATION = "clinic-1"
 GRAY_CAP = "pfizer-gray-12plus"
@@ -37,49 +24,24 @@ GRAY_CAP = "pfizer-gray-12plus"
 
 # -- database and service -------------------------------------------------------------------------
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    upgrade("inventory", url=url)
-    return url
+def service_db(tmp_path) -> Iterator[ServiceDatabase]:
+    with service_database("inventory", tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
-def db(database_url) -> Iterator[DatabaseAccess]:
-    engine = make_engine(database_url)
-    access = DatabaseAccess(engine, sessionmaker(bind=engine, expire_on_commit=False))
-    yield access
-    access.close()
-    engine.dispose()
+def database_url(service_db) -> str:
+    return service_db.url
+
+
+@pytest.fixture
+def db(service_db) -> DatabaseAccess:
+    return service_db.access
 
 
 @pytest.fixture
 def service(db) -> InventoryService:
     return worker_factory(InventoryService, db=db, correlation_id="corr-test")
-
-
-class Reader:
-    """Looks at the database the way a test should: in a session of its own, after closing the
-    service's session as nameko's worker teardown would (SQLite has a single connection)."""
-
-    def __init__(self, db: DatabaseAccess):
-        self.db = db
-
-    def all(self, statement) -> list:
-        self.db.close()
-        with Session(self.db.engine) as session:
-            return list(session.scalars(statement).all())
-
-    def count(self, model) -> int:
-        self.db.close()
-        with Session(self.db.engine) as session:
-            return session.scalar(select(func.count()).select_from(model))
-
-    def events(self, event_type: str | None = None) -> list[dict]:
-        """Wire bodies of the outbox rows, oldest first."""
-        query = select(outbox.c.body).order_by(outbox.c.seq)
-        if event_type is not None:
-            query = query.where(outbox.c.event_type == event_type)
-        return self.all(query)
 
 
 @pytest.fixture
@@ -136,25 +98,11 @@ def make_dose():
 
 
 # -- RabbitMQ (container tests only) --------------------------------------------------------------
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def amqp_uri() -> Iterator[str]:
     """A RabbitMQ vhost for this test module alone, deleted afterwards."""
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not available")
-    vhost = f"cvms-test-inventory-{uuid.uuid4().hex[:10]}"
-    try:
-        _rabbitmqctl("add_vhost", vhost)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot create a RabbitMQ vhost: {exc}")
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
+    with rabbitmq_vhost("inventory") as uri:
+        yield uri
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""What every CVMS test suite sets up the same way: a RabbitMQ vhost of its own, a migrated
+database of a service's own, and a look at that database from outside the service's session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cvms_platform.db import DatabaseAccess, make_engine
+from cvms_platform.migrate import upgrade
+from cvms_platform.tables import outbox
+
+BROKER = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@contextmanager
+def rabbitmq_vhost(prefix: str, broker: str = BROKER) -> Iterator[str]:
+    """An AMQP URI on a new vhost, deleted with all its queues afterwards. Tests that need it are
+    skipped where rabbitmqctl cannot create one (a machine without a local RabbitMQ)."""
+    import pytest
+
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not available")
+    vhost = f"cvms-test-{prefix}-{uuid.uuid4().hex[:10]}"
+    try:
+        rabbitmqctl("add_vhost", vhost)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot create a RabbitMQ vhost: {exc}")
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"{broker}/{vhost}"
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+
+
+@dataclass
+class ServiceDatabase:
+    url: str
+    access: DatabaseAccess
+
+
+@contextmanager
+def service_database(service: str, directory: Path) -> Iterator[ServiceDatabase]:
+    """A fresh SQLite database for `service`, migrated and seeded, with a worker's access to it."""
+    url = f"sqlite:///{directory / f'{service}.db'}"
+    upgrade(service, url=url)
+    engine = make_engine(url)
+    access = DatabaseAccess(engine, sessionmaker(bind=engine, expire_on_commit=False))
+    try:
+        yield ServiceDatabase(url, access)
+    finally:
+        access.close()
+        engine.dispose()
+
+
+class Reader:
+    """Looks at the database the way a test should: in a session of its own, after closing the
+    service's session as nameko's worker teardown would (SQLite has a single connection)."""
+
+    def __init__(self, db: DatabaseAccess):
+        self.db = db
+
+    def all(self, statement) -> list:
+        self.db.close()
+        with Session(self.db.engine) as session:
+            return list(session.scalars(statement).all())
+
+    def count(self, model) -> int:
+        self.db.close()
+        with Session(self.db.engine) as session:
+            return session.scalar(select(func.count()).select_from(model))
+
+    def events(self, event_type: str | None = None) -> list[dict]:
+        """Wire bodies of the outbox rows, oldest first."""
+        query = select(outbox.c.body).order_by(outbox.c.seq)
+        if event_type is not None:
+            query = query.where(outbox.c.event_type == event_type)
+        return self.all(query)
