@@ -51,6 +51,28 @@ def allow(*roles: str, location_scoped: bool = False) -> Callable:
     return decorator
 
 
+_UNREAD = object()
+
+
+def bearer_principal() -> Principal | None:
+    """The request's bearer token, verified once per request (the rate limiter's key and the
+    route's access rule both need it): None without one; raises as `read_token` does."""
+    verified = g.get("_cvms_bearer", _UNREAD)
+    if verified is _UNREAD:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            verified = None
+        else:
+            try:
+                verified = read_token(token.strip(), current_app.config["CVMS"].jwt_secret)
+            except jwt.InvalidTokenError as exc:
+                verified = exc
+        g._cvms_bearer = verified
+    if isinstance(verified, Exception):
+        raise verified
+    return verified
+
+
 def authenticate() -> Principal:
     """The caller of a bearer token that is ours, intact, unexpired and not revoked.
 
@@ -59,16 +81,14 @@ def authenticate() -> Principal:
     live minutes (CVMS_TOKEN_TTL_SECONDS), so a logged-out token could be used only until it
     expires, and only during the outage; failing closed would take the whole API down with
     Redis."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthenticated", "Send a bearer token: POST /api/v1/auth/token.")
     try:
-        principal = read_token(token.strip(), current_app.config["CVMS"].jwt_secret)
+        principal = bearer_principal()
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "token_expired", "The token has expired; request a new one.") from None
     except jwt.InvalidTokenError:
         raise ApiError(401, "invalid_token", "The token is not valid.") from None
+    if principal is None:
+        raise ApiError(401, "unauthenticated", "Send a bearer token: POST /api/v1/auth/token.")
     if current_app.extensions["cvms_denylist"].is_revoked(principal.token_id):
         raise ApiError(401, "token_revoked", "The token was revoked; sign in again.")
     g.principal = principal

@@ -11,13 +11,13 @@ import math
 import time
 
 import jwt
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway.access import bearer_principal
 from gateway.errors import error_response
-from gateway.security import read_token
 from gateway.settings import Settings
 
 OFF = "off"
@@ -44,14 +44,11 @@ def client_ip() -> str:
 def _user_or_ip() -> str:
     """Rate-limit key: the user of a valid bearer token, else the client IP. Only a token that
     verifies counts, so forged user ids cannot spread one client over many counters."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        try:
-            principal = read_token(token.strip(), current_app.config["CVMS"].jwt_secret)
-            return f"user:{principal.user_id}"
-        except (jwt.InvalidTokenError, KeyError):
-            pass
-    return f"ip:{client_ip()}"
+    try:
+        principal = bearer_principal()
+    except (jwt.InvalidTokenError, KeyError):
+        principal = None
+    return f"user:{principal.user_id}" if principal else f"ip:{client_ip()}"
 
 
 def _ip() -> str:
