@@ -27,6 +27,15 @@ STAFF = ("state_admin", "location_manager", "vaccinator")
 MANAGERS = ("state_admin", "location_manager")
 
 
+@api.after_request
+def _drop_cached_inventory(response):
+    """A change routed for a location makes its cached inventory stale, whichever route made it."""
+    location_id = (request.view_args or {}).get("location_id")
+    if location_id and request.method != "GET" and response.status_code < 400:
+        current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
+    return response
+
+
 def _services():
     return current_app.extensions["cvms_rpc"].services(g.request_id)
 
@@ -174,7 +183,6 @@ def receive_lot(location_id: str):
     shipment = _body(schemas.ReceiveLotRequest())
     with _services() as services:
         result = services.inventory.receive_lot(location_id, shipment)
-    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
     lot = result["lot"]
     response = jsonify(lot)
     response.status_code = 201 if result["created"] else 200
@@ -315,7 +323,6 @@ def record_wastage(location_id: str, lot_id: str):
     wastage = _body(schemas.WastageRequest())
     with _services() as services:
         entry = services.inventory.record_wastage(location_id, lot_id, wastage)
-    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
     return _created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
 
@@ -335,7 +342,6 @@ def correct_stock(location_id: str, lot_id: str):
     correction = _body(schemas.CorrectionRequest())
     with _services() as services:
         entry = services.inventory.correct_stock(location_id, lot_id, correction)
-    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
     return _created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
 
@@ -371,7 +377,6 @@ def report_excursion(location_id: str, storage_unit: str):
     reading = _body(schemas.ExcursionRequest())
     with _services() as services:
         excursion = services.inventory.report_excursion(location_id, storage_unit, reading)
-    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
     return _created(excursion, url_for(".location_inventory", location_id=location_id))
 
 
@@ -391,5 +396,4 @@ def release_lot(location_id: str, lot_id: str):
     note = _body(schemas.ReleaseLotRequest())["note"]
     with _services() as services:
         lot = services.inventory.release_lot(location_id, lot_id, note)
-    current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
     return jsonify(lot)
