@@ -24,6 +24,7 @@ import pika.exceptions
 from prometheus_client import start_http_server
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from cvms_platform import config
 from cvms_platform.contracts import has_subscribers
@@ -176,30 +177,37 @@ class OutboxRelay:
 
     # -- loop ---------------------------------------------------------------------------------
     def run(self) -> None:
-        broker_down_since = None
+        """Relay until stopped. An unreachable broker or database is waited out, said once."""
+        self.outage: str | None = None
         next_housekeeping = next_purge = 0.0
         while not self.stopping.is_set():
             try:
                 handled = self.relay_once()
-                if broker_down_since is not None:
-                    log.info("broker reachable again; relaying")
-                    broker_down_since = None
+                if time.monotonic() >= next_housekeeping:
+                    self.observe_backlog()
+                    next_housekeeping = time.monotonic() + 1.0
+                if time.monotonic() >= next_purge:
+                    self.purge_sent()
+                    next_purge = time.monotonic() + 600.0
             except CONNECTION_ERRORS as exc:
                 self.close()
-                if broker_down_since is None:
-                    broker_down_since = time.monotonic()
-                    log.error("cannot reach RabbitMQ at %s (%s); retrying", self.amqp_uri, exc)
-                self.stopping.wait(1.0)
+                self._outage(f"cannot reach RabbitMQ at {self.amqp_uri} ({exc})")
                 continue
-            if time.monotonic() >= next_housekeeping:
-                self.observe_backlog()
-                next_housekeeping = time.monotonic() + 1.0
-            if time.monotonic() >= next_purge:
-                self.purge_sent()
-                next_purge = time.monotonic() + 600.0
+            except OperationalError as exc:
+                self._outage(f"cannot reach the {self.service} database ({exc.orig or exc})")
+                continue
+            if self.outage is not None:
+                log.info("relaying again after: %s", self.outage)
+                self.outage = None
             if handled < self.batch_size:
                 self.stopping.wait(self.idle_interval)
         self.close()
+
+    def _outage(self, what: str) -> None:
+        if self.outage is None:
+            log.error("%s; retrying every second", what)
+            self.outage = what
+        self.stopping.wait(1.0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -337,6 +337,28 @@ def test_run_survives_an_unreachable_broker(sqlite_engine, make_relay, poll):
     assert not runner.is_alive()
 
 
+def test_run_survives_an_unreachable_database_and_resumes(
+    sqlite_engine, broker, make_relay, poll, tmp_path
+):
+    """A database outage is waited out; once the database answers, pending events go out."""
+    event = commit_event(sqlite_engine)
+    broker.bind_queue("inventory", "lot_received")
+    unreachable = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'outbox.db'}")
+    relay = make_relay(engine=unreachable)
+    runner = threading.Thread(target=relay.run, daemon=True)
+    runner.start()
+    try:
+        poll(lambda: getattr(relay, "outage", None) is not None)
+        assert runner.is_alive()
+        relay.engine = sqlite_engine  # the database is back
+        poll(lambda: outbox_row(sqlite_engine, event.id).sent_at is not None)
+        poll(lambda: relay.outage is None)
+    finally:
+        relay.stopping.set()
+        runner.join(timeout=10)
+    assert not runner.is_alive()
+
+
 # -- housekeeping ---------------------------------------------------------------------------------
 def test_observe_backlog_reports_pending_count_and_oldest_age(sqlite_engine, make_relay):
     relay = make_relay()
