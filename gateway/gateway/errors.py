@@ -13,6 +13,10 @@ from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 log = logging.getLogger("cvms.gateway")
 
 
+# Exceptions a service raises when its database or broker is unreachable (as nameko names them).
+OUTAGES = frozenset({"OperationalError", "InterfaceError", "ConnectionError", "TimeoutError"})
+
+
 class ApiError(Exception):
     def __init__(
         self,
@@ -75,6 +79,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(RemoteError)
     def _remote(error: RemoteError):
+        if error.exc_type in OUTAGES:
+            # The service is up but cannot reach what it depends on: try again shortly.
+            log.error("service dependency unavailable: %s", error.exc_type)
+            return _unavailable(error)
         log.error("service failed: %s", error)
         return error_response(502, "service_error", "A service failed to handle the request.")
 

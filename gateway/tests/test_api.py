@@ -340,6 +340,16 @@ def test_a_failing_service_is_502_without_its_traceback(client, rpc, login):
     assert "ZeroDivisionError" not in json.dumps(body)
 
 
+@pytest.mark.parametrize("exc_type", ["OperationalError", "ConnectionError"])
+def test_a_service_whose_database_is_unreachable_is_503_to_retry(client, rpc, login, exc_type):
+    remote = RemoteError(exc_type, "could not connect to server: Connection refused")
+    rpc.answer("administration.get_recipient", remote)
+    response = client.get("/api/v1/recipients/r-1", headers=login("clinic.vaccinator"))
+    body = assert_error(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "5"
+    assert "refused" not in json.dumps(body)
+
+
 def test_an_unexpected_error_is_500_without_a_traceback(client, rpc, login):
     rpc.answer("administration.get_recipient", KeyError("secret internals"))
     response = client.get("/api/v1/recipients/r-1", headers=login("clinic.vaccinator"))
