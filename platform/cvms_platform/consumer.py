@@ -18,6 +18,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cvms_platform import config, contracts, inbox
 from cvms_platform.errors import ContractViolation
@@ -26,6 +27,13 @@ from cvms_platform.metrics import DEAD_LETTERED, EVENTS_CONSUMED
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-cvms-attempt"
+
+
+def is_outage(error: BaseException) -> bool:
+    """A failure of what the handler depends on (its database unreachable), not of the event."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def dead_letter_queue(service: str) -> str:
@@ -76,6 +84,7 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         self.max_attempts = config.int_setting("CVMS_EVENT_MAX_ATTEMPTS", 5)
         self.retry_delay = config.float_setting("CVMS_EVENT_RETRY_DELAY", 0.2)
+        self.outage_delay = config.float_setting("CVMS_EVENT_OUTAGE_DELAY", 5.0)
         self.dead_letters = Queue(dead_letter_queue(service), durable=True, auto_delete=False)
         self.publisher = Publisher(self.container.config[AMQP_URI_CONFIG_KEY])
 
@@ -95,18 +104,29 @@ class ReliableEventHandler(EventHandler):
             self._dead_letter(message, "contract", error)
             return
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        if is_outage(error):
+            # Not the event's fault: keep it, without spending its attempts, until the service's
+            # database answers again. An outage must not turn good events into dead letters.
+            eventlet.sleep(self.outage_delay)
+            self._requeue(message, attempt)
+            EVENTS_CONSUMED.labels(service, self.event_type, "deferred").inc()
+            return
         if attempt >= self.max_attempts:
             self._dead_letter(message, "attempts", error)
             return
         # Back off inside this worker only; other workers keep consuming meanwhile.
         eventlet.sleep(self.retry_delay * 2 ** (attempt - 1))
+        self._requeue(message, attempt + 1)
+        EVENTS_CONSUMED.labels(service, self.event_type, "retried").inc()
+
+    def _requeue(self, message, attempt: int) -> None:
+        """Back to the end of this handler's own queue, carrying its attempt count."""
         self.publisher.publish(
             message.payload,
             exchange="",
             routing_key=self.queue.name,
-            headers={**(message.headers or {}), ATTEMPT_HEADER: attempt + 1},
+            headers={**(message.headers or {}), ATTEMPT_HEADER: attempt},
         )
-        EVENTS_CONSUMED.labels(service, self.event_type, "retried").inc()
 
     def _dead_letter(self, message, reason: str, error: BaseException) -> None:
         service = self.container.service_name

@@ -18,7 +18,8 @@ ENTRYPOINT_LATENCY = Histogram(
 )
 EVENTS_CONSUMED = Counter(
     "cvms_events_consumed_total",
-    "Events a consumer finished with, by outcome (applied, duplicate, retried, dead_lettered)",
+    "Events a consumer finished with, by outcome: applied, duplicate, retried, deferred "
+    "(its database unreachable), dead_lettered",
     ["service", "event_type", "outcome"],
 )
 DEAD_LETTERED = Counter(

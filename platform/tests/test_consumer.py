@@ -11,6 +11,7 @@ import pytest
 from nameko.containers import ServiceContainer
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cvms_platform import consumer as consumer_module
@@ -75,6 +76,20 @@ class FailsOnce:
             raise ConnectionError("a passing failure")
 
 
+class DatabaseDownAWhile:
+    """Its database is unreachable for the first five deliveries: more than the attempts."""
+
+    name = "cvms_test_database_down"
+    db = Database()
+
+    @consumes("inventory", "lot_received")
+    def on_lot_received(self, session, event):
+        CALLS[self.name].append(event.id)
+        if len(CALLS[self.name]) <= 5:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        _record_effect(session, event)
+
+
 def lot_received(**overrides):
     payload = {
         "lot_id": str(uuid.uuid4()),
@@ -116,6 +131,7 @@ def run_service(amqp_uri, sqlite_url, sqlite_engine, monkeypatch):
     """Start a service class in a real container on the test vhost and its own SQLite file."""
     monkeypatch.setenv("CVMS_EVENT_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("CVMS_EVENT_RETRY_DELAY", "0.01")
+    monkeypatch.setenv("CVMS_EVENT_OUTAGE_DELAY", "0.01")
     containers = []
 
     def run(service_cls):
@@ -170,6 +186,24 @@ def test_a_failing_handler_is_retried_then_dead_lettered(run_service, broker, sq
     assert count(sqlite_engine, outbox) == 0
     assert consumed(service, "retried") == retried + 2
     assert dead_lettered(service, "attempts") == dead + 1
+
+
+def test_an_unreachable_database_defers_events_without_spending_their_attempts(
+    run_service, broker, sqlite_engine, poll
+):
+    service = DatabaseDownAWhile.name
+    dlq = broker.declare_durable_queue(dead_letter_queue(service))
+    deferred = consumed(service, "deferred")
+    run_service(DatabaseDownAWhile)
+    event = lot_received()
+
+    broker.publish_event(event)
+
+    poll(lambda: count(sqlite_engine, inbox) == 1)
+    assert CALLS[service] == [event["id"]] * 6  # five outages (more than 3 attempts), then applied
+    assert count(sqlite_engine, outbox) == 1
+    assert consumed(service, "deferred") == deferred + 5
+    assert broker.get(dlq) is None
 
 
 def test_a_passing_failure_is_retried_and_applied_once(run_service, broker, sqlite_engine, poll):
