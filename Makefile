@@ -49,5 +49,9 @@ bench: install
 		echo "wrk is not installed: measuring with the slower Python load generator"
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+.PHONY: bench-report
+bench-report: install  # the inventory levels report over a 1,000,000-entry ledger
+	$(BIN)/python -m bench.inventory_report $(BENCH_ARGS)
+
 clean:
 	rm -rf var $(VENV)

@@ -94,6 +94,14 @@ class LedgerEntry(Base):
         Index("ix_ledger_location_recorded", "location_id", "recorded_at"),
         Index("ix_ledger_lot", "lot_id"),
         Index("ix_ledger_lot_recorded", "lot_id", "recorded_at"),
+        # The inventory levels report's covering index (migration 0003).
+        Index(
+            "ix_ledger_report",
+            "location_id",
+            "product_id",
+            "recorded_at",
+            postgresql_include=["lot_id", "reason", "wastage_reason", "delta"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -146,3 +146,25 @@ class DiscrepancySchema(Schema):
     detected_at = fields.AwareDateTime()
     resolved_at = fields.AwareDateTime(allow_none=True)
     resolution = fields.Str(allow_none=True)
+
+
+class LevelsQuerySchema(Schema):
+    """The inventory levels report's query: a date range (inclusive, UTC, at most 366 days),
+    an optional product, and a page."""
+
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+    product_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    page = fields.Int(load_default=1, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Int(
+        load_default=50, strict=True, validate=validate.Range(min=1, max=LEDGER_PAGE_MAX)
+    )
+
+    @validates_schema
+    def _a_range(self, data, **kwargs):
+        if "date_from" not in data or "date_to" not in data:
+            return
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts.", "date_to")
+        if (data["date_to"] - data["date_from"]).days + 1 > 366:
+            raise ValidationError("At most 366 days.", "date_to")

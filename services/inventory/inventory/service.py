@@ -15,7 +15,7 @@ from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from inventory import ledger
+from inventory import ledger, levels
 from inventory.models import Discrepancy, Lot, Product
 from inventory.schemas import (
     LEDGER_PAGE_MAX,
@@ -26,6 +26,7 @@ from inventory.schemas import (
     ExcursionRecordSchema,
     ExcursionSchema,
     LedgerEntrySchema,
+    LevelsQuerySchema,
     LotSchema,
     ProductSchema,
     ReceiveLotSchema,
@@ -196,6 +197,43 @@ class InventoryService(CvmsService):
             )
             answer = LOT.dump(lot)
         return answer
+
+    @rpc
+    def inventory_levels(
+        self,
+        location_id: str | None,
+        date_from: str,
+        date_to: str,
+        product_id: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> dict:
+        """The inventory levels report for [date_from, date_to] (ISO dates, inclusive, UTC):
+        per location and product, on hand at the start and end, received, administered, wasted
+        (in all and by reason), transferred in and out, corrections, and doses on hand at the end
+        in lots expiring within 30 days of date_to. `location_id` None: every location, with
+        state-wide `totals` per product and a `grand_total`. Rows are paged (page_size <= 200)."""
+        if location_id is not None:
+            location_id = _location(location_id)
+        query = validation.load(
+            LevelsQuerySchema(),
+            {
+                "date_from": date_from,
+                "date_to": date_to,
+                "product_id": product_id,
+                "page": page,
+                "page_size": page_size,
+            },
+        )
+        return levels.inventory_levels(
+            self.db.session,
+            location_id,
+            query["date_from"],
+            query["date_to"],
+            product_id=query["product_id"],
+            page=query["page"],
+            page_size=query["page_size"],
+        )
 
     @timer(interval=3600, eager=True)
     def waste_expired_lots(self) -> None:
