@@ -25,6 +25,8 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STAFF = ("state_admin", "location_manager", "vaccinator")
 MANAGERS = ("state_admin", "location_manager")
+# Who may record a dose although clinical checks fail (with a reason); vaccinators may not.
+MAY_OVERRIDE_CLINICAL_CHECKS = ("state_admin", "location_manager")
 
 
 @api.after_request
@@ -243,15 +245,23 @@ def resolve_discrepancy(location_id: str, discrepancy_id: str):
     "Register a vaccine recipient",
     tag="administration",
     body=schemas.NewRecipientRequest,
-    responses={201: ("The recipient", schemas.Recipient)},
+    responses={
+        201: ("The recipient was registered", schemas.Recipient),
+        200: (
+            "A likely duplicate (same name, date of birth, and phone or e-mail): the existing "
+            "recipient, with matched true",
+            schemas.Recipient,
+        ),
+    },
 )
 def register_recipient():
     recipient = _body(schemas.NewRecipientRequest())
     with _services() as services:
-        created = services.administration.register_recipient(recipient)
-    response = jsonify(created)
-    response.status_code = 201
-    response.headers["Location"] = url_for(".get_recipient", recipient_id=created["id"])
+        answer = services.administration.register_recipient(recipient)
+    found = answer["recipient"]
+    response = jsonify({**found, "matched": not answer["created"]})
+    response.status_code = 201 if answer["created"] else 200
+    response.headers["Location"] = url_for(".get_recipient", recipient_id=found["id"])
     return response
 
 
@@ -273,14 +283,21 @@ def get_recipient(recipient_id: str):
     responses={
         201: ("The dose was recorded", schemas.Administration),
         200: ("This record id was already recorded", schemas.Administration),
-        422: ("Unknown recipient or lot, lot at another location or expired", "Error"),
+        422: (
+            "Unknown recipient or lot, lot at another location or expired, or a clinical check "
+            "failed (minimum age, minimum interval, dose number) without an allowed override",
+            "Error",
+        ),
     },
 )
 def record_administration():
     dose = _body(schemas.RecordAdministrationRequest())
     require_location(dose["location_id"])
+    may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     with _services() as services:
-        result = services.administration.record_administration(dose, g.principal.username)
+        result = services.administration.record_administration(
+            dose, g.principal.username, may_override
+        )
     response = jsonify(result["administration"])
     response.status_code = 201 if result["created"] else 200
     response.headers["Location"] = url_for(".get_administration", administration_id=dose["id"])
@@ -397,3 +414,96 @@ def release_lot(location_id: str, lot_id: str):
     with _services() as services:
         lot = services.inventory.release_lot(location_id, lot_id, note)
     return jsonify(lot)
+
+
+# -- the inventory levels report ------------------------------------------------------------------
+LEVELS_SUMMARY = (
+    "per product: on hand at the start and end, received, administered, wasted (by reason), "
+    "transferred in and out, corrections, and doses expiring within 30 days of `to`, for "
+    "?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive, UTC, at most 366 days); optional ?product_id=; "
+    "page with ?page= and ?limit= (1-200, default 50). `Accept: text/csv` or ?format=csv "
+    "downloads it as CSV"
+)
+
+
+@api.get("/locations/<location_id>/inventory-levels")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    f"A location's inventory levels report: {LEVELS_SUMMARY}",
+    tag="inventory",
+    responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
+)
+def location_inventory_levels(location_id: str):
+    return _inventory_levels(location_id)
+
+
+@api.get("/inventory-levels")
+@allow("state_admin")
+@doc(
+    f"Every location's inventory levels report, with state-wide totals: {LEVELS_SUMMARY}",
+    tag="inventory",
+    responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
+)
+def all_inventory_levels():
+    return _inventory_levels(None)
+
+
+def _inventory_levels(location_id: str | None):
+    query = validation.load(schemas.InventoryLevelsQuery(), request.args.to_dict())
+    with _services() as services:
+        report = services.inventory.inventory_levels(
+            location_id,
+            query["date_from"].isoformat(),
+            query["date_to"].isoformat(),
+            query.get("product_id"),
+            query["page"],
+            query["limit"],
+        )
+    wants_csv = query.get("format") == "csv" or (
+        "format" not in query
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    if not wants_csv:
+        return jsonify(report)
+    filename = (
+        f"inventory-levels-{location_id or 'all'}-{report['date_from']}-{report['date_to']}.csv"
+    )
+    response = current_app.response_class(_levels_csv(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Total-Rows"] = str(report["total_rows"])
+    return response
+
+
+def _levels_csv(report: dict) -> str:
+    """A header row, then the page's rows; with every location, the state-wide totals per
+    product (location_id `ALL`) and the grand total (location_id and product_id `ALL`)."""
+    import csv
+    import io
+
+    columns = report["columns"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    for total in report.get("totals") or []:
+        writer.writerow({**total, "location_id": "ALL"})
+    if report.get("grand_total"):
+        writer.writerow({**report["grand_total"], "location_id": "ALL", "product_id": "ALL"})
+    return out.getvalue()
+
+
+# -- registry exports -----------------------------------------------------------------------------
+@api.get("/recipients/<recipient_id>/fhir")
+@allow(*STAFF)
+@doc(
+    "A recipient's immunizations as a FHIR R4 Bundle (collection): a Patient and one "
+    "Immunization per dose recorded",
+    tag="administration",
+    responses={200: ("The bundle, as application/fhir+json", schemas.FhirBundle)},
+)
+def recipient_fhir_bundle(recipient_id: str):
+    with _services() as services:
+        bundle = services.administration.recipient_fhir_bundle(recipient_id)
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response

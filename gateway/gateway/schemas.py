@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cvms_platform import codes
 from cvms_platform.contracts import WASTAGE_REASONS
 
 LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
@@ -127,9 +128,27 @@ class ResolveDiscrepancyRequest(Schema):
 
 
 class NewRecipientRequest(Schema):
+    """The paper Recipient Registration form; only the name and date of birth are required."""
+
     given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)
+    sex = fields.Str(allow_none=True, validate=validate.OneOf(list(codes.SEXES)))
+    race = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.RACES)),
+        metadata={"description": "CDC race code: " + codes.describe(codes.RACES)},
+    )
+    ethnicity = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ETHNICITIES)),
+        metadata={"description": "CDC ethnicity code: " + codes.describe(codes.ETHNICITIES)},
+    )
+    address = fields.Nested("RecipientAddress", allow_none=True)
+    phone = fields.Str(allow_none=True, validate=validate.Length(min=7, max=32))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    preferred_language = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
+    contact_preferences = fields.Nested("ContactPreferences")
 
 
 class Recipient(Schema):
@@ -137,7 +156,18 @@ class Recipient(Schema):
     given_name = fields.Str()
     family_name = fields.Str()
     birth_date = fields.Date()
+    sex = fields.Str(allow_none=True)
+    race = fields.Str(allow_none=True)
+    ethnicity = fields.Str(allow_none=True)
+    address = fields.Nested("RecipientAddress", allow_none=True)
+    phone = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    preferred_language = fields.Str()
+    contact_preferences = fields.Nested("ContactPreferences")
     created_at = fields.DateTime()
+    matched = fields.Bool(
+        metadata={"description": "On registration: an existing recipient (likely duplicate)"}
+    )
 
 
 class RecordAdministrationRequest(Schema):
@@ -150,6 +180,13 @@ class RecordAdministrationRequest(Schema):
     lot_id = fields.UUID(required=True)
     dose_number = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
     administered_at = fields.AwareDateTime(required=True)
+    override = fields.Nested(
+        "ClinicalOverride",
+        metadata={
+            "description": "Record the dose although clinical checks fail (location managers "
+            "and state admins only)"
+        },
+    )
 
 
 class Administration(Schema):
@@ -163,6 +200,9 @@ class Administration(Schema):
     administered_at = fields.DateTime()
     recorded_at = fields.DateTime()
     recorded_by = fields.Str()
+    overridden_rules = fields.List(fields.Str(), allow_none=True)
+    override_reason = fields.Str(allow_none=True)
+    flags = fields.List(fields.Str(), allow_none=True)
 
 
 class Error(Schema):
@@ -288,3 +328,106 @@ class ReleaseLotRequest(Schema):
     def _note_not_blank(self, data, **kwargs):
         if "note" in data and not data["note"].strip():
             raise ValidationError("Say why the lot is fit for use again.", "note")
+
+
+# -- the inventory levels report ------------------------------------------------------------------
+LEVELS_MAX_DAYS = 366
+
+
+class InventoryLevelsQuery(Schema):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC; at most 366 days), optional
+    `product_id`, `page` and `limit` (rows per page, 1-200), `format=json|csv`."""
+
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+    product_id = fields.Str(validate=validate.Length(min=1, max=64))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    format = fields.Str(validate=validate.OneOf(["json", "csv"]))
+
+    @validates_schema
+    def _a_range(self, data, **kwargs):
+        if "date_from" not in data or "date_to" not in data:
+            return
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts (from is after to).", "to")
+        if (data["date_to"] - data["date_from"]).days + 1 > LEVELS_MAX_DAYS:
+            raise ValidationError(f"At most {LEVELS_MAX_DAYS} days from `from`.", "to")
+
+
+class InventoryLevelsRow(Schema):
+    location_id = fields.Str(allow_none=True, metadata={"description": "null in totals"})
+    product_id = fields.Str(allow_none=True, metadata={"description": "null in the grand total"})
+    on_hand_start = fields.Int(metadata={"description": "Doses on hand when the range began"})
+    received = fields.Int()
+    administered = fields.Int()
+    administrations_voided = fields.Int(metadata={"description": "Doses put back"})
+    wasted = fields.Int(metadata={"description": "In all; by reason in the wasted_* columns"})
+    wasted_broken_vial = fields.Int()
+    wasted_drawn_not_administered = fields.Int()
+    wasted_open_vial_time_limit = fields.Int()
+    wasted_temperature_excursion = fields.Int()
+    wasted_expired = fields.Int()
+    wasted_other = fields.Int()
+    transferred_in = fields.Int()
+    transferred_out = fields.Int()
+    corrections = fields.Int(metadata={"description": "Net change by corrections after counts"})
+    on_hand_end = fields.Int(metadata={"description": "Doses on hand at the end of the range"})
+    expiring_within_30_days = fields.Int(
+        metadata={"description": "Of on_hand_end, doses in lots expiring within 30 days of `to`"}
+    )
+
+
+class InventoryLevels(Schema):
+    location_id = fields.Str(allow_none=True, metadata={"description": "null: every location"})
+    product_id = fields.Str(allow_none=True)
+    date_from = fields.Date()
+    date_to = fields.Date()
+    columns = fields.List(fields.Str(), metadata={"description": "A row's columns, in order"})
+    rows = fields.List(
+        fields.Nested(InventoryLevelsRow), metadata={"description": "By location, then product"}
+    )
+    page = fields.Int()
+    page_size = fields.Int()
+    total_rows = fields.Int()
+    totals = fields.List(
+        fields.Nested(InventoryLevelsRow),
+        allow_none=True,
+        metadata={"description": "Every location only: state-wide, per product"},
+    )
+    grand_total = fields.Nested(
+        InventoryLevelsRow,
+        allow_none=True,
+        metadata={"description": "Every location only: state-wide, every product"},
+    )
+
+
+# -- recipients: the registration form's parts, clinical overrides, the FHIR export -------------
+class RecipientAddress(Schema):
+    line1 = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.Str(allow_none=True, validate=validate.Length(max=200))
+    city = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    state = fields.Str(required=True, validate=validate.OneOf(codes.US_STATES))
+    postal_code = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="A ZIP code: 12345 or 12345-6789."),
+    )
+
+
+class ContactPreferences(Schema):
+    email = fields.Bool()
+    sms = fields.Bool()
+    phone = fields.Bool()
+    mail = fields.Bool()
+
+
+class ClinicalOverride(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class FhirBundle(Schema):
+    resourceType = fields.Str(metadata={"example": "Bundle"})
+    type = fields.Str(metadata={"example": "collection"})
+    entry = fields.List(
+        fields.Dict(), metadata={"description": "A Patient, then one Immunization per dose"}
+    )

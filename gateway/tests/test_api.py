@@ -183,12 +183,15 @@ def test_resolve_discrepancy_needs_a_resolution(client, rpc, login):
 # -- administration routes ------------------------------------------------------------------------
 def test_register_recipient_is_201_with_its_location(client, rpc, login):
     created = {"id": "r-1", "given_name": "Ada", "family_name": "L", "birth_date": "1990-01-01"}
-    rpc.answer("administration.register_recipient", created)
+    rpc.answer(
+        "administration.register_recipient",
+        {"recipient": created, "created": True, "matched": False},
+    )
     body = {"given_name": "Ada", "family_name": "L", "birth_date": "1990-01-01"}
     response = client.post("/api/v1/recipients", json=body, headers=login("clinic.vaccinator"))
     assert response.status_code == 201
     assert response.headers["Location"] == "/api/v1/recipients/r-1"
-    assert response.get_json() == created
+    assert response.get_json() == {**created, "matched": False}
     assert rpc.calls == [("administration.register_recipient", (body,))]
 
 
@@ -222,8 +225,9 @@ def test_recording_a_dose_is_201_and_a_replay_is_200(client, rpc, login, user):
     assert first.status_code == 201
     assert first.get_json() == recorded
     assert first.headers["Location"] == f"/api/v1/administrations/{dose['id']}"
-    # Who recorded it comes from the token, never from the body.
-    assert rpc.calls == [("administration.record_administration", (dose, user))]
+    # Who recorded it (and whether they may override clinical checks) comes from the token.
+    may_override = user != "clinic.vaccinator"
+    assert rpc.calls == [("administration.record_administration", (dose, user, may_override))]
 
     rpc.answer(
         "administration.record_administration", {"administration": recorded, "created": False}

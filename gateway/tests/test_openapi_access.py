@@ -22,6 +22,7 @@ EXPECTED_ROLES = {
     ),
     ("POST", "/api/v1/recipients"): set(STAFF),
     ("GET", "/api/v1/recipients/{recipient_id}"): set(STAFF),
+    ("GET", "/api/v1/recipients/{recipient_id}/fhir"): set(STAFF),
     ("POST", "/api/v1/administrations"): set(STAFF),
     ("GET", "/api/v1/administrations/{administration_id}"): set(STAFF),
     ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/wastage"): set(STAFF),
@@ -31,6 +32,8 @@ EXPECTED_ROLES = {
     ("POST", "/api/v1/locations/{location_id}/storage-units/{storage_unit}/excursions"): set(
         MANAGERS
     ),
+    ("GET", "/api/v1/locations/{location_id}/inventory-levels"): set(STAFF),
+    ("GET", "/api/v1/inventory-levels"): {"state_admin"},
 }
 
 

@@ -111,6 +111,20 @@ class LotExpiringV1(Schema):
     doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
 
 
+class RecipientRegisteredV1(Schema):
+    """A new recipient (not a registration matched to an existing one).
+
+    Deliberately without personal data: no name, birth date, address, phone or e-mail travel
+    on the bus. A consumer (notifications) gets the id, the language to write in and the
+    channels the recipient agreed to, and asks administration for contact details it needs."""
+
+    recipient_id = fields.UUID(required=True)
+    preferred_language = fields.Str(required=True, validate=validate.OneOf(["en", "es"]))
+    contact_channels = fields.List(
+        fields.Str(validate=validate.OneOf(["email", "sms", "phone", "mail"])), required=True
+    )
+
+
 @dataclass(frozen=True)
 class Contract:
     source: str
@@ -136,6 +150,7 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
         Contract("inventory", "lot_released", 1, LotReleasedV1()),
         Contract("inventory", "lot_expiring", 1, LotExpiringV1()),
         Contract("administration", "dose_administered", 1, DoseAdministeredV1(), ("inventory",)),
+        Contract("administration", "recipient_registered", 1, RecipientRegisteredV1()),
     )
 }
 

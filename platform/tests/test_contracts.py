@@ -75,6 +75,7 @@ def test_every_contract_is_owned_by_a_service():
         ("inventory", "lot_released"),
         ("inventory", "lot_expiring"),
         ("administration", "dose_administered"),
+        ("administration", "recipient_registered"),
     }
     event = new_event("dose_administered", dose_administered_payload(), correlation_id="c")
     assert event.source == "administration"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cvms_platform.db import UtcDateTime
@@ -28,6 +28,22 @@ class Recipient(Base):
     family_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The paper Recipient Registration form (migration 0002); all optional but the name and birth.
+    sex: Mapped[str | None] = mapped_column(String(1))
+    race: Mapped[str | None] = mapped_column(String(16))
+    ethnicity: Mapped[str | None] = mapped_column(String(16))
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    contact_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_phone: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_mail: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Administration(Base):
@@ -49,6 +65,10 @@ class Administration(Base):
     administered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_by: Mapped[str] = mapped_column(String(100))
+    # Clinical rules overridden (by a caller allowed to) and why; notes such as beyond_series.
+    overridden_rules: Mapped[list | None] = mapped_column(JSON)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list | None] = mapped_column(JSON)
 
 
 class KnownLot(Base):
@@ -62,3 +82,22 @@ class KnownLot(Base):
     product_id: Mapped[str] = mapped_column(String(64))
     lot_number: Mapped[str] = mapped_column(String(50))
     expiration_date: Mapped[date] = mapped_column(Date)
+
+
+class Product(Base):
+    """The facts of inventory's product catalog the clinical checks and exports need, filled and
+    refreshed over the `inventory.list_products` RPC (administration never reads inventory's
+    tables)."""
+
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    manufacturer: Mapped[str] = mapped_column(String(200))
+    mvx_code: Mapped[str] = mapped_column(String(10))
+    cvx_code: Mapped[str] = mapped_column(String(10))
+    dose_volume_ml: Mapped[float] = mapped_column(Float)
+    min_age_years: Mapped[int] = mapped_column(Integer)
+    series_doses: Mapped[int] = mapped_column(Integer)
+    min_interval_days: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,14 +8,23 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from administration.models import Administration, KnownLot, Recipient
+from administration import catalog
+from administration.models import Administration, KnownLot, Product, Recipient
 from cvms_platform.envelope import Event
 from cvms_platform.errors import Conflict, Unprocessable
 from cvms_platform.outbox import record_event
-from cvms_platform.timeutil import utcnow
+from cvms_platform.timeutil import as_utc, utcnow
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_DOSE_NUMBER = 10
+INTERVAL_GRACE_DAYS = 4  # a dose up to 4 days before the minimum interval still counts
+
+# Clinical rules: a caller allowed to override them may record the dose anyway, with a reason.
+MIN_AGE = "min_age"
+MIN_INTERVAL = "min_interval"
+DOSE_SEQUENCE = "dose_sequence"
+# Not an error: a dose past the product's series (a booster) is recorded with this flag.
+BEYOND_SERIES = "beyond_series"
 
 LotLookup = Callable[[str], dict | None]
 
@@ -42,8 +51,14 @@ def record_dose(
     recorded_by: str,
     correlation_id: str,
     lookup_lot: LotLookup,
+    list_products: catalog.ProductLookup | None = None,
+    may_override: bool = False,
 ) -> tuple[Administration, bool]:
-    """Record a dose; the same record id recorded again returns the first record unchanged."""
+    """Record a dose; the same record id recorded again returns the first record unchanged.
+
+    Clinical rules broken (minimum age, minimum interval, dose sequence) are refused with 422
+    unless the dose carries an `override` with a reason and `may_override` is true; then the
+    rules overridden and the reason are kept on the record."""
     record_id = str(dose["id"])
     existing = session.get(Administration, record_id)
     if existing is not None:
@@ -54,7 +69,8 @@ def record_dose(
         return existing, False
 
     errors: dict[str, list[str]] = {}
-    if session.get(Recipient, str(dose["recipient_id"])) is None:
+    recipient = session.get(Recipient, str(dose["recipient_id"]))
+    if recipient is None:
         errors["recipient_id"] = ["Unknown recipient."]
     if dose["administered_at"] > utcnow() + CLOCK_SKEW:
         errors["administered_at"] = ["A dose cannot be recorded in the future."]
@@ -65,12 +81,30 @@ def record_dose(
         errors["lot_id"] = ["This lot is not held at that location."]
     elif dose["administered_at"].date() > lot.expiration_date:
         errors["lot_id"] = [f"This lot expired on {lot.expiration_date.isoformat()}."]
-    dose_number = dose.get("dose_number") or _next_dose_number(session, str(dose["recipient_id"]))
+    given_before = _doses_given(session, str(dose["recipient_id"]))
+    dose_number = dose.get("dose_number") or given_before + 1
     if dose_number > MAX_DOSE_NUMBER:
         # The dose_administered contract stops at MAX_DOSE_NUMBER; refuse rather than crash.
         errors["dose_number"] = [f"A recipient has at most {MAX_DOSE_NUMBER} doses recorded."]
+
+    product = None
+    if lot is not None and "lot_id" not in errors:
+        product = catalog.product(session, lot.product_id, list_products)
+        if product is None:
+            errors["lot_id"] = [f"Product {lot.product_id} of this lot is not in the catalog."]
+    broken: dict[str, tuple[str, str]] = {}
+    if recipient is not None and product is not None and not errors:
+        broken = clinical_checks(session, recipient, product, dose, dose_number, given_before)
+
+    override = dose.get("override")
+    if broken and not (override and may_override):
+        for field, message in broken.values():
+            errors.setdefault(field, []).append(message)
+        if override:
+            errors["override"] = ["Your role may not override clinical checks."]
     if errors:
         raise Unprocessable(errors)
+    flags = [BEYOND_SERIES] if product is not None and dose_number > product.series_doses else None
 
     administration = Administration(
         id=record_id,
@@ -83,6 +117,9 @@ def record_dose(
         administered_at=dose["administered_at"],
         recorded_at=utcnow(),
         recorded_by=recorded_by,
+        overridden_rules=sorted(broken) or None,
+        override_reason=override["reason"].strip() if broken else None,
+        flags=flags,
     )
     session.add(administration)
     session.flush()
@@ -113,9 +150,56 @@ def _find_lot(session: Session, lot_id: str, lookup_lot: LotLookup) -> KnownLot 
     return remember_lot(session, lot) if lot else None
 
 
-def _next_dose_number(session: Session, recipient_id: str) -> int:
+def clinical_checks(
+    session: Session,
+    recipient: Recipient,
+    product: Product,
+    dose: dict,
+    dose_number: int,
+    given_before: int,
+) -> dict[str, tuple[str, str]]:
+    """The clinical rules this dose breaks: rule name -> (field, message)."""
+    broken: dict[str, tuple[str, str]] = {}
+    given_at = dose["administered_at"]
+    age = age_in_years(recipient.birth_date, given_at.date())
+    if age < product.min_age_years:
+        broken[MIN_AGE] = (
+            "recipient_id",
+            f"The recipient is {age} years old on {given_at.date().isoformat()}; "
+            f"{product.name} is for ages {product.min_age_years} and up.",
+        )
+    previous = session.scalar(
+        select(func.max(Administration.administered_at)).where(
+            Administration.recipient_id == recipient.id,
+            Administration.administered_at <= given_at,
+        )
+    )
+    if previous is not None and product.min_interval_days:
+        days = (given_at.date() - as_utc(previous).date()).days
+        shortest = product.min_interval_days - INTERVAL_GRACE_DAYS
+        if days < shortest:
+            broken[MIN_INTERVAL] = (
+                "administered_at",
+                f"Only {days} days since the previous dose; {product.name} needs "
+                f"{product.min_interval_days} days (at least {shortest} with the "
+                f"{INTERVAL_GRACE_DAYS}-day grace period).",
+            )
+    if dose.get("dose_number") is not None and dose_number != given_before + 1:
+        broken[DOSE_SEQUENCE] = (
+            "dose_number",
+            f"The recipient has {given_before} doses recorded; this would be dose "
+            f"{given_before + 1}, not {dose_number}.",
+        )
+    return broken
+
+
+def age_in_years(birth_date: date, on: date) -> int:
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def _doses_given(session: Session, recipient_id: str) -> int:
     given = session.scalar(select(func.count()).where(Administration.recipient_id == recipient_id))
-    return (given or 0) + 1
+    return given or 0
 
 
 def _as_date(value) -> date:

@@ -36,10 +36,56 @@ def db(service_db) -> DatabaseAccess:
     return service_db.access
 
 
+# The products of inventory's catalog, as its `list_products` RPC answers (the facts used here).
+CATALOG = [
+    {
+        "id": "pfizer-gray-12plus",
+        "name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
+        "manufacturer": "Pfizer, Inc",
+        "mvx_code": "PFR",
+        "cvx_code": "217",
+        "dose_volume_ml": 0.3,
+        "min_age_years": 12,
+        "series_doses": 2,
+        "min_interval_days": 21,
+    },
+    {
+        "id": "moderna-red-18plus",
+        "name": "Moderna COVID-19 Vaccine (Red Cap)",
+        "manufacturer": "Moderna US, Inc.",
+        "mvx_code": "MOD",
+        "cvx_code": "207",
+        "dose_volume_ml": 0.5,
+        "min_age_years": 18,
+        "series_doses": 2,
+        "min_interval_days": 28,
+    },
+    {
+        "id": "janssen-18plus",
+        "name": "Janssen COVID-19 Vaccine",
+        "manufacturer": "Janssen Products, LP",
+        "mvx_code": "JSN",
+        "cvx_code": "212",
+        "dose_volume_ml": 0.5,
+        "min_age_years": 18,
+        "series_doses": 1,
+        "min_interval_days": 0,
+    },
+]
+
+
+@pytest.fixture
+def catalog() -> list[dict]:
+    return [dict(product) for product in CATALOG]
+
+
 @pytest.fixture
 def service(db) -> AdministrationService:
-    """The service with a real database; `service.inventory` is a MagicMock RPC proxy."""
-    return worker_factory(AdministrationService, db=db, correlation_id="corr-test")
+    """The service with a real database; `service.inventory` is a MagicMock RPC proxy whose
+    `list_products` answers CATALOG."""
+    service = worker_factory(AdministrationService, db=db, correlation_id="corr-test")
+    service.inventory.list_products.return_value = [dict(p) for p in CATALOG]
+    return service
 
 
 @pytest.fixture
@@ -85,17 +131,18 @@ def lot(service) -> dict:
 def recipient(service) -> dict:
     return service.register_recipient(
         {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-12-10"}
-    )
+    )["recipient"]
 
 
-def dose(recipient: dict, lot: dict, **overrides) -> dict:
-    """A record_administration request: a dose given an hour ago, under a new record id."""
+def dose(recipient: dict, lot: dict, *, days_ago: int = 0, **overrides) -> dict:
+    """A record_administration request: a dose given an hour (and `days_ago` days) ago, under a
+    new record id."""
     return {
         "id": str(uuid.uuid4()),
         "recipient_id": recipient["id"],
         "location_id": lot["location_id"],
         "lot_id": lot["id"],
-        "administered_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "administered_at": (datetime.now(UTC) - timedelta(days=days_ago, hours=1)).isoformat(),
         **overrides,
     }
 

@@ -13,10 +13,11 @@ from cvms_platform.db import Database
 
 
 @pytest.fixture
-def running(container_factory, container_config):
+def running(container_factory, container_config, catalog):
     """The started container and the MagicMock standing in for its inventory RPC proxy."""
     container = container_factory(AdministrationService, container_config)
     inventory = replace_dependencies(container, "inventory")
+    inventory.list_products.return_value = catalog
     container.start()
     yield container, inventory
     container.kill()
@@ -50,7 +51,7 @@ def test_dose_recorded_over_rpc_uses_the_announced_lot_and_the_callers_correlati
     with entrypoint_hook(container, "register_recipient") as register_recipient:
         recipient = register_recipient(
             {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-12-10"}
-        )
+        )["recipient"]
 
     with entrypoint_hook(container, "record_administration", context_data=context) as record:
         result = record(make_dose(recipient, lot), "nurse-1")

@@ -8,10 +8,12 @@ from cvms_platform.errors import InvalidInput, NotFound
 
 
 def test_register_recipient_returns_the_stored_recipient(service):
-    registered = service.register_recipient(
+    answer = service.register_recipient(
         {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-12-10"}
     )
 
+    assert (answer["created"], answer["matched"]) == (True, False)
+    registered = answer["recipient"]
     assert uuid.UUID(registered["id"])
     assert registered["given_name"] == "Ada"
     assert registered["family_name"] == "Lovelace"
@@ -19,11 +21,11 @@ def test_register_recipient_returns_the_stored_recipient(service):
     assert service.get_recipient(registered["id"]) == registered
 
 
-def test_each_registration_is_a_new_recipient(service, read):
+def test_a_registration_without_phone_or_email_is_never_matched(service, read):
     person = {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1990-12-10"}
 
-    first = service.register_recipient(person)
-    second = service.register_recipient(person)
+    first = service.register_recipient(person)["recipient"]
+    second = service.register_recipient(person)["recipient"]
 
     assert first["id"] != second["id"]
     assert read.count(Recipient) == 2
@@ -44,7 +46,7 @@ def test_a_birth_date_in_the_future_is_invalid(service, read):
 def test_a_baby_born_today_can_be_registered(service):
     registered = service.register_recipient(
         {"given_name": "Ada", "family_name": "Lovelace", "birth_date": date.today().isoformat()}
-    )
+    )["recipient"]
 
     assert registered["birth_date"] == date.today().isoformat()
 

@@ -1,0 +1,85 @@
+"""The paper Recipient Registration form's code lists (CDC/HL7 value sets), shared by the
+administration service and the gateway that documents and checks them."""
+
+# The paper Recipient Registration form's code lists (CDC/HL7 value sets).
+SEXES = {"F": "female", "M": "male", "X": "other", "U": "unknown"}  # HL7 0001 -> FHIR gender
+RACES = {
+    "1002-5": "American Indian or Alaska Native",
+    "2028-9": "Asian",
+    "2054-5": "Black or African American",
+    "2076-8": "Native Hawaiian or Other Pacific Islander",
+    "2106-3": "White",
+    "2131-1": "Other Race",
+    "ASKU": "Asked but unknown (declined)",
+    "UNK": "Unknown",
+}  # CDC Race & Ethnicity code set (CDCREC)
+ETHNICITIES = {
+    "2135-2": "Hispanic or Latino",
+    "2186-5": "Not Hispanic or Latino",
+    "ASKU": "Asked but unknown (declined)",
+    "UNK": "Unknown",
+}
+LANGUAGES = {"en": "English", "es": "Spanish"}
+CHANNELS = ("email", "sms", "phone", "mail")
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "AS",
+    "GU",
+    "MP",
+    "PR",
+    "VI",
+]
+
+
+def describe(codes: dict[str, str]) -> str:
+    return ", ".join(f"{code} ({meaning})" for code, meaning in codes.items())

@@ -1,0 +1,77 @@
+"""Registering recipients from the paper form's data; a likely duplicate is matched, not added."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from administration.models import Recipient
+from administration.schemas import CHANNELS, phone_digits
+from cvms_platform.outbox import record_event
+from cvms_platform.timeutil import utcnow
+
+
+def register(session: Session, data: dict, *, correlation_id: str) -> tuple[Recipient, bool]:
+    """The recipient and True when new; an existing likely duplicate and False otherwise.
+
+    A likely duplicate has the same given and family name (ignoring case and surrounding
+    spaces), the same date of birth, and the same phone number (digits) or e-mail (ignoring
+    case). The existing record is returned unchanged."""
+    match = find_match(session, data)
+    if match is not None:
+        return match, False
+    address = data.get("address") or {}
+    channels = data["contact_preferences"]
+    recipient = Recipient(
+        given_name=data["given_name"].strip(),
+        family_name=data["family_name"].strip(),
+        birth_date=data["birth_date"],
+        sex=data.get("sex"),
+        race=data.get("race"),
+        ethnicity=data.get("ethnicity"),
+        address_line1=address.get("line1"),
+        address_line2=address.get("line2"),
+        city=address.get("city"),
+        state=address.get("state"),
+        postal_code=address.get("postal_code"),
+        phone=data.get("phone"),
+        email=data.get("email"),
+        preferred_language=data["preferred_language"],
+        **{f"contact_{channel}": bool(channels.get(channel)) for channel in CHANNELS},
+        created_at=utcnow(),
+    )
+    session.add(recipient)
+    session.flush()
+    record_event(
+        session,
+        "recipient_registered",
+        {
+            "recipient_id": recipient.id,
+            "preferred_language": recipient.preferred_language,
+            "contact_channels": [c for c in CHANNELS if channels.get(c)],
+        },
+        correlation_id=correlation_id,
+    )
+    return recipient, True
+
+
+def find_match(session: Session, data: dict) -> Recipient | None:
+    phone = phone_digits(data.get("phone"))
+    email = (data.get("email") or "").strip().lower()
+    if not phone and not email:
+        return None
+    candidates = session.scalars(
+        select(Recipient)
+        .where(
+            Recipient.birth_date == data["birth_date"],
+            func.lower(func.trim(Recipient.given_name)) == data["given_name"].strip().lower(),
+            func.lower(func.trim(Recipient.family_name)) == data["family_name"].strip().lower(),
+        )
+        .order_by(Recipient.created_at)
+    )
+    for candidate in candidates:
+        if (phone and phone_digits(candidate.phone) == phone) or (
+            email and (candidate.email or "").strip().lower() == email
+        ):
+            return candidate
+    return None
