@@ -37,6 +37,12 @@ def refresh(session: Session, list_products: ProductLookup) -> None:
     session.flush()
 
 
+def is_fresh(session: Session) -> bool:
+    """Whether the projection holds facts younger than MAX_AGE."""
+    oldest = session.scalar(select(func.min(Product.refreshed_at)))
+    return oldest is not None and as_utc(oldest) > utcnow() - MAX_AGE
+
+
 def refresh_if_stale(session: Session, list_products: ProductLookup) -> None:
     """Refresh when the projection is empty or older than MAX_AGE. If inventory does not answer,
     facts already known are used as they are; with none known, the error goes up."""

@@ -89,8 +89,11 @@ class AdministrationService(CvmsService):
         records.on_lot_received(session, event)
 
     def _refresh_catalog(self) -> None:
-        """Keep the products projection at most 10 minutes old (in its own transaction, so a
-        refused dose does not throw the refresh away)."""
+        """Keep the products projection at most 10 minutes old. The usual answer, "fresh", is read
+        in the transaction the dose goes on to use; only a due refresh gets a transaction of its
+        own (committed first, so a refused dose does not throw the refresh away)."""
+        if catalog.is_fresh(self.db.session):
+            return
         with self.db.transaction() as session:
             catalog.refresh_if_stale(session, self.inventory.list_products)
 
