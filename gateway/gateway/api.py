@@ -16,40 +16,21 @@ from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
 from gateway.models import ROLES
+from gateway.routing import API_PREFIX
+from gateway.routing import body as _body
+from gateway.routing import created as _created
+from gateway.routing import services as _services
 from gateway.security import issue_token, verify_password
 from gateway.sessions import InvalidRefreshToken, Issued, Lockout
 
 log = logging.getLogger(__name__)
 
-api = Blueprint("api", __name__, url_prefix="/api/v1")
+api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 STAFF = ("state_admin", "location_manager", "vaccinator")
 MANAGERS = ("state_admin", "location_manager")
 # Who may record a dose although clinical checks fail (with a reason); vaccinators may not.
 MAY_OVERRIDE_CLINICAL_CHECKS = ("state_admin", "location_manager")
-
-
-@api.after_request
-def _drop_cached_inventory(response):
-    """A change routed for a location makes its cached inventory stale, whichever route made it."""
-    location_id = (request.view_args or {}).get("location_id")
-    if location_id and request.method != "GET" and response.status_code < 400:
-        current_app.extensions["cvms_inventory_cache"].invalidate(location_id)
-    return response
-
-
-def _services():
-    return current_app.extensions["cvms_rpc"].services(g.request_id)
-
-
-def _body(schema) -> dict:
-    """The JSON body, once `schema` accepts it. Unknown fields are refused, so what comes back
-    is exactly the documented fields, still in their JSON form for passing on over RPC."""
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    validation.load(schema, data)
-    return data
 
 
 @api.post("/auth/token")
@@ -316,13 +297,6 @@ def get_administration(administration_id: str):
 
 
 # -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
-def _created(answer: dict, location: str):
-    response = jsonify(answer)
-    response.status_code = 201
-    response.headers["Location"] = location
-    return response
-
-
 @api.post("/locations/<location_id>/lots/<lot_id>/wastage")
 @allow(*STAFF, location_scoped=True)
 @doc(

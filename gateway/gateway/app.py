@@ -16,6 +16,7 @@ from gateway.api import api
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
+from gateway.routing import drop_cached_inventory
 from gateway.rpc import RpcPool
 from gateway.sessions import Denylist, LoginThrottle, RefreshTokens
 from gateway.settings import Settings
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     observability.install(app)
     errors.install(app)
     app.register_blueprint(api)
+    # One blueprint module per area of the API (gateway/api_<area>.py), registered here.
+    app.after_request(drop_cached_inventory)
     hardening.install(app, settings)
     spec = build_spec(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi", public(lambda: jsonify(spec)))

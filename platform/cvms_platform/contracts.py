@@ -125,6 +125,69 @@ class RecipientRegisteredV1(Schema):
     )
 
 
+class AdministrationVoidedV1(Schema):
+    """A recorded dose was voided (entered in error, never given): its dose goes back to the lot
+    it was taken from."""
+
+    administration_id = fields.UUID(required=True)
+    recipient_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    lot_id = fields.UUID(required=True)
+    product_id = fields.Str(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    voided_by = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    voided_at = fields.AwareDateTime(required=True)
+
+
+class AdministrationCorrectedV1(Schema):
+    """A recorded dose was corrected. `previous_lot_id` differs from `lot_id` when the lot was
+    corrected: inventory then puts the dose back to the previous lot and takes it from the new
+    one. `changed` names the corrected fields (e.g. lot_id, dose_number, site)."""
+
+    administration_id = fields.UUID(required=True)
+    recipient_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    previous_lot_id = fields.UUID(required=True)
+    lot_id = fields.UUID(required=True)
+    previous_product_id = fields.Str(required=True)
+    product_id = fields.Str(required=True)
+    dose_number = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    administered_at = fields.AwareDateTime(required=True)
+    changed = fields.List(fields.Str(), required=True, validate=validate.Length(min=1))
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    corrected_by = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    corrected_at = fields.AwareDateTime(required=True)
+
+
+class Address(Schema):
+    line1 = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    city = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    state = fields.Str(required=True, validate=validate.Length(equal=2))
+    zip = fields.Str(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$"))
+
+
+class ProviderEnrolledV1(Schema):
+    """A state admin approved a provider enrollment: the organization exists from now on."""
+
+    organization_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    enrollment_id = fields.UUID(required=True)
+    legal_name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.Nested(Address, required=True)
+    location_ids = fields.List(fields.Str(validate=validate.Length(min=1, max=64)), required=True)
+
+
+class LocationEnrolledV1(Schema):
+    """A location of an approved enrollment exists from now on (one event per location).
+    Scheduling starts its public settings from these details; inventory accepts its stock."""
+
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    organization_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.Nested(Address, required=True)
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=30))
+
+
 @dataclass(frozen=True)
 class Contract:
     source: str
@@ -151,6 +214,19 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
         Contract("inventory", "lot_expiring", 1, LotExpiringV1()),
         Contract("administration", "dose_administered", 1, DoseAdministeredV1(), ("inventory",)),
         Contract("administration", "recipient_registered", 1, RecipientRegisteredV1()),
+        Contract(
+            "administration", "administration_voided", 1, AdministrationVoidedV1(), ("inventory",)
+        ),
+        Contract(
+            "administration",
+            "administration_corrected",
+            1,
+            AdministrationCorrectedV1(),
+            ("inventory",),
+        ),
+        # The gateway owns identity and enrollment, and publishes through its own outbox.
+        Contract("gateway", "provider_enrolled", 1, ProviderEnrolledV1()),
+        Contract("gateway", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
     )
 }
 
