@@ -28,9 +28,19 @@ def _read_password(given: str | None) -> str:
     return password
 
 
-def create_user(username: str, password: str, role: str, locations: list[str]) -> None:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    locations: list[str],
+    *,
+    organization_id: str | None = None,
+    recipient_id: str | None = None,
+) -> None:
     if role not in ROLES:
         sys.exit(f"error: role must be one of {', '.join(ROLES)}")
+    if (role == "recipient") != (recipient_id is not None):
+        sys.exit("error: a recipient account, and only one, names its --recipient-id")
     engine = make_engine(config.database_url("gateway"), pool_size=1)
     with Session(engine) as session, session.begin():
         if session.scalar(select(User).where(User.username == username)) is not None:
@@ -44,6 +54,8 @@ def create_user(username: str, password: str, role: str, locations: list[str]) -
                 password_hash=hash_password(password),
                 role=role,
                 location_ids=locations,
+                organization_id=organization_id,
+                recipient_id=recipient_id,
                 active=True,
                 created_at=utcnow(),
             )
@@ -74,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     user.add_argument("--username", required=True)
     user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--location", action="append", default=[], dest="locations")
+    user.add_argument("--organization", dest="organization_id")
+    user.add_argument("--recipient-id", dest="recipient_id")
     user.add_argument("--password")
     location = commands.add_parser("create-location", help="register a location")
     location.add_argument("--id", required=True)
@@ -83,6 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "create-admin":
         create_user(args.username, _read_password(args.password), "state_admin", [])
     elif args.command == "create-user":
-        create_user(args.username, _read_password(args.password), args.role, args.locations)
+        create_user(
+            args.username,
+            _read_password(args.password),
+            args.role,
+            args.locations,
+            organization_id=args.organization_id,
+            recipient_id=args.recipient_id,
+        )
     else:
         create_location(args.id, args.name)

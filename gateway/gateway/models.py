@@ -10,7 +10,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cvms_platform.db import UtcDateTime
 
-ROLES = ("state_admin", "location_manager", "vaccinator")
+ROLES = (
+    "state_admin",
+    "org_admin",
+    "location_manager",
+    "vaccinator",
+    "helpdesk",
+    "recipient",
+    "partner",
+)
 
 
 class Base(DeclarativeBase):
@@ -33,6 +41,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
     location_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Organization admins and partner systems act for an organization; a recipient's account is
+    # the recipient's (administration's recipient id) and reaches only that recipient's records.
+    organization_id: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    recipient_id: Mapped[str | None] = mapped_column(
+        String(36), nullable=True, unique=True, default=None
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

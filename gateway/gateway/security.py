@@ -38,6 +38,8 @@ class Principal:
     username: str
     role: str
     location_ids: frozenset[str]
+    organization_id: str | None = None
+    recipient_id: str | None = None
     # The token's id and expiry (epoch seconds): what logout needs to revoke it.
     token_id: str = field(default="", compare=False)
     expires_at: int = field(default=0, compare=False)
@@ -58,6 +60,10 @@ def issue_token(user: User, secret: str, ttl_seconds: int) -> str:
         "role": user.role,
         "locations": sorted(user.location_ids or []),
     }
+    if user.organization_id:
+        claims["org"] = user.organization_id
+    if user.recipient_id:
+        claims["recipient"] = user.recipient_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -75,6 +81,8 @@ def read_token(token: str, secret: str) -> Principal:
         username=claims["username"],
         role=claims["role"],
         location_ids=frozenset(claims.get("locations", [])),
+        organization_id=claims.get("org"),
+        recipient_id=claims.get("recipient"),
         token_id=claims["jti"],
         expires_at=int(claims["exp"]),
     )

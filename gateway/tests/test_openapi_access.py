@@ -8,11 +8,12 @@ from flask import Flask
 from gateway.access import ACCESS_ATTR, allow, check_every_route_declared, public
 from gateway.api import MANAGERS, STAFF
 from gateway.docs import STANDARD_ERRORS, doc
+from gateway.models import ROLES
 
 EXPECTED_ROLES = {
     ("POST", "/api/v1/auth/token"): None,
     ("POST", "/api/v1/auth/refresh"): None,
-    ("POST", "/api/v1/auth/logout"): set(STAFF),
+    ("POST", "/api/v1/auth/logout"): set(ROLES),
     ("GET", "/api/v1/products"): set(STAFF),
     ("POST", "/api/v1/locations/{location_id}/lots"): set(MANAGERS),
     ("GET", "/api/v1/locations/{location_id}/inventory"): set(STAFF),
@@ -70,7 +71,9 @@ def test_the_document_is_public_openapi_3(client, spec):
 def test_every_api_route_is_documented_with_its_methods(app, spec):
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     assert documented == api_operations(app)
-    assert documented == set(EXPECTED_ROLES)
+    # The core routes keep the rules below; every route, these and later ones, is checked by
+    # the generated matrix in test_authorization_matrix.py.
+    assert documented >= set(EXPECTED_ROLES)
 
 
 def test_every_protected_operation_lists_its_roles_and_security(spec):
