@@ -30,7 +30,10 @@ import requests
 from cvms_platform.testing import rabbitmqctl
 
 BIN = Path(sys.executable).parent
+# The nameko services, each with its own database; and the owners of an outbox, each with a
+# relay (the gateway too, once it publishes). Adding a service here runs it in every test run.
 SERVICES = ("inventory", "administration")
+RELAYS = ("inventory", "administration")
 READY_TIMEOUT = 90.0
 
 
@@ -160,10 +163,8 @@ class Cluster:
         self.run = run
         self.logs = Path(tempfile.mkdtemp(prefix=f"cvms-{run.run_id}-"))
         self.ports = {
-            "inventory": free_port(),
-            "administration": free_port(),
-            "inventory-relay": free_port(),
-            "administration-relay": free_port(),
+            **{name: free_port() for name in SERVICES},
+            **{f"{name}-relay": free_port() for name in RELAYS},
             "gateway": free_port(),
         }
         self.processes: dict[str, subprocess.Popen] = {}
@@ -195,20 +196,16 @@ class Cluster:
 
     def commands(self) -> dict[str, list[str]]:
         return {
-            "inventory": [str(BIN / "cvms-service"), "inventory"],
-            "administration": [str(BIN / "cvms-service"), "administration"],
-            "inventory-relay": [
-                str(BIN / "cvms-relay"),
-                "inventory",
-                "--metrics-port",
-                str(self.ports["inventory-relay"]),
-            ],
-            "administration-relay": [
-                str(BIN / "cvms-relay"),
-                "administration",
-                "--metrics-port",
-                str(self.ports["administration-relay"]),
-            ],
+            **{name: [str(BIN / "cvms-service"), name] for name in SERVICES},
+            **{
+                f"{name}-relay": [
+                    str(BIN / "cvms-relay"),
+                    name,
+                    "--metrics-port",
+                    str(self.ports[f"{name}-relay"]),
+                ]
+                for name in RELAYS
+            },
             "gateway": [
                 str(BIN / "gunicorn"),
                 "-c",
@@ -254,17 +251,17 @@ class Cluster:
         return process.returncode
 
     def start_all(self) -> None:
-        for name in ("inventory", "administration"):
+        for name in SERVICES:
             self.start(name)
-        for name in ("inventory", "administration"):
+        for name in SERVICES:
             self.wait_http(f"http://127.0.0.1:{self.ports[name]}/ready", name)
         self.start("gateway")
         self.wait_http(f"{self.gateway_url}/ready", "gateway")
         # Consumers declare their queues as they start; relays come after so nothing they
         # publish finds no queue.
-        self.start("inventory-relay")
-        self.start("administration-relay")
-        for name in ("inventory-relay", "administration-relay"):
+        for name in RELAYS:
+            self.start(f"{name}-relay")
+        for name in (f"{name}-relay" for name in RELAYS):
             self.wait_http(f"http://127.0.0.1:{self.ports[name]}/metrics", name)
 
     def wait_http(self, url: str, name: str, timeout: float = READY_TIMEOUT) -> None:
