@@ -1,0 +1,262 @@
+"""The booking rush through the gateway: many people booking the same clinic's slots at once.
+
+    python -m bench.booking_rush [--slots 1000] [--clients 200] [--attempts 5000]
+                                 [--overload-clients 2000] [--duration 10]
+
+1. Baseline: pgbench TPC-B-like transactions per second on the same PostgreSQL (the booking
+   is one conditional UPDATE plus a few INSERTs in one transaction: the database's transaction
+   rate is what bounds it).
+2. Rush: `--slots` slots of one seat each at the demo clinic; `--clients` concurrent clients
+   make `--attempts` POST /api/v1/public/appointments in all. Each client picks a random slot
+   it has not seen full yet, as a person refreshing a booking page would; once every slot it
+   knows is full it keeps trying (and must be told "full", 409). Checked: exactly `--slots`
+   bookings, every other answer a clean 409 `slot_full` (503 `overloaded`, with Retry-After,
+   is retried by the client); reported: bookings/s, p50/p99 of every answer, as ratios to the
+   baseline. Target: p99 < 300 ms.
+3. Overload: `--overload-clients` (10x) clients hammer the same route for `--duration`
+   seconds: every answer must come quickly as 201/409/429/503, never a 502, a 504 or a hang
+   (client timeout 10 s).
+
+Results go to bench/results/booking_rush.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from bench import baselines, loadgen
+from bench.system import LOCATION, RunningSystem
+
+SLOTS_PER_DAY = 200  # 06:00-22:40 every 5 minutes
+HANG_S = 10.0
+
+
+def _person(n: int) -> dict:
+    return {
+        "given_name": "Bench",
+        "family_name": f"Booker-{n}-{uuid.uuid4().hex[:6]}",
+        "birth_date": "1970-01-01",
+        "phone": "555-010-0000",
+    }
+
+
+def make_slots(system: RunningSystem, slots: int) -> list[str]:
+    days = -(-slots // SLOTS_PER_DAY)
+    first = datetime.now(UTC).date() + timedelta(days=10)
+    response = system.manager.post(
+        f"/locations/{LOCATION}/clinic-days",
+        json={
+            "dates": [(first + timedelta(days=n)).isoformat() for n in range(days)],
+            "product_id": "pfizer-gray-12plus",
+            "opens": "06:00",
+            "closes": "22:40",
+            "every_minutes": 5,
+            "capacity": 1,
+        },
+    )
+    assert response.status_code == 201, response.text
+    ids = []
+    for day in response.json():
+        detail = system.manager.get(f"/locations/{LOCATION}/clinic-days/{day['id']}").json()
+        ids.extend(s["id"] for s in detail["slots"] if s["product_id"] == "pfizer-gray-12plus")
+    ids = ids[:slots]
+    # Seats beyond the requested number are closed off, so exactly `slots` can be booked.
+    for day in response.json():
+        detail = system.manager.get(f"/locations/{LOCATION}/clinic-days/{day['id']}").json()
+        for slot in detail["slots"]:
+            if slot["id"] not in ids and slot["capacity"] > 0:
+                system.manager.request(
+                    "PATCH", f"/locations/{LOCATION}/slots/{slot['id']}", json={"capacity": 0}
+                )
+    return ids
+
+
+def rush(base: str, slot_ids: list[str], *, clients: int, attempts: int) -> dict:
+    url = f"{base}/public/appointments"
+    remaining = iter(range(attempts))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    errors: Counter = Counter()
+    booked_at: list[float] = []
+
+    # What the booking page shows everyone: slots seen full are not offered again.
+    full: set[str] = set()
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        session = requests.Session()
+        known_open = list(slot_ids)
+        while True:
+            known_open = [s for s in known_open if s not in full]
+            with lock:
+                n = next(remaining, None)
+            if n is None:
+                return
+            while True:
+                slot = rng.choice(known_open) if known_open else rng.choice(slot_ids)
+                started = time.perf_counter()
+                try:
+                    response = session.post(
+                        url, json={"slot_id": slot, **_person(n)}, timeout=HANG_S
+                    )
+                    status = response.status_code
+                except requests.RequestException as exc:
+                    status, response = type(exc).__name__, None
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[status] += 1
+                    if status == 201:
+                        booked_at.append(time.perf_counter())
+                    elif status == 409:
+                        errors[response.json().get("error")] += 1
+                if status == 503:  # shed: come back as told
+                    time.sleep(float(response.headers.get("Retry-After", "1")) / 10)
+                    continue
+                if status in (201, 409):
+                    with lock:
+                        full.add(slot)
+                break
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    booked = statuses[201]
+    return {
+        "clients": clients,
+        "attempts": attempts,
+        "requests": len(latencies),
+        "booked": booked,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "conflicts": dict(errors),
+        "seconds": elapsed,
+        "bookings_per_s": booked / (max(booked_at) - started) if booked_at else 0.0,
+        "answers_per_s": len(latencies) / elapsed,
+        "p50_ms": loadgen.percentile(latencies, 50) * 1e3,
+        "p99_ms": loadgen.percentile(latencies, 99) * 1e3,
+        "max_ms": latencies[-1] * 1e3 if latencies else 0.0,
+    }
+
+
+def overload(base: str, slot_ids: list[str], *, clients: int, duration_s: float) -> dict:
+    url = f"{base}/public/appointments"
+    deadline = time.monotonic() + duration_s
+    lock = threading.Lock()
+    statuses: Counter = Counter()
+    latencies: list[float] = []
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status = session.post(
+                    url,
+                    json={"slot_id": rng.choice(slot_ids), **_person(seed)},
+                    timeout=HANG_S,
+                ).status_code
+            except requests.Timeout:
+                status = "hang"
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            with lock:
+                statuses[status] += 1
+                latencies.append(time.perf_counter() - started)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    latencies.sort()
+    bad = {k: v for k, v in statuses.items() if k not in (201, 409, 429, 503)}
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "p50_ms": loadgen.percentile(latencies, 50) * 1e3,
+        "p99_ms": loadgen.percentile(latencies, 99) * 1e3,
+        "max_ms": latencies[-1] * 1e3 if latencies else 0.0,
+        "bad_answers": bad,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--slots", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--attempts", type=int, default=5000)
+    parser.add_argument("--overload-clients", type=int, default=None, help="default: 10x")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of overload")
+    parser.add_argument("--gateway-workers", type=int, default=2)
+    args = parser.parse_args()
+    overload_clients = args.overload_clients or args.clients * 10
+
+    print("measuring the PostgreSQL baseline (pgbench) ...", flush=True)
+    pg = baselines.postgres_tps(args.duration)
+    print(f"  pgbench: {pg['tps']:,.0f} tps", flush=True)
+
+    print("starting CVMS ...", flush=True)
+    with RunningSystem(gateway_workers=args.gateway_workers) as system:
+        base = system.api.base
+        slot_ids = make_slots(system, args.slots)
+        print(f"rush: {args.attempts} attempts, {args.clients} clients, {len(slot_ids)} seats")
+        result = rush(base, slot_ids, clients=args.clients, attempts=args.attempts)
+        seats = system.manager.get(f"/locations/{LOCATION}/appointments").json()
+        result["appointments_in_database"] = sum(1 for a in seats if a["status"] == "booked")
+        print(f"overload: {overload_clients} clients for {args.duration:.0f} s", flush=True)
+        over = overload(base, slot_ids, clients=overload_clients, duration_s=args.duration)
+
+    exact = result["booked"] == len(slot_ids) == result["appointments_in_database"]
+    clean = set(result["conflicts"]) <= {"slot_full"} and set(result["statuses"]) <= {
+        "201",
+        "409",
+        "503",
+    }
+    print()
+    print(f"booked {result['booked']} of {len(slot_ids)} seats (exact: {exact}); answers "
+          f"{result['statuses']}, conflicts {result['conflicts']} (clean: {clean})")  # fmt: skip
+    print(
+        f"bookings/s {result['bookings_per_s']:,.0f} = {result['bookings_per_s'] / pg['tps']:.2f}"
+        f" of pgbench tps; answers/s {result['answers_per_s']:,.0f}; p50 {result['p50_ms']:.0f}"
+        f" ms, p99 {result['p99_ms']:.0f} ms (target < 300 ms), max {result['max_ms']:.0f} ms"
+    )
+    print(
+        f"overload x{overload_clients // args.clients}: {over['requests']} answers "
+        f"{over['statuses']}, p99 {over['p99_ms']:.0f} ms, max {over['max_ms']:.0f} ms; "
+        f"bad answers (502/504/hang/errors): {over['bad_answers'] or 'none'}"
+    )
+    results = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores",
+        "arguments": vars(args),
+        "postgres_baseline": pg,
+        "rush": result,
+        "bookings_per_s_over_pgbench_tps": result["bookings_per_s"] / pg["tps"],
+        "exactly_booked": exact,
+        "clean_answers": clean,
+        "overload": over,
+    }
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "booking_rush.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nfigures saved to {out / 'booking_rush.json'}")
+    if not (exact and clean and not over["bad_answers"]):
+        raise SystemExit("the booking rush broke a rule (see above)")
+
+
+if __name__ == "__main__":
+    main()

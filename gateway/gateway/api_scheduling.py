@@ -1,0 +1,535 @@
+"""Scheduling's routes: the public locator and self-scheduling (no login: a confirmation code
+is the credential), and the clinic's side of it.
+
+Public self-scheduling is where a rush lands (in January 2021 one state site saw 10,000
+requests/s for 6,000 slots and answered 502s). So its routes are limited per client address
+(in Redis, across workers and instances), and each gunicorn worker serves at most a bounded
+number of them at once: beyond that it answers 503 with Retry-After at once, instead of queueing
+requests until gunicorn's timeout turns them into 502s."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from limits import parse
+
+from cvms_platform.errors import Conflict
+from gateway import schemas_scheduling as schemas
+from gateway.access import allow, public
+from gateway.docs import doc
+from gateway.errors import ApiError, error_response
+from gateway.hardening import client_ip
+from gateway.routing import API_PREFIX, body, created, services
+
+log = logging.getLogger(__name__)
+
+scheduling = Blueprint("scheduling", __name__, url_prefix=API_PREFIX)
+
+STAFF = ("state_admin", "location_manager", "vaccinator")
+MANAGERS = ("state_admin", "location_manager")
+
+# Per client address, on every public self-scheduling call (codes are not to be guessed).
+PUBLIC_LIMIT = parse(os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"))
+# Public self-scheduling requests one gunicorn worker serves at once; the rest are shed.
+MAX_IN_FLIGHT = int(os.environ.get("CVMS_BOOKING_MAX_IN_FLIGHT", "6"))
+_in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+SHED_RETRY_AFTER = "2"
+
+
+# -- protection of the public routes --------------------------------------------------------------
+def _is_public_scheduling() -> bool:
+    return (request.endpoint or "").startswith("scheduling.public_")
+
+
+@scheduling.before_request
+def _admit():
+    if not _is_public_scheduling():
+        return None
+    _rate_limit()
+    if not _in_flight.acquire(blocking=False):
+        response = error_response(
+            503, "overloaded", "Many people are booking right now; try again in a moment."
+        )
+        response.headers["Retry-After"] = SHED_RETRY_AFTER
+        return response
+    g._cvms_booking_slot = True
+    return None
+
+
+@scheduling.teardown_request
+def _release(_error=None):
+    if g.pop("_cvms_booking_slot", False):
+        _in_flight.release()
+
+
+def _rate_limit() -> None:
+    limiter = current_app.extensions.get("cvms_limiter")
+    if limiter is None:
+        return
+    # The run's (deployment's) prefix, as flask-limiter's own keys have: the raw `limits` API
+    # does not add it, and shared Redis servers would otherwise mix counters.
+    key = (current_app.config["CVMS"].redis_prefix, "booking", client_ip())
+    try:
+        if limiter.limiter.hit(PUBLIC_LIMIT, *key):
+            return
+        reset_at = limiter.limiter.get_window_stats(PUBLIC_LIMIT, *key).reset_time
+    except Exception as exc:  # noqa: BLE001 - fail open, as the other limits do
+        log.error("booking rate limit unavailable: %s", exc)
+        return
+    raise ApiError(
+        429,
+        "rate_limited",
+        f"Too many requests from your address (limit {PUBLIC_LIMIT}); slow down.",
+        headers={"Retry-After": str(max(1, int(reset_at - time.time()) + 1))},
+    )
+
+
+@scheduling.errorhandler(Conflict)
+def _conflict(error: Conflict):
+    """Scheduling's conflicts carry a code (slot_full, already_booked, ...) to answer with."""
+    message = str(error.args[0]) if error.args else "Conflict."
+    code = str(error.args[1]) if len(error.args) > 1 else "conflict"
+    return error_response(409, code, message)
+
+
+def _query() -> dict:
+    return request.args.to_dict()
+
+
+def _actor() -> str:
+    return g.principal.username
+
+
+# -- public: the locator --------------------------------------------------------------------------
+@scheduling.get("/public/locations")
+@public
+@doc(
+    "Find vaccination locations near a ZIP code or a point (query: zip, or latitude and "
+    "longitude; radius_miles (default 25); product_id; date), nearest first, with appointment "
+    "availability and stock status per product",
+    tag="locator",
+    responses={200: ("Locations", schemas.PublicLocation(many=True))},
+)
+def public_locate():
+    with services() as s:
+        return jsonify(s.scheduling.locate(_query()))
+
+
+@scheduling.get("/public/locations/feed")
+@public
+@doc(
+    "Every published location with its products, stock status and availability (for machines)",
+    tag="locator",
+    responses={200: ("Locations", schemas.PublicLocation(many=True))},
+)
+def public_location_feed():
+    with services() as s:
+        return jsonify(s.scheduling.location_feed())
+
+
+@scheduling.get("/public/locations/<location_id>/slots")
+@public
+@doc(
+    "Bookable slots of a location (query: date_from, days (default 7), product_id)",
+    tag="self-scheduling",
+    responses={200: ("Slots with free seats", schemas.PublicSlot(many=True))},
+)
+def public_open_slots(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.open_slots(location_id, _query()))
+
+
+# -- public: booking with a confirmation code ----------------------------------------------------
+@scheduling.post("/public/appointments")
+@public
+@doc(
+    "Book a slot: the answer carries the confirmation code that views, cancels and reschedules",
+    tag="self-scheduling",
+    body=schemas.BookingRequest,
+    responses={
+        201: ("Booked", schemas.Appointment),
+        409: (
+            "`slot_full`: no seat left (choose another slot or join the waitlist); "
+            "`already_booked`: this person holds an active appointment for this dose; "
+            "`slot_unavailable`: the slot is closed or past",
+            "Error",
+        ),
+        422: (
+            "`birth_date`: younger than the vaccine's minimum age on the appointment's day",
+            "Error",
+        ),
+        503: ("Overloaded: try again after Retry-After", "Error"),
+    },
+)
+def public_book():
+    data = body(schemas.BookingRequest())
+    with services() as s:
+        answer = s.scheduling.book_appointment(data)
+    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+
+
+@scheduling.get("/public/appointments/<code>")
+@public
+@doc(
+    "An appointment, by its confirmation code",
+    tag="self-scheduling",
+    responses={200: ("The appointment", schemas.Appointment)},
+)
+def public_appointment(code: str):
+    with services() as s:
+        return jsonify(s.scheduling.get_appointment(code))
+
+
+@scheduling.post("/public/appointments/<code>/cancel")
+@public
+@doc(
+    "Cancel an appointment by its confirmation code",
+    tag="self-scheduling",
+    body=schemas.CancelRequest,
+    responses={
+        200: ("Cancelled", schemas.Appointment),
+        409: ("`appointment_not_active`: not a booked appointment", "Error"),
+    },
+)
+def public_cancel(code: str):
+    data = body(schemas.CancelRequest())
+    with services() as s:
+        return jsonify(s.scheduling.cancel_appointment(code, data))
+
+
+@scheduling.post("/public/appointments/<code>/reschedule")
+@public
+@doc(
+    "Move an appointment to another slot of the same vaccine at the same location, atomically: "
+    "the new seat or the old one, never both or neither. To go to another location, cancel and "
+    "book there",
+    tag="self-scheduling",
+    body=schemas.SlotChoice,
+    responses={
+        200: ("Rescheduled", schemas.Appointment),
+        409: ("`slot_full` or `appointment_not_active`: nothing changed", "Error"),
+        422: (
+            "`slot_id`: at another location, for another vaccine, or before the series allows",
+            "Error",
+        ),
+    },
+)
+def public_reschedule(code: str):
+    data = body(schemas.SlotChoice())
+    with services() as s:
+        return jsonify(s.scheduling.reschedule_appointment(code, data))
+
+
+@scheduling.get("/public/appointments/<code>/next-dose")
+@public
+@doc(
+    "After a recorded first dose: when the next one may be given and the open slots for it",
+    tag="self-scheduling",
+    responses={
+        200: ("The next dose and its slots", schemas.NextDoseSlots),
+        409: ("`no_next_dose`: none is due, or it is booked", "Error"),
+    },
+)
+def public_next_dose_slots(code: str):
+    with services() as s:
+        return jsonify(s.scheduling.next_dose_slots(code))
+
+
+@scheduling.post("/public/appointments/<code>/next-dose")
+@public
+@doc(
+    "Book the series' next dose with the first dose's confirmation code",
+    tag="self-scheduling",
+    body=schemas.SlotChoice,
+    responses={
+        201: ("Booked: a new appointment with its own code", schemas.Appointment),
+        409: ("`no_next_dose`, `slot_full` or `already_booked`", "Error"),
+        422: ("Another location or product, or before the minimum interval", "Error"),
+    },
+)
+def public_book_next_dose(code: str):
+    data = body(schemas.SlotChoice())
+    with services() as s:
+        answer = s.scheduling.book_next_dose(code, data)
+    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+
+
+@scheduling.post("/public/waitlist")
+@public
+@doc(
+    "Join a full clinic day's waitlist: a freed seat or a leftover dose is offered in turn",
+    tag="self-scheduling",
+    body=schemas.WaitlistRequest,
+    responses={
+        201: ("On the waitlist", schemas.WaitlistEntry),
+        409: ("`seats_available`: book instead; `already_waiting`", "Error"),
+        422: ("`birth_date`: younger than the vaccine's minimum age on that day", "Error"),
+    },
+)
+def public_join_waitlist():
+    data = body(schemas.WaitlistRequest())
+    with services() as s:
+        answer = s.scheduling.join_waitlist(data)
+    return created(answer, url_for(".public_waitlist_entry", code=answer["code"]))
+
+
+@scheduling.get("/public/waitlist/<code>")
+@public
+@doc(
+    "A waitlist entry and its offer, if any, by its code",
+    tag="self-scheduling",
+    responses={200: ("The entry", schemas.WaitlistEntry)},
+)
+def public_waitlist_entry(code: str):
+    with services() as s:
+        return jsonify(s.scheduling.get_waitlist_entry(code))
+
+
+@scheduling.post("/public/waitlist/<code>/accept")
+@public
+@doc(
+    "Accept the place offered before the offer expires",
+    tag="self-scheduling",
+    responses={
+        201: ("Booked", schemas.Appointment),
+        409: ("`offer_not_open`: no offer, or it expired; `already_booked`", "Error"),
+    },
+)
+def public_accept_offer(code: str):
+    with services() as s:
+        answer = s.scheduling.accept_waitlist_offer(code)
+    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+
+
+# -- the clinic's side ----------------------------------------------------------------------------
+@scheduling.get("/locations/<location_id>/public-settings")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "A location's public settings (what the locator shows)",
+    tag="scheduling",
+    responses={200: ("Settings", schemas.LocationSettings)},
+)
+def get_public_settings(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.get_location_settings(location_id))
+
+
+@scheduling.put("/locations/<location_id>/public-settings")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Set a location's public settings: name, address, hours, products, walk-ins, whether it "
+    "accepts appointments and is published",
+    tag="scheduling",
+    body=schemas.LocationSettingsRequest,
+    responses={
+        200: ("Saved", schemas.LocationSettings),
+        422: ("Unknown time zone, or published without coordinates", "Error"),
+    },
+)
+def put_public_settings(location_id: str):
+    data = body(schemas.LocationSettingsRequest())
+    with services() as s:
+        return jsonify(s.scheduling.save_location_settings(location_id, data, _actor()))
+
+
+@scheduling.get("/locations/<location_id>/stock-status")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Stock status per product as the public sees it (from inventory's events)",
+    tag="scheduling",
+    responses={200: ("Status per product id", schemas.StockStatus(many=True))},
+)
+def stock_status(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.stock_status(location_id))
+
+
+@scheduling.post("/locations/<location_id>/clinic-days")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Create clinic days with slots in bulk (e.g. 09:00-17:00 every 15 minutes, 10 per slot, "
+    "for one product); repeating the request adds nothing twice",
+    tag="scheduling",
+    body=schemas.ClinicDaysRequest,
+    responses={
+        201: ("The clinic days", schemas.ClinicDay(many=True)),
+        422: ("Dates in the past, a closed day, or no public settings yet", "Error"),
+    },
+)
+def create_clinic_days(location_id: str):
+    data = body(schemas.ClinicDaysRequest())
+    with services() as s:
+        answer = s.scheduling.create_clinic_days(location_id, data, _actor())
+    response = jsonify(answer)
+    response.status_code = 201
+    response.headers["Location"] = url_for(".list_clinic_days", location_id=location_id)
+    return response
+
+
+@scheduling.get("/locations/<location_id>/clinic-days")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Clinic days (query: from, to) with their capacity and bookings",
+    tag="scheduling",
+    responses={200: ("Clinic days", schemas.ClinicDay(many=True))},
+)
+def list_clinic_days(location_id: str):
+    with services() as s:
+        return jsonify(
+            s.scheduling.list_clinic_days(
+                location_id, request.args.get("from"), request.args.get("to")
+            )
+        )
+
+
+@scheduling.get("/locations/<location_id>/clinic-days/<day_id>")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "A clinic day with its slots, walk-ins and waitlist",
+    tag="scheduling",
+    responses={200: ("The clinic day", schemas.ClinicDayDetail)},
+)
+def get_clinic_day(location_id: str, day_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.get_clinic_day(location_id, day_id))
+
+
+@scheduling.post("/locations/<location_id>/clinic-days/<day_id>/close")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Close a clinic day: its bookings are moved to another day or cancelled, each announced",
+    tag="scheduling",
+    body=schemas.CloseDayRequest,
+    responses={200: ("Closed", schemas.ClosedDay)},
+)
+def close_clinic_day(location_id: str, day_id: str):
+    data = body(schemas.CloseDayRequest())
+    with services() as s:
+        return jsonify(s.scheduling.close_clinic_day(location_id, day_id, data, _actor()))
+
+
+@scheduling.patch("/locations/<location_id>/slots/<slot_id>")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Change a slot's capacity (never below the seats booked)",
+    tag="scheduling",
+    body=schemas.CapacityRequest,
+    responses={
+        200: ("The slot", schemas.Slot),
+        409: ("`capacity_below_booked`", "Error"),
+    },
+)
+def set_slot_capacity(location_id: str, slot_id: str):
+    data = body(schemas.CapacityRequest())
+    with services() as s:
+        return jsonify(s.scheduling.set_slot_capacity(location_id, slot_id, data))
+
+
+@scheduling.post("/locations/<location_id>/clinic-days/<day_id>/walk-ins")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Record a walk-in (vaccinated without an appointment) against a clinic day",
+    tag="scheduling",
+    body=schemas.WalkInRequest,
+    responses={201: ("Recorded", schemas.WalkIn)},
+)
+def record_walk_in(location_id: str, day_id: str):
+    data = body(schemas.WalkInRequest())
+    with services() as s:
+        answer = s.scheduling.record_walk_in(location_id, day_id, data, _actor())
+    return created(answer, url_for(".get_clinic_day", location_id=location_id, day_id=day_id))
+
+
+@scheduling.get("/locations/<location_id>/clinic-days/<day_id>/waitlist")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "A clinic day's waitlist, in order",
+    tag="scheduling",
+    responses={200: ("Entries", schemas.StaffWaitlistEntry(many=True))},
+)
+def list_waitlist(location_id: str, day_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.list_waitlist(location_id, day_id))
+
+
+@scheduling.post("/locations/<location_id>/leftover-doses/offers")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Offer the doses left in opened vials to today's waitlist (first come, first offered)",
+    tag="scheduling",
+    responses={200: ("The offers made", schemas.StaffWaitlistEntry(many=True))},
+)
+def offer_leftover_doses(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.offer_leftover_doses(location_id))
+
+
+@scheduling.get("/locations/<location_id>/appointments")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "A location's appointments (query: date, the location's local date)",
+    tag="scheduling",
+    responses={200: ("Appointments", schemas.StaffAppointment(many=True))},
+)
+def list_appointments(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.list_appointments(location_id, request.args.get("date")))
+
+
+@scheduling.get("/locations/<location_id>/appointments/<appointment_id>")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "An appointment with its history (who changed what, when and why)",
+    tag="scheduling",
+    responses={200: ("The appointment", schemas.AppointmentWithHistory)},
+)
+def get_appointment(location_id: str, appointment_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.appointment_history(location_id, appointment_id))
+
+
+@scheduling.post("/locations/<location_id>/appointments/<appointment_id>/check-in")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Check a person in; with the registered recipient's id, the dose recorded next completes "
+    "the appointment",
+    tag="scheduling",
+    body=schemas.CheckInRequest,
+    responses={200: ("Checked in", schemas.StaffAppointment)},
+)
+def check_in(location_id: str, appointment_id: str):
+    data = body(schemas.CheckInRequest())
+    with services() as s:
+        return jsonify(s.scheduling.check_in(location_id, appointment_id, data, _actor()))
+
+
+@scheduling.post("/locations/<location_id>/appointments/<appointment_id>/no-show")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Mark a booked appointment whose time has come as a no-show",
+    tag="scheduling",
+    responses={200: ("Marked", schemas.StaffAppointment)},
+)
+def mark_no_show(location_id: str, appointment_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.mark_no_show(location_id, appointment_id, _actor()))
+
+
+@scheduling.post("/locations/<location_id>/appointments/<appointment_id>/cancel")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Cancel a booking for the person (e.g. they phoned), saying why",
+    tag="scheduling",
+    body=schemas.StaffCancelRequest,
+    responses={200: ("Cancelled", schemas.StaffAppointment)},
+)
+def cancel_for_location(location_id: str, appointment_id: str):
+    data = body(schemas.StaffCancelRequest())
+    with services() as s:
+        return jsonify(
+            s.scheduling.cancel_for_location(location_id, appointment_id, data, _actor())
+        )

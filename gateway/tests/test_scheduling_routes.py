@@ -1,0 +1,130 @@
+"""Scheduling's routes: public self-scheduling without a login (limited per address, shed at
+overload), conflicts answered with their codes, and the clinic's side passing who acted."""
+
+import threading
+
+import pytest
+from limits import parse
+
+from cvms_platform.errors import Conflict, InvalidInput
+from gateway import api_scheduling
+
+TOKEN = "/api/v1/auth/token"
+BOOK = "/api/v1/public/appointments"
+SLOT = "b6f0c7a0-9d7e-4a55-9d55-0d6c1f7f2a11"
+BOOKING = {
+    "slot_id": SLOT,
+    "given_name": "Ana",
+    "family_name": "Garcia",
+    "birth_date": "1960-02-01",
+    "phone": "404-555-0101",
+}
+APPOINTMENT = {"confirmation_code": "K7M2QX9PTA", "status": "booked", "slot_id": SLOT}
+
+
+@pytest.fixture
+def app(make_app, redis_client):
+    app = make_app()
+    app.extensions["cvms_rpc"].cluster.answer("scheduling.book_appointment", APPOINTMENT)
+    return app
+
+
+@pytest.fixture
+def cluster(app):
+    return app.extensions["cvms_rpc"].cluster
+
+
+def sign_in(client, username="clinic.manager", password="demo-clinic-manager") -> dict:
+    response = client.post(TOKEN, json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def test_anyone_can_book_and_gets_the_code_and_its_address(app, cluster):
+    response = app.test_client().post(BOOK, json=BOOKING)
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["confirmation_code"] == "K7M2QX9PTA"
+    assert response.headers["Location"].endswith("/api/v1/public/appointments/K7M2QX9PTA")
+    [(method, (sent,))] = cluster.calls
+    assert method == "scheduling.book_appointment" and sent == BOOKING
+
+
+@pytest.mark.parametrize("code", ["slot_full", "already_booked"])
+def test_a_conflict_is_answered_409_with_its_code(app, cluster, code):
+    cluster.answer("scheduling.book_appointment", Conflict("No.", code))
+
+    response = app.test_client().post(BOOK, json=BOOKING)
+
+    assert response.status_code == 409
+    assert response.get_json()["error"] == code
+
+
+def test_a_booking_without_contact_details_is_refused_before_any_rpc(app, cluster):
+    response = app.test_client().post(BOOK, json={**BOOKING, "phone": None})
+
+    assert response.status_code == 400
+    assert "phone" in response.get_json()["fields"]
+    assert cluster.calls == []
+
+
+def test_public_booking_is_limited_per_address(app, monkeypatch):
+    monkeypatch.setattr(api_scheduling, "PUBLIC_LIMIT", parse("2/minute"))
+    client = app.test_client()
+    here = {"REMOTE_ADDR": "10.1.1.1"}
+
+    statuses = [client.post(BOOK, json=BOOKING, environ_base=here).status_code for _ in range(3)]
+    elsewhere = client.post(BOOK, json=BOOKING, environ_base={"REMOTE_ADDR": "10.1.1.2"})
+
+    assert statuses == [201, 201, 429]
+    assert elsewhere.status_code == 201
+    limited = client.post(BOOK, json=BOOKING, environ_base=here)
+    assert limited.get_json()["error"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+
+
+def test_at_overload_a_worker_sheds_at_once_with_503_and_retry_after(app, monkeypatch):
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()  # every place taken by requests in flight
+    monkeypatch.setattr(api_scheduling, "_in_flight", busy)
+
+    response = app.test_client().post(BOOK, json=BOOKING)
+
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "overloaded"
+    assert response.headers["Retry-After"] == api_scheduling.SHED_RETRY_AFTER
+    busy.release()
+    assert app.test_client().post(BOOK, json=BOOKING).status_code == 201
+
+
+def test_a_finished_request_gives_its_place_back(app, monkeypatch):
+    places = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(api_scheduling, "_in_flight", places)
+    client = app.test_client()
+
+    assert [client.post(BOOK, json=BOOKING).status_code for _ in range(3)] == [201] * 3
+
+
+def test_staff_routes_pass_who_acted(app, cluster):
+    client = app.test_client()
+    headers = sign_in(client)
+    cluster.answer("scheduling.check_in", {"status": "checked_in"})
+
+    response = client.post(
+        "/api/v1/locations/demo-clinic/appointments/a1/check-in", json={}, headers=headers
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert cluster.calls[-1] == (
+        "scheduling.check_in",
+        ("demo-clinic", "a1", {}, "clinic.manager"),
+    )
+
+
+def test_invalid_locator_queries_are_answered_400(app, cluster):
+    cluster.answer("scheduling.locate", InvalidInput({"zip": ["Give a ZIP code."]}))
+
+    response = app.test_client().get("/api/v1/public/locations?radius_miles=3")
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"zip": ["Give a ZIP code."]}
