@@ -45,8 +45,11 @@ def receive_lot(
                 f"shipment {shipment['shipment_id']} was already received with other contents"
             )
         return existing, False
-    if session.get(Product, shipment["product_id"]) is None:
+    product = session.get(Product, shipment["product_id"])
+    if product is None:
         raise Unprocessable({"product_id": [f"Unknown product {shipment['product_id']!r}."]})
+    if not product.active:
+        raise Unprocessable({"product_id": [f"Product {product.id!r} is no longer in use."]})
     now = utcnow()
     if shipment["expiration_date"] < now.date():
         raise Unprocessable({"expiration_date": ["The lot has already expired."]})
@@ -88,44 +91,6 @@ def _shipment_of(record) -> tuple:
     get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
     doses = get("doses") if isinstance(record, dict) else record.doses_received
     return (get("product_id"), get("lot_number"), get("expiration_date"), doses)
-
-
-def take_administered_dose(session: Session, event: Event) -> None:
-    """Apply a `dose_administered` event: one dose off its lot, or a discrepancy if none is left."""
-    dose = event.payload
-    lot_id = str(dose["lot_id"])
-    now = utcnow()
-    # One conditional UPDATE is both the check and the decrement, so concurrent doses on the
-    # last vial serialize on the row and exactly one of them finds stock.
-    # RETURNING hands back the new balance in the same round trip.
-    lot = session.execute(
-        update(Lot)
-        .where(Lot.id == lot_id, Lot.location_id == dose["location_id"], Lot.doses_on_hand >= 1)
-        .values(doses_on_hand=Lot.doses_on_hand - 1, updated_at=now)
-        .returning(*_STOCK_ROW)
-    ).first()
-    if lot is not None:
-        entry = _add_entry(
-            session,
-            lot,
-            "administered",
-            -1,
-            now,
-            correlation_id=event.correlation_id,
-            source_event_id=event.id,
-            reference_id=str(dose["administration_id"]),
-        )
-        _announce_adjustment(session, lot, entry, event.correlation_id)
-        if lot.status == QUARANTINED:
-            # The dose was given, so it leaves stock; but from a lot that may be spoiled, which
-            # the location manager must review (and perhaps follow up with the recipient).
-            _record_discrepancy(session, event, lot_id, "quarantined_lot", now)
-        return
-    lot = session.get(Lot, lot_id)
-    reason = (
-        "no_stock" if lot is not None and lot.location_id == dose["location_id"] else "unknown_lot"
-    )
-    _record_discrepancy(session, event, lot_id, reason, now)
 
 
 def _record_discrepancy(
@@ -452,6 +417,7 @@ def _add_entry(
     reference_id: str | None = None,
     note: str | None = None,
     wastage_reason: str | None = None,
+    vial_id: str | None = None,
 ) -> LedgerEntry:
     entry = LedgerEntry(
         id=new_id(),
@@ -467,6 +433,7 @@ def _add_entry(
         correlation_id=correlation_id,
         note=note,
         wastage_reason=wastage_reason,
+        vial_id=vial_id,
     )
     session.add(entry)
     return entry

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -53,6 +55,11 @@ class Product(Base):
     storage_min_c: Mapped[int] = mapped_column(Integer)
     storage_max_c: Mapped[int] = mapped_column(Integer)
     beyond_use_hours: Mapped[int] = mapped_column(Integer)
+    # An inactive product takes no new shipments (lots on hand stay usable).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when a state admin edits the product: the seed then leaves it alone.
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    edited_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Lot(Base):
@@ -94,6 +101,8 @@ class LedgerEntry(Base):
         Index("ix_ledger_location_recorded", "location_id", "recorded_at"),
         Index("ix_ledger_lot", "lot_id"),
         Index("ix_ledger_lot_recorded", "lot_id", "recorded_at"),
+        Index("ix_ledger_reference", "reference_id"),
+        Index("ix_ledger_recorded", "recorded_at"),  # the stock_low job's 7-day window
         # The inventory levels report's covering index (migration 0003).
         Index(
             "ix_ledger_report",
@@ -118,13 +127,19 @@ class LedgerEntry(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # For reason `wasted`: one of cvms_platform.contracts.WASTAGE_REASONS.
     wastage_reason: Mapped[str | None] = mapped_column(String(30))
+    # For reason `administered`: the open vial the dose was drawn from (None for a dose whose
+    # vial inventory could not follow, e.g. one recorded after its vial's beyond-use time).
+    vial_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Discrepancy(Base):
     """A dose recorded against a lot that had no stock left: kept for the location to reconcile."""
 
     __tablename__ = "discrepancies"
-    __table_args__ = (Index("ix_discrepancies_location_open", "location_id", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_discrepancies_location_open", "location_id", "resolved_at"),
+        Index("ix_discrepancies_administration", "administration_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     location_id: Mapped[str] = mapped_column(String(64))
@@ -152,3 +167,111 @@ class Excursion(Base):
     temperature_c: Mapped[float | None] = mapped_column(Numeric(5, 1))
     note: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OpenVial(Base):
+    """A punctured multi-dose vial: its doses must be given before `beyond_use_at`, or what is
+    left is wasted (`open_vial_time_limit`). Its doses are still part of the lot's on-hand."""
+
+    __tablename__ = "open_vials"
+    __table_args__ = (
+        CheckConstraint("doses_left >= 0", name="ck_open_vials_doses_left"),
+        Index("ix_open_vials_lot", "lot_id", "closed_at"),
+        Index("ix_open_vials_location", "location_id", "closed_at"),
+        Index("ix_open_vials_open_until", "closed_at", "beyond_use_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    location_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64))
+    doses_in_vial: Mapped[int] = mapped_column(Integer)
+    doses_left: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beyond_use_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when the vial is done with: `emptied` (its last dose drawn) or `time_limit` (what was
+    # left wasted at its beyond-use time).
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_reason: Mapped[str | None] = mapped_column(String(20))
+
+    lot: Mapped[Lot] = relationship(lazy="joined")
+
+
+class AdministrationDose(Base):
+    """What administration last said about a recorded dose: the lot it came from, or voided.
+
+    Inventory reconciles its ledger to this after each administration event, so the events of
+    one dose (given, corrected, voided) may arrive in any order and still leave the stock right.
+    """
+
+    __tablename__ = "administration_doses"
+
+    administration_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    location_id: Mapped[str] = mapped_column(String(64))
+    lot_id: Mapped[str] = mapped_column(String(36))
+    product_id: Mapped[str] = mapped_column(String(64))
+    administered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The time of the statement in force (administered, corrected or voided at): an older
+    # correction delivered late does not undo a newer one.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StockThreshold(Base):
+    """A location's threshold for `stock_low`: fewer days of supply than this (default 7)."""
+
+    __tablename__ = "stock_thresholds"
+
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    threshold_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class StockLowNotice(Base):
+    """`stock_low` was announced for this location and product on this day (once a day)."""
+
+    __tablename__ = "stock_low_notices"
+
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    days_of_supply: Mapped[float] = mapped_column(Numeric(10, 2))
+    announced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Transfer(Base):
+    """Doses of a lot moved to another location: `transferred_out` there, `transferred_in`
+    here, in one transaction. The client's transfer id makes it idempotent."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint("doses > 0", name="ck_transfers_doses"),
+        Index("ix_transfers_from", "from_location_id", "recorded_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client's transfer id
+    from_location_id: Mapped[str] = mapped_column(String(64))
+    from_lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    to_location_id: Mapped[str] = mapped_column(String(64))
+    to_lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    doses: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The ledger entries' reference (a ledger reference is a uuid; the client's id may not be).
+    reference_id: Mapped[str] = mapped_column(String(36), default=new_id)
+
+
+class FormRow(Base):
+    """A row of an imported Inventory Levels form, recorded once: importing the same form
+    again finds its rows here and records nothing twice."""
+
+    __tablename__ = "form_rows"
+
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # What the row said (its entry columns), to tell a re-import from a reused row id.
+    digest: Mapped[str] = mapped_column(String(64))
+    ledger_entry_ids: Mapped[str] = mapped_column(Text)  # comma-separated
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    imported_by: Mapped[str | None] = mapped_column(String(100))

@@ -44,6 +44,7 @@ class ProductSchema(Schema):
     storage_min_c = fields.Int()
     storage_max_c = fields.Int()
     beyond_use_hours = fields.Int()
+    active = fields.Bool()
 
 
 class LotSchema(Schema):
@@ -148,6 +149,11 @@ class DiscrepancySchema(Schema):
     resolution = fields.Str(allow_none=True)
 
 
+class ChooseLotSchema(Schema):
+    product_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    at = fields.AwareDateTime(required=True)
+
+
 class LevelsQuerySchema(Schema):
     """The inventory levels report's query: a date range (inclusive, UTC, at most 366 days),
     an optional product, and a page."""
@@ -168,3 +174,54 @@ class LevelsQuerySchema(Schema):
             raise ValidationError("The range ends before it starts.", "date_to")
         if (data["date_to"] - data["date_from"]).days + 1 > 366:
             raise ValidationError("At most 366 days.", "date_to")
+
+
+class StockThresholdSchema(Schema):
+    threshold_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
+
+
+class TransferSchema(Schema):
+    transfer_id = fields.Str(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="Letters, digits, '_.:-'; 1-64."
+        ),
+    )
+    to_location_id = fields.Str(required=True, validate=LOCATION_ID)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
+    note = fields.Str(load_default=None, validate=NOTE)
+
+
+class ProductChangesSchema(Schema):
+    """What a state admin may change in a product (at least one field)."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    cap_color = fields.Str(validate=validate.Length(min=1, max=30))
+    manufacturer = fields.Str(validate=validate.Length(min=1, max=100))
+    doses_per_vial = fields.Int(strict=True, validate=validate.Range(min=1, max=50))
+    dose_volume_ml = fields.Float(allow_nan=False, validate=validate.Range(min=0.05, max=5))
+    beyond_use_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=720))
+    min_age_years = fields.Int(strict=True, validate=validate.Range(min=0, max=120))
+    series_doses = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    min_interval_days = fields.Int(strict=True, validate=validate.Range(min=0, max=3650))
+    storage_min_c = fields.Int(strict=True, validate=TEMPERATURE)
+    storage_max_c = fields.Int(strict=True, validate=TEMPERATURE)
+    active = fields.Bool(truthy={True}, falsy={False})
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Change at least one field.", "_schema")
+        if data.get("storage_min_c", -1000) > data.get("storage_max_c", 1000):
+            raise ValidationError("Above storage_max_c.", "storage_min_c")
+
+
+class FormQuerySchema(Schema):
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+    format = fields.Str(required=True, validate=validate.OneOf(["pdf", "csv"]))
+
+    @validates_schema
+    def _a_range(self, data, **kwargs):
+        if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts.", "date_to")

@@ -1,4 +1,7 @@
-"""Reference data: the COVID-19 product catalog, loaded and kept current from products.json."""
+"""Reference data: the COVID-19 product catalog, loaded and kept current from products.json.
+
+Idempotent, and a product a state admin has edited (`edited_at` set) is left as edited: the
+file brings new products and corrects untouched ones, never an admin's decision."""
 
 from __future__ import annotations
 
@@ -18,4 +21,9 @@ def catalog() -> list[dict]:
 def run(engine: Engine, *, demo: bool = False) -> None:
     with Session(engine) as session, session.begin():
         for item in catalog():
-            session.merge(Product(**item))
+            product = session.get(Product, item["id"])
+            if product is None:
+                session.add(Product(**item, active=True))
+            elif product.edited_at is None:
+                for field, value in item.items():
+                    setattr(product, field, value)

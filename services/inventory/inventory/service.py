@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from marshmallow import ValidationError
 from nameko.rpc import rpc
@@ -12,24 +12,29 @@ from sqlalchemy import select
 
 from cvms_platform import validation
 from cvms_platform.consumer import consumes
-from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from inventory import ledger, levels
+from inventory import catalog, doses, forms, ledger, levels, supply, transfers, vials
 from inventory.models import Discrepancy, Lot, Product
 from inventory.schemas import (
     LEDGER_PAGE_MAX,
     LOCATION_ID,
     STORAGE_UNIT,
+    ChooseLotSchema,
     CorrectionSchema,
     DiscrepancySchema,
     ExcursionRecordSchema,
     ExcursionSchema,
+    FormQuerySchema,
     LedgerEntrySchema,
     LevelsQuerySchema,
     LotSchema,
+    ProductChangesSchema,
     ProductSchema,
     ReceiveLotSchema,
+    StockThresholdSchema,
+    TransferSchema,
     WastageSchema,
 )
 
@@ -126,7 +131,54 @@ class InventoryService(CvmsService):
 
     @consumes("administration", "dose_administered")
     def on_dose_administered(self, session, event) -> None:
-        ledger.take_administered_dose(session, event)
+        doses.dose_administered(session, event)
+
+    @consumes("administration", "administration_voided")
+    def on_administration_voided(self, session, event) -> None:
+        doses.administration_voided(session, event)
+
+    @consumes("administration", "administration_corrected")
+    def on_administration_corrected(self, session, event) -> None:
+        doses.administration_corrected(session, event)
+
+    @rpc
+    def choose_lot(self, location_id: str, product_id: str, at: str) -> dict:
+        """First expired, first out: the lot a dose of the product given at `at` (ISO datetime
+        with its offset) should come from: {lot_id, lot_number, product_id, expiration_date,
+        open_vial_id}. A lot with an open vial still within its beyond-use time comes first,
+        else the usable lot expiring first. NoUsableLot (field product_id) when there is none."""
+        location_id = _location(location_id)
+        query = validation.load(ChooseLotSchema(), {"product_id": product_id, "at": at})
+        return vials.choose_lot(self.db.session, location_id, query["product_id"], query["at"])
+
+    @rpc
+    def open_vials(self, location_id: str) -> list[dict]:
+        """The location's open vials whose doses may still be given, soonest beyond-use first:
+        vial_id, lot_id, lot_number, product_id, doses_left, opened_at, beyond_use_at,
+        seconds_left."""
+        location_id = _location(location_id)
+        return vials.open_vials(self.db.session, location_id, utcnow())
+
+    @timer(interval=60)
+    def waste_open_vials(self) -> None:
+        """Every minute: waste what is left in open vials past their beyond-use time."""
+        wasted = self.run_open_vial_time_limit(utcnow())
+        if wasted:
+            log.info("open vials: %d past their beyond-use time wasted", wasted)
+
+    def run_open_vial_time_limit(self, now: datetime) -> int:
+        """The open-vial job at `now`: each vial past its beyond-use time in a transaction of
+        its own. Returns how many vials had doses wasted. Safe to run again."""
+        with self.db.transaction() as session:
+            due = vials.due_vial_ids(session, now)
+        wasted = 0
+        for vial_id in due:
+            with self.db.transaction() as session:
+                entry = vials.waste_open_vial(
+                    session, vial_id, now, correlation_id=self.correlation_id
+                )
+            wasted += entry is not None
+        return wasted
 
     @rpc
     def record_wastage(self, location_id: str, lot_id: str, data: dict) -> dict:
@@ -135,7 +187,7 @@ class InventoryService(CvmsService):
         location_id, lot_id = _location(location_id), _lot_id(lot_id)
         wastage = validation.load(WastageSchema(), data)
         with self.db.transaction() as session:
-            entry = ledger.record_wastage(
+            entry = vials.record_wastage(
                 session, location_id, lot_id, wastage, correlation_id=self.correlation_id
             )
         return LEDGER_ENTRY.dump(entry)
@@ -259,3 +311,148 @@ class InventoryService(CvmsService):
                 session, today, correlation_id=self.correlation_id
             )
         return {"wasted": wasted, "expiring": len(expiring)}
+
+    # -- days of supply and stock_low -----------------------------------------------------------
+    @rpc
+    def set_stock_threshold(self, location_id: str, data: dict, set_by: str | None = None) -> dict:
+        """Set the location's stock_low threshold: {threshold_days} (1-365; default 7)."""
+        location_id = _location(location_id)
+        days = validation.load(StockThresholdSchema(), data)["threshold_days"]
+        with self.db.transaction() as session:
+            answer = supply.set_threshold(session, location_id, days, _actor(set_by))
+        return answer
+
+    @rpc
+    def stock_supply(self, location_id: str) -> dict:
+        """The location's threshold and, per product, usable doses on hand, average daily use
+        over the last 7 days and the days of supply that makes (None: nothing used)."""
+        location_id = _location(location_id)
+        session = self.db.session
+        return {
+            "location_id": location_id,
+            "threshold_days": supply.threshold(session, location_id),
+            "products": supply.days_of_supply(session, utcnow().date(), location_id),
+        }
+
+    @timer(interval=3600, eager=True)
+    def announce_stock_low(self) -> None:
+        """Hourly (and at start), so a restart never skips a day; each location and product
+        is announced at most once a day."""
+        announced = self.run_stock_low(utcnow().date())
+        if announced:
+            log.info("stock_low: %d locations and products under their threshold", announced)
+
+    def run_stock_low(self, today: date) -> int:
+        """The stock_low job for `today`. Returns how many notices were announced now."""
+        with self.db.transaction() as session:
+            announced = supply.announce_stock_low(
+                session, today, correlation_id=self.correlation_id
+            )
+        return len(announced)
+
+    # -- transfers ------------------------------------------------------------------------------
+    @rpc
+    def transfer_lot(self, location_id: str, lot_id: str, data: dict) -> dict:
+        """Move doses of a lot to another location (which the caller has checked exists):
+        {transfer_id, to_location_id, doses, note?}; idempotent by transfer_id. Returns the
+        transfer and `created`."""
+        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        request = validation.load(TransferSchema(), data)
+        record, created = self.db.idempotent(
+            lambda session: transfers.transfer(
+                session, location_id, lot_id, request, correlation_id=self.correlation_id
+            )
+        )
+        return {**transfers.as_dict(record), "created": created}
+
+    # -- the catalog ----------------------------------------------------------------------------
+    @rpc
+    def update_product(self, product_id: str, changes: dict, edited_by: str | None = None) -> dict:
+        """A state admin's edit of a product's editable fields; announces product_updated."""
+        if not isinstance(product_id, str) or not 0 < len(product_id) <= 64:
+            raise NotFound(f"product {product_id} not found")
+        data = validation.load(ProductChangesSchema(), changes)
+        with self.db.transaction() as session:
+            product = catalog.update_product(
+                session,
+                product_id,
+                data,
+                edited_by=_actor(edited_by),
+                correlation_id=self.correlation_id,
+            )
+            answer = catalog.as_dict(product)
+        return answer
+
+    # -- the Inventory Levels form (offline entry) ----------------------------------------------
+    @rpc
+    def levels_form(
+        self, location_id: str, date_from: str | None, date_to: str | None, fmt: str
+    ) -> dict:
+        """The location's Inventory Levels form per lot for [date_from, date_to] (default: the
+        7 days to today), as `pdf` ({filename, content_type, base64}) or `csv` ({filename,
+        content_type, text}: the template to fill in and import)."""
+        location_id = _location(location_id)
+        to = date_to or utcnow().date().isoformat()
+        if date_from is None and isinstance(to, str):
+            try:
+                date_from = (date.fromisoformat(to) - timedelta(days=6)).isoformat()
+            except ValueError:
+                date_from = to
+        query = validation.load(
+            FormQuerySchema(), {"date_from": date_from, "date_to": to, "format": fmt}
+        )
+        data = forms.form(self.db.session, location_id, query["date_from"], query["date_to"])
+        return forms.rendered(data, query["format"])
+
+    @rpc
+    def import_levels_form(
+        self, location_id: str, csv_text: str, imported_by: str | None = None
+    ) -> dict:
+        """Import a filled-in Inventory Levels form (CSV). Each row is accepted or rejected
+        on its own, with its reason; a row already imported is a `duplicate` and records
+        nothing again. Returns {location_id, rows: [{row_id, status, reason,
+        ledger_entry_ids}], recorded, unchanged, duplicate, skipped, rejected}."""
+        location_id = _location(location_id)
+        raw_rows = forms.parse(csv_text)
+        outcomes = []
+        for number, raw in enumerate(raw_rows, start=2):  # line 1 is the header
+            outcomes.append(self._import_row(location_id, raw, number, _actor(imported_by)))
+        counts = {status: 0 for status in forms.STATUSES}
+        for outcome in outcomes:
+            counts[outcome["status"]] += 1
+        return {"location_id": location_id, "rows": outcomes, **counts}
+
+    def _import_row(self, location_id: str, raw: dict, line: int, imported_by: str) -> dict:
+        row_id = (raw.get("row_id") or "").strip() or f"line-{line}"
+        try:
+            row = forms.load_row(raw)
+            outcome = self.db.idempotent(
+                lambda session: forms.import_row(
+                    session,
+                    location_id,
+                    row,
+                    imported_by=imported_by,
+                    correlation_id=self.correlation_id,
+                )
+            )
+        except (InvalidInput, Unprocessable) as exc:
+            return _rejected(row_id, _reasons(exc.errors))
+        except (NotFound, Conflict) as exc:
+            return _rejected(row_id, str(exc.args[0]) if exc.args else type(exc).__name__)
+        return {"row_id": row_id, "reason": None, **outcome}
+
+
+def _actor(name) -> str | None:
+    return name[:100] if isinstance(name, str) and name else None
+
+
+def _rejected(row_id: str, reason: str) -> dict:
+    return {"row_id": row_id, "status": "rejected", "reason": reason, "ledger_entry_ids": []}
+
+
+def _reasons(errors: dict) -> str:
+    parts = []
+    for field, messages in errors.items():
+        text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+        parts.append(f"{field}: {text}")
+    return " ".join(parts)

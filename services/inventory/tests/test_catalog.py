@@ -38,6 +38,7 @@ def test_products_carry_their_ndc_cvx_and_mvx_codes(service):
         "storage_min_c": -90,
         "storage_max_c": -60,
         "beyond_use_hours": 12,
+        "active": True,
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, select
 from cvms_platform.contracts import WASTAGE_REASONS
 from cvms_platform.errors import InvalidInput
 from cvms_platform.migrate import alembic_config
-from inventory import ledger, levels
+from inventory import doses, ledger, levels
 from inventory.models import LedgerEntry, Lot
 
 CLINIC_1, CLINIC_2 = "clinic-1", "clinic-2"
@@ -29,7 +29,8 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     """The time the ledger records entries at."""
     clock = Clock()
-    monkeypatch.setattr(ledger, "utcnow", lambda: clock.now)
+    for module in (ledger, doses):
+        monkeypatch.setattr(module, "utcnow", lambda: clock.now)
     return clock
 
 

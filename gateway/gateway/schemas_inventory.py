@@ -1,0 +1,132 @@
+"""HTTP schemas of inventory's later routes (gateway/api_inventory.py): open vials and the next
+lot (FEFO), stock thresholds and days of supply, transfers, catalog edits, the offline form."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from gateway.schemas import LOCATION_ID
+
+TEMPERATURE = validate.Range(min=-100, max=100)
+
+
+class OpenVial(Schema):
+    vial_id = fields.Str()
+    lot_id = fields.Str()
+    lot_number = fields.Str()
+    product_id = fields.Str()
+    doses_left = fields.Int()
+    opened_at = fields.Str(metadata={"description": "ISO datetime (UTC)"})
+    beyond_use_at = fields.Str(metadata={"description": "When what is left is wasted"})
+    seconds_left = fields.Int()
+
+
+class NextLotQuery(Schema):
+    at = fields.AwareDateTime(
+        load_default=None, metadata={"description": "ISO datetime with offset; default now"}
+    )
+
+
+class NextLot(Schema):
+    lot_id = fields.Str()
+    lot_number = fields.Str()
+    product_id = fields.Str()
+    expiration_date = fields.Str()
+    open_vial_id = fields.Str(allow_none=True, metadata={"description": "The vial to draw from"})
+
+
+class StockThresholdRequest(Schema):
+    threshold_days = fields.Int(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=365),
+        metadata={"description": "stock_low when usable stock lasts fewer days (default 7)"},
+    )
+
+
+class StockThreshold(Schema):
+    location_id = fields.Str()
+    threshold_days = fields.Int()
+
+
+class ProductSupply(Schema):
+    location_id = fields.Str()
+    product_id = fields.Str()
+    doses_on_hand = fields.Int(metadata={"description": "Usable: not quarantined, not expired"})
+    average_daily_use = fields.Float(metadata={"description": "Over the 7 days before today"})
+    days_of_supply = fields.Float(allow_none=True, metadata={"description": "null: none used"})
+
+
+class StockSupply(Schema):
+    location_id = fields.Str()
+    threshold_days = fields.Int()
+    products = fields.List(fields.Nested(ProductSupply))
+
+
+class TransferRequest(Schema):
+    transfer_id = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"),
+        metadata={"description": "Chosen by the client: the same id again changes nothing"},
+    )
+    to_location_id = fields.Str(required=True, validate=LOCATION_ID)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    note = fields.Str(validate=validate.Length(min=1, max=2000))
+
+
+class Transfer(Schema):
+    transfer_id = fields.Str()
+    from_location_id = fields.Str()
+    from_lot_id = fields.Str()
+    to_location_id = fields.Str()
+    to_lot_id = fields.Str(metadata={"description": "The same lot's record at the destination"})
+    doses = fields.Int()
+    note = fields.Str(allow_none=True)
+    recorded_at = fields.Str()
+    created = fields.Bool(metadata={"description": "false: this transfer was already recorded"})
+
+
+class ProductChanges(Schema):
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    cap_color = fields.Str(validate=validate.Length(min=1, max=30))
+    manufacturer = fields.Str(validate=validate.Length(min=1, max=100))
+    doses_per_vial = fields.Int(strict=True, validate=validate.Range(min=1, max=50))
+    dose_volume_ml = fields.Float(allow_nan=False, validate=validate.Range(min=0.05, max=5))
+    beyond_use_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=720))
+    min_age_years = fields.Int(strict=True, validate=validate.Range(min=0, max=120))
+    series_doses = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    min_interval_days = fields.Int(strict=True, validate=validate.Range(min=0, max=3650))
+    storage_min_c = fields.Int(strict=True, validate=TEMPERATURE)
+    storage_max_c = fields.Int(strict=True, validate=TEMPERATURE)
+    active = fields.Bool(
+        truthy={True}, falsy={False}, metadata={"description": "false: takes no new shipments"}
+    )
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Change at least one field.", "_schema")
+
+
+class FormQuery(Schema):
+    date_from = fields.Date(data_key="from", load_default=None)
+    date_to = fields.Date(data_key="to", load_default=None)
+
+
+class FormRowOutcome(Schema):
+    row_id = fields.Str()
+    status = fields.Str(
+        metadata={"description": "recorded, unchanged, duplicate, skipped or rejected"}
+    )
+    reason = fields.Str(allow_none=True, metadata={"description": "Why a row was rejected"})
+    ledger_entry_ids = fields.List(fields.Str())
+
+
+class FormImport(Schema):
+    location_id = fields.Str()
+    rows = fields.List(fields.Nested(FormRowOutcome))
+    recorded = fields.Int()
+    unchanged = fields.Int()
+    duplicate = fields.Int()
+    skipped = fields.Int()
+    rejected = fields.Int()
