@@ -33,7 +33,14 @@ def refresh(session: Session, list_products: ProductLookup) -> None:
     """Replace the projection's facts with the catalog as inventory answers it now."""
     now = utcnow()
     for product in list_products():
-        session.merge(Product(id=product["id"], refreshed_at=now, **{k: product[k] for k in FACTS}))
+        session.merge(
+            Product(
+                id=product["id"],
+                refreshed_at=now,
+                cap_color=product.get("cap_color"),
+                **{k: product[k] for k in FACTS},
+            )
+        )
     session.flush()
 
 

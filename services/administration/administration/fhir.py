@@ -8,11 +8,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from administration.models import Administration, KnownLot, Product, Recipient
+from administration.models import VOIDED, Administration, KnownLot, Product, Recipient
 from administration.schemas import LANGUAGES, SEXES
+from cvms_platform.codes import ADMINISTRATION_ROUTES, ADMINISTRATION_SITES, label
 from cvms_platform.timeutil import utcnow
 
 CVX = "http://hl7.org/fhir/sid/cvx"
+SITE = "http://terminology.hl7.org/CodeSystem/v2-0163"
+ROUTE = "http://terminology.hl7.org/CodeSystem/v2-0162"
+PERFORMER_FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
 MVX = "http://hl7.org/fhir/sid/mvx"
 UCUM = "http://unitsofmeasure.org"
 BCP47 = "urn:ietf:bcp:47"
@@ -95,7 +99,8 @@ def immunization(
     resource: dict = {
         "resourceType": "Immunization",
         "id": dose.id,
-        "status": "completed",
+        # A voided dose stays in the registry's view, marked as never given.
+        "status": "entered-in-error" if dose.status == VOIDED else "completed",
         "vaccineCode": (
             {
                 "coding": [{"system": CVX, "code": product.cvx_code, "display": product.name}],
@@ -111,6 +116,21 @@ def immunization(
         "lotNumber": dose.lot_number,
         "performer": [
             {"actor": {"type": "Organization", "display": dose.location_id}},
+            {
+                "function": {
+                    "coding": [
+                        {
+                            "system": PERFORMER_FUNCTION,
+                            "code": "AP",
+                            "display": "Administering Provider",
+                        }
+                    ]
+                },
+                "actor": {
+                    "type": "Practitioner",
+                    "display": dose.performer_name or dose.recorded_by,
+                },
+            },
         ],
         "protocolApplied": [{"doseNumberPositiveInt": dose.dose_number}],
     }
@@ -122,11 +142,15 @@ def immunization(
             "identifier": {"system": MVX, "value": product.mvx_code},
             "display": product.manufacturer,
         }
-        resource["doseQuantity"] = {
-            "value": product.dose_volume_ml,
-            "unit": "mL",
-            "system": UCUM,
-            "code": "mL",
-        }
-    # Site and route are not recorded yet (issue 5); they are left out rather than guessed.
+    volume = dose.dose_volume_ml or (product.dose_volume_ml if product is not None else None)
+    if volume:
+        resource["doseQuantity"] = {"value": volume, "unit": "mL", "system": UCUM, "code": "mL"}
+    if dose.site:
+        resource["site"] = _coded(SITE, dose.site, label(ADMINISTRATION_SITES, dose.site))
+    if dose.route:
+        resource["route"] = _coded(ROUTE, dose.route, label(ADMINISTRATION_ROUTES, dose.route))
     return resource
+
+
+def _coded(system: str, code: str, display: str) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}

@@ -6,13 +6,17 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from cvms_platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
+
+
+COMPLETED = "completed"
+VOIDED = "voided"
 
 
 def new_id() -> str:
@@ -53,6 +57,7 @@ class Administration(Base):
     __table_args__ = (
         Index("ix_administrations_recipient", "recipient_id", "administered_at"),
         Index("ix_administrations_location", "location_id", "administered_at"),
+        Index("ix_administrations_lot_number", "lot_number"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -69,6 +74,66 @@ class Administration(Base):
     overridden_rules: Mapped[list | None] = mapped_column(JSON)
     override_reason: Mapped[str | None] = mapped_column(Text)
     flags: Mapped[list | None] = mapped_column(JSON)
+    # How the dose was given (migration 0003): HL7 0163 site and 0162 route codes, the volume,
+    # who recorded it (the signed-in user) and who gave it when someone else did.
+    site: Mapped[str | None] = mapped_column(String(8))
+    route: Mapped[str | None] = mapped_column(String(8))
+    dose_volume_ml: Mapped[float | None] = mapped_column(Float)
+    recorded_by_user_id: Mapped[str | None] = mapped_column(String(36))
+    performer_name: Mapped[str | None] = mapped_column(String(100))
+    # completed, or voided (entered in error): a voided dose stays, with its history, but no
+    # longer counts for the recipient's series.
+    status: Mapped[str] = mapped_column(String(16), default=COMPLETED)
+    # The offline import that recorded it, if any.
+    import_id: Mapped[str | None] = mapped_column(String(36))
+    history: Mapped[list[AdministrationChange]] = relationship(
+        order_by="AdministrationChange.changed_at", viewonly=True
+    )
+
+
+class AdministrationChange(Base):
+    """One correction or void of a dose: who, when, why, and the fields before and after."""
+
+    __tablename__ = "administration_changes"
+    __table_args__ = (Index("ix_administration_changes_dose", "administration_id", "changed_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    administration_id: Mapped[str] = mapped_column(ForeignKey("administrations.id"))
+    action: Mapped[str] = mapped_column(String(16))  # corrected | voided
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_by_user_id: Mapped[str | None] = mapped_column(String(36))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+
+
+class AdministrationImport(Base):
+    """An offline import (a filled CSV sent in chunks): what it accepted and rejected."""
+
+    __tablename__ = "administration_imports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    location_id: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ImportRow(Base):
+    """A row of an import and its outcome; the report is these rows in order."""
+
+    __tablename__ = "administration_import_rows"
+
+    import_id: Mapped[str] = mapped_column(
+        ForeignKey("administration_imports.id"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # accepted | duplicate | rejected
+    administration_id: Mapped[str | None] = mapped_column(String(36))
+    recipient_id: Mapped[str | None] = mapped_column(String(36))
+    errors: Mapped[dict | None] = mapped_column(JSON)
 
 
 class KnownLot(Base):
@@ -100,4 +165,5 @@ class Product(Base):
     min_age_years: Mapped[int] = mapped_column(Integer)
     series_doses: Mapped[int] = mapped_column(Integer)
     min_interval_days: Mapped[int] = mapped_column(Integer)
+    cap_color: Mapped[str | None] = mapped_column(String(30))  # printed on records (0003)
     refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,7 +6,16 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from cvms_platform.codes import CHANNELS, ETHNICITIES, LANGUAGES, RACES, SEXES, US_STATES
+from cvms_platform.codes import (
+    ADMINISTRATION_ROUTES,
+    ADMINISTRATION_SITES,
+    CHANNELS,
+    ETHNICITIES,
+    LANGUAGES,
+    RACES,
+    SEXES,
+    US_STATES,
+)
 
 NAME = validate.And(
     validate.Length(min=1, max=100),
@@ -130,14 +139,81 @@ class OverrideSchema(Schema):
     )
 
 
-class RecordAdministrationSchema(Schema):
+REASON = validate.And(
+    validate.Length(min=1, max=2000),
+    validate.Regexp(r"(?s).*\S", error="Say why."),
+)
+
+
+class DoseDetailsSchema(Schema):
+    """How a dose was given: HL7 0163 site, HL7 0162 route, the volume in mL."""
+
+    site = fields.Str(validate=one_of(ADMINISTRATION_SITES), load_default=None, allow_none=True)
+    route = fields.Str(validate=one_of(ADMINISTRATION_ROUTES), load_default=None, allow_none=True)
+    dose_volume_ml = fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0.05, max=5.0),
+    )
+
+
+class RecordAdministrationSchema(DoseDetailsSchema):
     id = fields.UUID(required=True, metadata={"description": "Client-chosen record id"})
     recipient_id = fields.UUID(required=True)
     location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    lot_id = fields.UUID(required=True)
+    lot_id = fields.UUID(load_default=None, allow_none=True)
+    # A product alone: inventory chooses the lot (first expiring first).
+    product_id = fields.Str(load_default=None, allow_none=True, validate=TEXT_100)
     dose_number = fields.Int(strict=True, load_default=None, validate=validate.Range(min=1, max=10))
     administered_at = fields.AwareDateTime(required=True)
     override = fields.Nested(OverrideSchema, load_default=None)
+    performer_name = fields.Str(load_default=None, allow_none=True, validate=NAME)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _a_lot_or_a_product(self, data, **_) -> None:
+        if data.get("lot_id") is None and not data.get("product_id"):
+            raise ValidationError("Name the lot, or the product to take a lot of.", "lot_id")
+
+
+class CorrectionSchema(Schema):
+    """A correction of a recorded dose: the fields that change, and why."""
+
+    id = fields.UUID(load_default=None, metadata={"description": "Client-chosen correction id"})
+    lot_id = fields.UUID()
+    dose_number = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    site = fields.Str(validate=one_of(ADMINISTRATION_SITES), allow_none=True)
+    route = fields.Str(validate=one_of(ADMINISTRATION_ROUTES), allow_none=True)
+    dose_volume_ml = fields.Float(
+        allow_none=True, allow_nan=False, validate=validate.Range(min=0.05, max=5.0)
+    )
+    administered_at = fields.AwareDateTime()
+    reason = fields.Str(required=True, validate=REASON)
+
+    @validates_schema
+    def _something_to_correct(self, data, **_) -> None:
+        if not set(data) & set(CORRECTABLE):
+            raise ValidationError(
+                f"Give at least one field to correct: {', '.join(CORRECTABLE)}.", "_schema"
+            )
+
+
+CORRECTABLE = ("lot_id", "dose_number", "site", "route", "dose_volume_ml", "administered_at")
+
+
+class VoidSchema(Schema):
+    id = fields.UUID(load_default=None, metadata={"description": "Client-chosen void id"})
+    reason = fields.Str(required=True, validate=REASON)
+
+
+class ChangeSchema(Schema):
+    id = fields.Str()
+    action = fields.Str()
+    reason = fields.Str()
+    changed_by = fields.Str()
+    changed_at = fields.DateTime()
+    before = fields.Dict()
+    after = fields.Dict()
 
 
 class AdministrationSchema(Schema):
@@ -154,3 +230,76 @@ class AdministrationSchema(Schema):
     overridden_rules = fields.List(fields.Str(), allow_none=True)
     override_reason = fields.Str(allow_none=True)
     flags = fields.List(fields.Str(), allow_none=True)
+    site = fields.Str(allow_none=True)
+    route = fields.Str(allow_none=True)
+    dose_volume_ml = fields.Float(allow_none=True)
+    recorded_by_user_id = fields.Str(allow_none=True)
+    performer_name = fields.Str(allow_none=True)
+    status = fields.Str()
+    history = fields.List(fields.Nested(ChangeSchema))
+
+
+EXPORT_MAX_DAYS = 366
+
+
+class ExportRangeSchema(Schema):
+    """A location and an inclusive range of days (UTC), at most EXPORT_MAX_DAYS long."""
+
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+
+    @validates_schema
+    def _a_range(self, data, **_) -> None:
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts.", "date_to")
+        if (data["date_to"] - data["date_from"]).days + 1 > EXPORT_MAX_DAYS:
+            raise ValidationError(f"At most {EXPORT_MAX_DAYS} days.", "date_to")
+
+
+class ClaimSchema(Schema):
+    """What a recipient proves from their vaccination card to claim an account."""
+
+    family_name = fields.Str(required=True, validate=NAME)
+    date_of_birth = fields.Date(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    administered_on = fields.Date(required=True)
+
+
+class ContactUpdateSchema(Schema):
+    """A recipient's own change of contact details; only the fields given change."""
+
+    address = fields.Nested(AddressSchema, allow_none=True)
+    phone = fields.Str(
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9 ().-]{7,32}$", error="Not a valid phone number."),
+    )
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    preferred_language = fields.Str(validate=one_of(LANGUAGES))
+    contact_preferences = fields.Nested(ContactPreferencesSchema)
+
+    @validates("phone")
+    def _enough_digits(self, value: str | None, **_) -> None:
+        if value is not None and not 10 <= len(phone_digits(value)) <= 15:
+            raise ValidationError("A phone number has 10 to 15 digits.")
+
+
+def unreachable_channels(recipient) -> list[str]:
+    """Messages for contact channels chosen without the detail they need."""
+    needs = {"email": "email", "sms": "phone", "phone": "phone", "mail": "address_line1"}
+    return [
+        f"Contact by {channel} needs the recipient's {needs[channel].replace('_line1', '')}."
+        for channel in CHANNELS
+        if getattr(recipient, f"contact_{channel}") and not getattr(recipient, needs[channel])
+    ]
+
+
+class ImportChunkSchema(Schema):
+    """A chunk of an offline import: CSV rows as {column: text}."""
+
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    import_id = fields.UUID(load_default=None, allow_none=True)
+    first_row = fields.Int(strict=True, load_default=2, validate=validate.Range(min=1))
+    rows = fields.List(
+        fields.Raw(), required=True, metadata={"description": "imports.checked_rows"}
+    )

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+
+from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
-from administration import catalog, fhir, records, registration
+from administration import catalog, changes, fhir, hl7, imports, portal, records, registration
 from administration.models import Administration, Recipient
 from administration.schemas import (
     AdministrationSchema,
+    ClaimSchema,
+    ContactUpdateSchema,
+    CorrectionSchema,
+    ExportRangeSchema,
+    ImportChunkSchema,
     NewRecipientSchema,
     RecipientSchema,
     RecordAdministrationSchema,
+    VoidSchema,
+    unreachable_channels,
 )
-from cvms_platform import validation
+from cvms_platform import errors, validation
 from cvms_platform.consumer import consumes
-from cvms_platform.errors import NotFound
+from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.service import CvmsService
 
 ADMINISTRATION = AdministrationSchema()
@@ -46,12 +56,17 @@ class AdministrationService(CvmsService):
 
     @rpc
     def record_administration(
-        self, dose: dict, recorded_by: str, may_override: bool = False
+        self,
+        dose: dict,
+        recorded_by: str,
+        may_override: bool = False,
+        recorded_by_user_id: str | None = None,
     ) -> dict:
         """Record a dose given; returns it and `created` (False for a repeated record id).
 
         `may_override` (decided by the gateway from the caller's role) lets a dose carrying an
-        `override` reason be recorded although clinical checks fail."""
+        `override` reason be recorded although clinical checks fail. A dose naming a product
+        and no lot takes the lot inventory chooses (first expiring first)."""
         data = validation.load(RecordAdministrationSchema(), dose)
         self._refresh_catalog()
         # A concurrent request with the same record id may commit first: that record stands.
@@ -64,6 +79,58 @@ class AdministrationService(CvmsService):
                 lookup_lot=self._lookup_lot,
                 list_products=self.inventory.list_products,
                 may_override=may_override is True,
+                choose_lot=self._choose_lot,
+                recorded_by_user_id=_user_id(recorded_by_user_id),
+            )
+        )
+        return {"administration": ADMINISTRATION.dump(administration), "created": created}
+
+    @rpc
+    def correct_administration(
+        self,
+        administration_id: str,
+        correction: dict,
+        changed_by: str,
+        changed_by_user_id: str | None = None,
+    ) -> dict:
+        """Correct a recorded dose (lot, dose number, site, route, volume, time) with a reason;
+        the history keeps the fields before and after. `created` is False for a correction id
+        applied before."""
+        data = validation.load(CorrectionSchema(), correction)
+        self._refresh_catalog()
+        administration, created = self.db.idempotent(
+            lambda session: changes.correct(
+                session,
+                str(administration_id),
+                data,
+                changed_by=changed_by,
+                changed_by_user_id=_user_id(changed_by_user_id),
+                correlation_id=self.correlation_id,
+                lookup_lot=self._lookup_lot,
+                list_products=self.inventory.list_products,
+            )
+        )
+        return {"administration": ADMINISTRATION.dump(administration), "created": created}
+
+    @rpc
+    def void_administration(
+        self,
+        administration_id: str,
+        void: dict,
+        changed_by: str,
+        changed_by_user_id: str | None = None,
+    ) -> dict:
+        """Void a dose entered in error, with a reason; it no longer counts for the series and
+        inventory puts the dose back. `created` is False for a void id applied before."""
+        data = validation.load(VoidSchema(), void)
+        administration, created = self.db.idempotent(
+            lambda session: changes.void(
+                session,
+                str(administration_id),
+                data,
+                changed_by=changed_by,
+                changed_by_user_id=_user_id(changed_by_user_id),
+                correlation_id=self.correlation_id,
             )
         )
         return {"administration": ADMINISTRATION.dump(administration), "created": created}
@@ -84,6 +151,116 @@ class AdministrationService(CvmsService):
         self._refresh_catalog()
         return fhir.bundle(self.db.session, recipient)
 
+    @rpc
+    def recipient_hl7(self, recipient_id: str) -> str:
+        """The recipient's doses as one HL7 v2.5.1 VXU^V04 message (CDC IIS guide)."""
+        recipient = self.db.session.get(Recipient, str(recipient_id))
+        if recipient is None:
+            raise NotFound(f"recipient {recipient_id} not found")
+        self._refresh_catalog()
+        return hl7.recipient_export(self.db.session, recipient)
+
+    @rpc
+    def location_hl7_batch(self, location_id: str, date_from: str, date_to: str) -> str:
+        """The doses given at a location in a date range (inclusive) as an HL7 batch: one
+        VXU^V04 per recipient inside FHS/BHS ... BTS/FTS."""
+        query = validation.load(
+            ExportRangeSchema(),
+            {"location_id": location_id, "date_from": date_from, "date_to": date_to},
+        )
+        self._refresh_catalog()
+        return hl7.location_export(
+            self.db.session, query["location_id"], query["date_from"], query["date_to"]
+        )
+
+    @rpc
+    def verify_recipient_claim(self, claim: dict) -> str | None:
+        """The recipient id when exactly one recipient with this family name and date of birth
+        has a dose of this lot on that day; None for no match and for wrong details alike."""
+        data = validation.load(ClaimSchema(), claim)
+        return portal.verify_claim(
+            self.db.session,
+            data["family_name"],
+            data["date_of_birth"],
+            data["lot_number"],
+            data["administered_on"],
+        )
+
+    @rpc
+    def recipient_vaccinations(self, recipient_id: str) -> list[dict]:
+        """The recipient's doses (not voided ones) with product name, cap color, lot, location."""
+        self._recipient(recipient_id)
+        self._refresh_catalog()
+        return portal.vaccinations(self.db.session, str(recipient_id))
+
+    @rpc
+    def update_recipient_contact(self, recipient_id: str, change: dict) -> dict:
+        """Change a recipient's address, phone, e-mail, language or contact preferences."""
+        data = validation.load(ContactUpdateSchema(), change)
+        with self.db.transaction() as session:
+            recipient = self._recipient(recipient_id)
+            portal.update_contact(session, recipient, data)
+            if problems := unreachable_channels(recipient):
+                raise InvalidInput({"contact_preferences": problems})
+        return RECIPIENT.dump(recipient)
+
+    def _recipient(self, recipient_id: str) -> Recipient:
+        recipient = self.db.session.get(Recipient, str(recipient_id))
+        if recipient is None:
+            raise NotFound(f"recipient {recipient_id} not found")
+        return recipient
+
+    @rpc
+    def import_administrations(
+        self,
+        location_id: str,
+        rows: list[dict],
+        recorded_by: str,
+        import_id: str | None = None,
+        first_row: int = 2,
+        recorded_by_user_id: str | None = None,
+    ) -> dict:
+        """Import a chunk of an offline CSV (rows: {column: text}, numbered from `first_row`, the
+        file's line number) in one transaction; the outcome of every row. Rows of one import
+        share its `import_id` (a new one when not given)."""
+        # The rows' shape is checked by hand: marshmallow over every cell of a chunk would cost
+        # as much as importing it. Their contents are validated row by row by the import.
+        data = validation.load(
+            ImportChunkSchema(),
+            {
+                "location_id": location_id,
+                "rows": [],
+                "import_id": import_id,
+                "first_row": first_row,
+            },
+        )
+        data["rows"] = imports.checked_rows(rows)
+        chosen_id = str(data["import_id"] or uuid.uuid4())
+        numbered = [
+            {"row": data["first_row"] + offset, "values": values}
+            for offset, values in enumerate(data["rows"])
+        ]
+        self._refresh_catalog()
+        outcomes = self.db.idempotent(
+            lambda session: imports.import_chunk(
+                session,
+                data["location_id"],
+                chosen_id,
+                numbered,
+                recorded_by=recorded_by,
+                recorded_by_user_id=_user_id(recorded_by_user_id),
+                correlation_id=self.correlation_id,
+                lots_at=self.inventory.location_inventory,
+                list_products=self.inventory.list_products,
+            )
+        )
+        return imports.summary(chosen_id, data["location_id"], outcomes)
+
+    @rpc
+    def import_report(self, location_id: str, import_id: str) -> dict:
+        """Every row of an import so far, with its outcome (accepted, duplicate, rejected)."""
+        return imports.report(self.db.session, str(location_id), str(import_id))
+
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event) -> None:
         records.on_lot_received(session, event)
@@ -102,3 +279,24 @@ class AdministrationService(CvmsService):
             return self.inventory.get_lot(lot_id)
         except NotFound:
             return None
+
+    def _choose_lot(self, location_id: str, product_id: str, administered_at: str) -> dict:
+        """The lot inventory chooses (FEFO); NoUsableLot when it holds none usable."""
+        try:
+            return self.inventory.choose_lot(location_id, product_id, administered_at)
+        except errors.NoUsableLot as exc:
+            messages = exc.errors.get("product_id") if isinstance(exc.errors, dict) else None
+            raise records.NoUsableLot(*(messages[:1] if messages else ())) from None
+        except NotFound as exc:
+            raise records.NoUsableLot(
+                str(exc.args[0]) if exc.args else "Unknown product."
+            ) from None
+        except RemoteError as exc:
+            # An inventory older than the shared error type names it only by its class name.
+            if exc.exc_type == "NoUsableLot":
+                raise records.NoUsableLot() from None
+            raise
+
+
+def _user_id(value) -> str | None:
+    return str(value)[:36] if value else None

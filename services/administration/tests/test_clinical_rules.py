@@ -55,7 +55,9 @@ def test_a_recipient_on_their_birthday_of_the_minimum_age_is_accepted(
 ):
     twelve_today = register(years_ago(12))
 
-    assert service.record_administration(make_dose(twelve_today, lot), "nurse-1")["created"]
+    # Given now, not an hour ago: just after midnight UTC, an hour ago was still the day before.
+    given_now = make_dose(twelve_today, lot, administered_at=datetime.now(UTC).isoformat())
+    assert service.record_administration(given_now, "nurse-1")["created"]
 
 
 def test_age_is_taken_at_the_time_the_dose_was_given(service, register, moderna, make_dose):

@@ -101,10 +101,42 @@ def test_each_dose_is_an_immunization_with_registry_fields(service, registered, 
         "http://unitsofmeasure.org",
         "mL",
     )
-    [performer] = immunization.performer
-    assert (performer.actor.type, performer.actor.display) == ("Organization", "clinic-1")
-    # Site and route are not recorded: left out, not made up.
+    organization, practitioner = immunization.performer
+    assert (organization.actor.type, organization.actor.display) == ("Organization", "clinic-1")
+    assert (practitioner.actor.type, practitioner.actor.display) == ("Practitioner", "nurse-1")
+    assert practitioner.function.coding[0].code == "AP"
+    # Site and route were not recorded for these doses: left out, not made up.
     assert immunization.site is None and immunization.route is None
+
+
+def test_site_route_volume_and_performer_are_exported_as_recorded(
+    service, registered, lot, make_dose
+):
+    given = make_dose(
+        registered, lot, site="LD", route="IM", dose_volume_ml=0.25, performer_name="Pat Nurse"
+    )
+    service.record_administration(given, "nurse-1")
+
+    [_, entry] = parse(service.recipient_fhir_bundle(registered["id"])).entry
+    immunization = entry.resource
+    assert (immunization.site.coding[0].system, immunization.site.coding[0].code) == (
+        "http://terminology.hl7.org/CodeSystem/v2-0163",
+        "LD",
+    )
+    assert immunization.site.text == "Left Deltoid"
+    assert immunization.route.coding[0].code == "IM"
+    assert immunization.route.text == "Intramuscular"
+    assert float(immunization.doseQuantity.value) == 0.25
+    assert immunization.performer[1].actor.display == "Pat Nurse"
+
+
+def test_a_voided_dose_is_exported_as_entered_in_error(service, registered, lot, make_dose):
+    given = make_dose(registered, lot)
+    service.record_administration(given, "nurse-1")
+    service.void_administration(given["id"], {"reason": "Recorded for the wrong person."}, "mgr")
+
+    [_, entry] = parse(service.recipient_fhir_bundle(registered["id"])).entry
+    assert entry.resource.status == "entered-in-error"
 
 
 def test_only_the_recipients_own_doses_are_exported(service, registered, recipient, lot, make_dose):

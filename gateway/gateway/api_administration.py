@@ -1,0 +1,568 @@
+"""The administration area's routes beyond recording a dose (api.py): corrections and voids,
+registry exports, recipient accounts and the recipient portal, paper forms, offline imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cvms_platform import config, validation
+from cvms_platform.timeutil import utcnow
+from gateway import paper_forms, record_pdf, schemas, schemas_administration
+from gateway.access import allow, public
+from gateway.docs import doc
+from gateway.errors import ApiError
+from gateway.hardening import client_ip
+from gateway.models import Location, User
+from gateway.routing import API_PREFIX, body, services
+from gateway.security import hash_password
+from gateway.sessions import LoginThrottle
+
+administration_api = Blueprint("administration", __name__, url_prefix=API_PREFIX)
+
+STAFF = ("state_admin", "location_manager", "vaccinator")
+MANAGERS = ("state_admin", "location_manager")
+
+
+def _dose_of_a_location_i_act_for(administration_id: str) -> dict:
+    with services() as s:
+        administration = s.administration.get_administration(administration_id)
+    if not g.principal.may_act_for(administration["location_id"]):
+        raise ApiError(403, "forbidden", "This dose was recorded at a location you do not act for.")
+    return administration
+
+
+def _changed(result: dict):
+    response = jsonify(result["administration"])
+    response.status_code = 201 if result["created"] else 200
+    response.headers["Location"] = url_for(
+        "api.get_administration", administration_id=result["administration"]["id"]
+    )
+    return response
+
+
+# -- corrections and voids ------------------------------------------------------------------------
+@administration_api.post("/administrations/<administration_id>/corrections")
+@allow(*MANAGERS)
+@doc(
+    "Correct a recorded dose (lot, dose number, site, route, dose volume, time given) with a "
+    "reason; its history keeps who, when, why, and the fields before and after. Inventory moves "
+    "the dose when the lot changes",
+    tag="administration",
+    body=schemas_administration.DoseCorrectionRequest,
+    responses={
+        201: ("The dose as corrected, with its history", schemas.Administration),
+        200: ("This correction id was applied already", schemas.Administration),
+        409: ("The dose is voided", "Error"),
+        422: ("The new lot is elsewhere or expired, or nothing changes", "Error"),
+    },
+)
+def correct_administration(administration_id: str):
+    correction = body(schemas_administration.DoseCorrectionRequest())
+    _dose_of_a_location_i_act_for(administration_id)
+    with services() as s:
+        result = s.administration.correct_administration(
+            administration_id, correction, g.principal.username, g.principal.user_id
+        )
+    return _changed(result)
+
+
+@administration_api.post("/administrations/<administration_id>/void")
+@allow(*MANAGERS)
+@doc(
+    "Void a dose entered in error, with a reason: it stays on record with its history, no "
+    "longer counts for the recipient's series, and inventory puts the dose back",
+    tag="administration",
+    body=schemas_administration.DoseVoidRequest,
+    responses={
+        201: ("The voided dose, with its history", schemas.Administration),
+        200: ("This void id was applied already", schemas.Administration),
+        409: ("The dose is voided already", "Error"),
+    },
+)
+def void_administration(administration_id: str):
+    request_body = body(schemas_administration.DoseVoidRequest())
+    _dose_of_a_location_i_act_for(administration_id)
+    with services() as s:
+        result = s.administration.void_administration(
+            administration_id, request_body, g.principal.username, g.principal.user_id
+        )
+    return _changed(result)
+
+
+# -- registry exports: HL7 v2.5.1 -----------------------------------------------------------------
+HL7_MIMETYPE = "x-application/hl7-v2+er7"
+
+
+def _hl7(text: str, filename: str):
+    response = current_app.response_class(text, mimetype=HL7_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@administration_api.get("/recipients/<recipient_id>/hl7")
+@allow(*STAFF)
+@doc(
+    "A recipient's immunizations as one HL7 v2.5.1 VXU^V04 message (CDC IIS implementation "
+    "guide, profile Z22): MSH, PID, PD1, and per dose ORC, RXA (CVX, MVX, lot) and RXR",
+    tag="administration",
+    responses={200: ("The message (x-application/hl7-v2+er7)", None)},
+)
+def recipient_hl7(recipient_id: str):
+    with services() as s:
+        text = s.administration.recipient_hl7(recipient_id)
+    return _hl7(text, f"vxu-{recipient_id}.hl7")
+
+
+@administration_api.get("/locations/<location_id>/administrations/hl7")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "The doses given at a location in ?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive, UTC, at most "
+    "366 days) as an HL7 v2.5.1 batch: FHS, BHS, one VXU^V04 per recipient, BTS, FTS",
+    tag="administration",
+    responses={
+        200: ("The batch file (x-application/hl7-v2+er7)", None),
+        400: ("A bad or too long range", "Error"),
+    },
+)
+def location_hl7_batch(location_id: str):
+    query = validation.load(schemas_administration.HL7RangeQuery(), request.args.to_dict())
+    date_from, date_to = query["date_from"].isoformat(), query["date_to"].isoformat()
+    with services() as s:
+        text = s.administration.location_hl7_batch(location_id, date_from, date_to)
+    return _hl7(text, f"vxu-{location_id}-{date_from}-{date_to}.hl7")
+
+
+# -- recipient accounts ---------------------------------------------------------------------------
+CLAIM_REFUSED = (
+    "These details do not match a vaccination record that can be claimed. Check them against "
+    "the vaccination card, or ask the help desk."
+)
+
+
+def _claim_throttle() -> LoginThrottle:
+    """Failed claims per identity (family name and birth date) and per client address: a claim
+    is a guess at someone's card, so far fewer are allowed than sign-ins."""
+    throttle = current_app.extensions.get("cvms_claim_throttle")
+    if throttle is None:
+        settings = current_app.config["CVMS"]
+        throttle = LoginThrottle(
+            current_app.extensions["cvms_redis"],
+            f"{settings.redis_prefix}:claims",
+            max_failures=config.int_setting("CVMS_CLAIM_MAX_FAILURES", 5),
+            max_failures_per_ip=config.int_setting("CVMS_CLAIM_MAX_FAILURES_PER_IP", 10),
+            window_seconds=3600,
+            lockout_seconds=3600,
+        )
+        current_app.extensions["cvms_claim_throttle"] = throttle
+    return throttle
+
+
+def _gateway_session() -> Session:
+    make = current_app.extensions.get("cvms_sessions") or sessionmaker(
+        bind=current_app.extensions["cvms_engine"], expire_on_commit=False
+    )
+    return make()
+
+
+@administration_api.post("/recipient-accounts")
+@public
+@doc(
+    "Claim a recipient account: prove the family name, date of birth, and a lot number and day "
+    "printed on your vaccination card. Exactly one recipient must match; a record has one "
+    "account. Then sign in at /auth/token. Strictly rate-limited per address",
+    tag="recipient portal",
+    body=schemas_administration.RecipientAccountRequest,
+    responses={
+        201: ("The account (sign in with it)", schemas_administration.RecipientAccount),
+        409: ("The username is taken", "Error"),
+        422: ("The details match no claimable record (one answer for every reason)", "Error"),
+        429: ("Too many failed claims: wait Retry-After", "Error"),
+    },
+)
+def claim_recipient_account():
+    claim = body(schemas_administration.RecipientAccountRequest())
+    throttle = _claim_throttle()
+    identity = f"{claim['family_name'].strip().casefold()}|{claim['date_of_birth']}"
+    ip = client_ip()
+    if lockout := throttle.locked(identity, ip):
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "Too many failed claims; try again later.",
+            headers={"Retry-After": str(lockout.retry_after)},
+        )
+    with _gateway_session() as session:
+        if session.scalar(select(User.id).where(User.username == claim["username"])):
+            raise ApiError(409, "conflict", "This username is taken; choose another.")
+    with services() as s:
+        recipient_id = s.administration.verify_recipient_claim(
+            {name: claim[name] for name in CLAIM_FIELDS}
+        )
+    if recipient_id is None:
+        throttle.failed(identity, ip)
+        raise ApiError(422, "claim_refused", CLAIM_REFUSED)
+    user = User(
+        username=claim["username"],
+        password_hash=hash_password(claim["password"]),
+        role="recipient",
+        location_ids=[],
+        recipient_id=recipient_id,
+        active=True,
+        created_at=utcnow(),
+    )
+    try:
+        with _gateway_session() as session, session.begin():
+            if session.scalar(select(User.id).where(User.recipient_id == recipient_id)):
+                raise _AlreadyClaimed
+            session.add(user)
+    except _AlreadyClaimed:
+        # Answered as a mismatch: the answer must not confirm whose card the details are.
+        throttle.failed(identity, ip)
+        raise ApiError(422, "claim_refused", CLAIM_REFUSED) from None
+    except IntegrityError:
+        # A concurrent claim won: of this username (409) or of this recipient (as above).
+        with _gateway_session() as session:
+            if session.scalar(select(User.id).where(User.username == claim["username"])):
+                raise ApiError(409, "conflict", "This username is taken; choose another.") from None
+        raise ApiError(422, "claim_refused", CLAIM_REFUSED) from None
+    throttle.succeeded(identity)
+    response = jsonify(username=user.username, role=user.role)
+    response.status_code = 201
+    return response
+
+
+CLAIM_FIELDS = ("family_name", "date_of_birth", "lot_number", "administered_on")
+
+
+class _AlreadyClaimed(Exception):
+    pass
+
+
+# -- the recipient portal: /me, always the signed-in recipient's own record ----------------------
+def _me() -> str:
+    recipient_id = g.principal.recipient_id
+    if not recipient_id:
+        raise ApiError(403, "forbidden", "This account is not linked to a recipient.")
+    return recipient_id
+
+
+def _location_names(location_ids: set[str]) -> dict[str, str]:
+    if not location_ids:
+        return {}
+    with _gateway_session() as session:
+        rows = session.execute(
+            select(Location.id, Location.name).where(Location.id.in_(sorted(location_ids)))
+        ).all()
+    return {location_id: name for location_id, name in rows}
+
+
+def _my_vaccinations(recipient_id: str) -> list[dict]:
+    with services() as s:
+        doses = s.administration.recipient_vaccinations(recipient_id)
+    names = _location_names({dose["location_id"] for dose in doses})
+    return [
+        {**dose, "location_name": names.get(dose["location_id"], dose["location_id"])}
+        for dose in doses
+    ]
+
+
+@administration_api.get("/me")
+@allow("recipient")
+@doc(
+    "Your recipient details",
+    tag="recipient portal",
+    responses={200: ("You, as registered", schemas.Recipient)},
+)
+def my_details():
+    with services() as s:
+        return jsonify(s.administration.get_recipient(_me()))
+
+
+@administration_api.get("/me/vaccinations")
+@allow("recipient")
+@doc(
+    "Every dose you were given: date, product with its cap color, lot, dose number, location",
+    tag="recipient portal",
+    responses={200: ("Your doses, oldest first", schemas_administration.Vaccination(many=True))},
+)
+def my_vaccinations():
+    return jsonify(_my_vaccinations(_me()))
+
+
+@administration_api.patch("/me/contact")
+@allow("recipient")
+@doc(
+    "Change your address, phone, e-mail, preferred language or contact preferences (only the "
+    "fields given); a contact channel needs its detail (e-mail, phone, address)",
+    tag="recipient portal",
+    body=schemas_administration.ContactChangeRequest,
+    responses={200: ("You, as changed", schemas.Recipient)},
+)
+def change_my_contact():
+    change = body(schemas_administration.ContactChangeRequest())
+    with services() as s:
+        return jsonify(s.administration.update_recipient_contact(_me(), change))
+
+
+@administration_api.get("/me/record.pdf")
+@allow("recipient")
+@doc(
+    "Your vaccination record as a PDF; ?lang=en|es (default: your preferred language)",
+    tag="recipient portal",
+    responses={200: ("The PDF (application/pdf)", None), 400: ("An unknown language", "Error")},
+)
+def my_record_pdf():
+    query = validation.load(schemas_administration.RecordPdfQuery(), request.args.to_dict())
+    recipient_id = _me()
+    with services() as s:
+        recipient = s.administration.get_recipient(recipient_id)
+    language = query.get("lang") or recipient.get("preferred_language") or "en"
+    doses = _my_vaccinations(recipient_id)
+    pdf = record_pdf.render(
+        recipient, doses, {d["location_id"]: d["location_name"] for d in doses}, language, utcnow()
+    )
+    response = current_app.response_class(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="vaccination-record.pdf"'
+    return response
+
+
+@administration_api.get("/me/fhir")
+@allow("recipient")
+@doc(
+    "Your immunizations as a FHIR R4 Bundle (a Patient and one Immunization per dose)",
+    tag="recipient portal",
+    responses={200: ("The bundle, as application/fhir+json", schemas.FhirBundle)},
+)
+def my_fhir_bundle():
+    with services() as s:
+        bundle = s.administration.recipient_fhir_bundle(_me())
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+# -- offline operations: paper forms, the CSV template, imports ----------------------------------
+IMPORT_COLUMNS = (
+    "record_id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "race",
+    "ethnicity",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "email",
+    "preferred_language",
+    "contact_email",
+    "contact_sms",
+    "contact_phone",
+    "contact_mail",
+    "administered_at",
+    "lot_number",
+    "dose_number",
+    "site",
+    "route",
+    "dose_volume_ml",
+    "performer_name",
+)
+REQUIRED_IMPORT_COLUMNS = (
+    "record_id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "administered_at",
+    "lot_number",
+)
+RPC_CHUNK = 1000  # rows per call to administration: one transaction each
+REPORT_COLUMNS = ("row", "record_id", "status", "administration_id", "recipient_id", "errors")
+
+
+def _pdf(data: bytes, filename: str):
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@administration_api.get("/forms/recipient-registration.pdf")
+@allow(*STAFF)
+@doc(
+    "The printable Recipient Registration form (?lang=en|es), for offline operations",
+    tag="offline operations",
+    responses={
+        200: ("The form (application/pdf)", None),
+        400: ("An unknown language", "Error"),
+    },
+)
+def recipient_registration_form():
+    language = validation.load(schemas_administration.FormQuery(), request.args.to_dict())["lang"]
+    return _pdf(paper_forms.registration_form(language), f"recipient-registration-{language}.pdf")
+
+
+@administration_api.get("/forms/vaccine-administration.pdf")
+@allow(*STAFF)
+@doc(
+    "The printable Vaccine Administration form (?lang=en|es), for offline operations",
+    tag="offline operations",
+    responses={
+        200: ("The form (application/pdf)", None),
+        400: ("An unknown language", "Error"),
+    },
+)
+def vaccine_administration_form():
+    language = validation.load(schemas_administration.FormQuery(), request.args.to_dict())["lang"]
+    return _pdf(paper_forms.administration_form(language), f"vaccine-administration-{language}.pdf")
+
+
+@administration_api.get("/forms/administration-import.csv")
+@allow(*STAFF)
+@doc(
+    "The CSV template of offline imports: the forms' fields as columns ("
+    + ", ".join(IMPORT_COLUMNS)
+    + ")",
+    tag="offline operations",
+    responses={200: ("The template (text/csv)", None)},
+)
+def administration_import_template():
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(IMPORT_COLUMNS)
+    response = current_app.response_class(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="administration-import.csv"'
+    return response
+
+
+@administration_api.post("/locations/<location_id>/administration-imports")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "Import doses recorded on paper: a CSV (text/csv) of the template's columns. Each row "
+    "registers or matches its recipient and records the dose by the API's rules (backdated "
+    "allowed); rows are reported accepted, duplicate (its record id was imported before) or "
+    "rejected with the reason per column. Send a large file in parts with ?import_id= and "
+    "?first_row= (`cvms import` does)",
+    tag="offline operations",
+    responses={
+        201: ("The report of the rows sent", schemas_administration.ImportReport),
+        400: ("Not sent as text/csv, or not the template's columns", "Error"),
+    },
+)
+def import_administrations(location_id: str):
+    query = validation.load(schemas_administration.ImportQuery(), request.args.to_dict())
+    rows = _csv_rows(request.get_data(cache=False))
+    import_id = str(query.get("import_id") or uuid.uuid4())
+    outcomes = {"accepted": 0, "duplicate": 0, "rejected": 0, "rows": []}
+    with services() as s:
+        for start in range(0, len(rows), RPC_CHUNK):
+            chunk = s.administration.import_administrations(
+                location_id,
+                rows[start : start + RPC_CHUNK],
+                g.principal.username,
+                import_id,
+                query["first_row"] + start,
+                g.principal.user_id,
+            )
+            for status in ("accepted", "duplicate", "rejected"):
+                outcomes[status] += chunk[status]
+            outcomes["rows"] += chunk["rows"]
+    response = jsonify({"import_id": import_id, "location_id": location_id, **outcomes})
+    response.status_code = 201
+    response.headers["Location"] = url_for(
+        ".administration_import_report", location_id=location_id, import_id=import_id
+    )
+    return response
+
+
+def _csv_rows(data: bytes) -> list[dict]:
+    if request.mimetype not in ("text/csv", "application/csv"):
+        raise ApiError(400, "invalid_csv", "Send the file as text/csv.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_csv", "The file is not UTF-8 text.") from None
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip().lower() for name in next(reader, [])]
+    unknown = sorted(set(header) - set(IMPORT_COLUMNS))
+    missing = [name for name in REQUIRED_IMPORT_COLUMNS if name not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        fields = {}
+        if unknown:
+            fields["header"] = [f"Unknown columns: {', '.join(unknown)}."]
+        if missing:
+            fields.setdefault("header", []).append(f"Missing columns: {', '.join(missing)}.")
+        if len(set(header)) != len(header):
+            fields.setdefault("header", []).append("A column is named twice.")
+        raise ApiError(400, "invalid_csv", "The header is not the template's.", fields)
+    rows = []
+    for values in reader:
+        # A short row is padded (trailing empty cells dropped by spreadsheets); a long one is an
+        # error the administration service reports for its row.
+        padded = values + [""] * (len(header) - len(values))
+        rows.append(dict(zip(header, padded[: len(header)], strict=True)))
+        if len(values) > len(header):
+            rows[-1]["_extra_cells"] = ",".join(values[len(header) :])
+    while rows and not any(value.strip() for value in rows[-1].values()):
+        rows.pop()  # blank lines at the end of the file
+    if not rows:
+        raise ApiError(400, "invalid_csv", "The file has no rows under its header.")
+    return rows
+
+
+@administration_api.get("/locations/<location_id>/administration-imports/<import_id>")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "An import's report: every row sent so far, accepted, duplicate or rejected with why",
+    tag="offline operations",
+    responses={200: ("The report", schemas_administration.ImportReport)},
+)
+def administration_import_report(location_id: str, import_id: str):
+    with services() as s:
+        return jsonify(s.administration.import_report(location_id, import_id))
+
+
+@administration_api.get("/locations/<location_id>/administration-imports/<import_id>/report.csv")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "An import's report as CSV: row, record_id, status, administration_id, recipient_id, errors",
+    tag="offline operations",
+    responses={200: ("The report (text/csv)", None)},
+)
+def administration_import_report_csv(location_id: str, import_id: str):
+    with services() as s:
+        report = s.administration.import_report(location_id, import_id)
+    response = current_app.response_class(report_csv(report["rows"]), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="import-{import_id}-report.csv"'
+    )
+    return response
+
+
+def report_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REPORT_COLUMNS)
+    for row in rows:
+        errors = "; ".join(
+            f"{field}: {' '.join(messages)}"
+            for field, messages in (row.get("errors") or {}).items()
+        )
+        writer.writerow(
+            [
+                row["row"],
+                row["record_id"],
+                row["status"],
+                row["administration_id"] or "",
+                row["recipient_id"] or "",
+                errors,
+            ]
+        )
+    return out.getvalue()

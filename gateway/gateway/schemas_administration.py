@@ -1,0 +1,176 @@
+"""The HTTP contract of the administration area's own routes (corrections and voids, registry
+exports, recipient accounts and the portal, paper forms and offline imports)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from cvms_platform import codes
+
+REASON = validate.And(
+    validate.Length(min=1, max=2000),
+    validate.Regexp(r"(?s).*\S", error="Say why."),
+)
+CORRECTABLE = ("lot_id", "dose_number", "site", "route", "dose_volume_ml", "administered_at")
+
+
+class AdministrationChange(Schema):
+    id = fields.Str()
+    action = fields.Str(metadata={"description": "corrected or voided"})
+    reason = fields.Str()
+    changed_by = fields.Str()
+    changed_at = fields.DateTime()
+    before = fields.Dict(metadata={"description": "The changed fields before"})
+    after = fields.Dict(metadata={"description": "The changed fields after"})
+
+
+class DoseCorrectionRequest(Schema):
+    id = fields.UUID(
+        metadata={"description": "Client-chosen correction id: resubmitting it changes nothing"}
+    )
+    lot_id = fields.UUID()
+    dose_number = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    site = fields.Str(allow_none=True, validate=validate.OneOf(list(codes.ADMINISTRATION_SITES)))
+    route = fields.Str(allow_none=True, validate=validate.OneOf(list(codes.ADMINISTRATION_ROUTES)))
+    dose_volume_ml = fields.Float(
+        allow_none=True, allow_nan=False, validate=validate.Range(min=0.05, max=5.0)
+    )
+    administered_at = fields.AwareDateTime()
+    reason = fields.Str(required=True, validate=REASON)
+
+    @validates_schema
+    def _something_to_correct(self, data, **kwargs):
+        if not set(data) & set(CORRECTABLE):
+            raise ValidationError(
+                f"Give at least one field to correct: {', '.join(CORRECTABLE)}.", "_schema"
+            )
+
+
+class DoseVoidRequest(Schema):
+    id = fields.UUID(
+        metadata={"description": "Client-chosen void id: resubmitting it changes nothing"}
+    )
+    reason = fields.Str(required=True, validate=REASON)
+
+
+EXPORT_MAX_DAYS = 366
+
+
+class HL7RangeQuery(Schema):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD`: inclusive UTC days, at most 366."""
+
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+
+    @validates_schema
+    def _a_range(self, data, **kwargs):
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts (from is after to).", "to")
+        if (data["date_to"] - data["date_from"]).days + 1 > EXPORT_MAX_DAYS:
+            raise ValidationError(f"At most {EXPORT_MAX_DAYS} days from `from`.", "to")
+
+
+# -- recipient accounts and the portal ------------------------------------------------------------
+MIN_PASSWORD = 12
+
+
+class RecipientAccountRequest(Schema):
+    """Claim an account: the recipient proves details printed on their vaccination card."""
+
+    username = fields.Str(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9._@+-]{3,100}$",
+            error="3 to 100 letters, digits or . _ @ + -",
+        ),
+    )
+    password = fields.Str(
+        required=True,
+        load_only=True,
+        validate=validate.Length(
+            min=MIN_PASSWORD, max=200, error=f"At least {MIN_PASSWORD} characters."
+        ),
+    )
+    date_of_birth = fields.Date(required=True)
+    family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    lot_number = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "The lot number on the vaccination card"},
+    )
+    administered_on = fields.Date(
+        required=True, metadata={"description": "The day of that dose, as on the card"}
+    )
+
+
+class RecipientAccount(Schema):
+    username = fields.Str()
+    role = fields.Str(metadata={"example": "recipient"})
+
+
+class ContactChangeRequest(Schema):
+    """A recipient's own contact details; only the fields given change."""
+
+    address = fields.Nested("RecipientAddress", allow_none=True)
+    phone = fields.Str(allow_none=True, validate=validate.Length(min=7, max=32))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    preferred_language = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
+    contact_preferences = fields.Nested("ContactPreferences")
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one detail to change.", "_schema")
+
+
+class Vaccination(Schema):
+    id = fields.Str()
+    administered_at = fields.DateTime()
+    dose_number = fields.Int()
+    product_id = fields.Str()
+    product_name = fields.Str()
+    cap_color = fields.Str(allow_none=True)
+    manufacturer = fields.Str(allow_none=True)
+    lot_number = fields.Str()
+    location_id = fields.Str()
+    location_name = fields.Str()
+    site = fields.Str(allow_none=True)
+    route = fields.Str(allow_none=True)
+
+
+class RecordPdfQuery(Schema):
+    lang = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
+
+
+# -- paper forms and offline imports --------------------------------------------------------------
+class FormQuery(Schema):
+    lang = fields.Str(load_default="en", validate=validate.OneOf(list(codes.LANGUAGES)))
+
+
+class ImportQuery(Schema):
+    import_id = fields.UUID(
+        metadata={"description": "Add these rows to an import begun earlier (chunked uploads)"}
+    )
+    first_row = fields.Int(
+        load_default=2,
+        validate=validate.Range(min=2),
+        metadata={"description": "The file line number of the first row sent (header is line 1)"},
+    )
+
+
+class ImportRowOutcome(Schema):
+    row = fields.Int(metadata={"description": "The line of the file (the header is line 1)"})
+    record_id = fields.Str()
+    status = fields.Str(metadata={"description": "accepted, duplicate or rejected"})
+    administration_id = fields.Str(allow_none=True)
+    recipient_id = fields.Str(allow_none=True)
+    errors = fields.Dict(allow_none=True, metadata={"description": "Why, per column"})
+
+
+class ImportReport(Schema):
+    import_id = fields.Str()
+    location_id = fields.Str()
+    accepted = fields.Int()
+    duplicate = fields.Int()
+    rejected = fields.Int()
+    rows = fields.List(fields.Nested(ImportRowOutcome))
