@@ -14,6 +14,8 @@ DEMO_LOCATION = "demo-clinic"
 STATE_ADMIN = ("state.admin", "demo-state-admin")
 MANAGER = ("clinic.manager", "demo-clinic-manager")
 VACCINATOR = ("clinic.vaccinator", "demo-vaccinator")
+ORG_ADMIN = ("org.admin", "demo-org-admin")  # of demo-org, which owns demo-clinic
+HELPDESK = ("helpdesk.agent", "demo-helpdesk")
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +53,16 @@ def manager(api):
 @pytest.fixture(scope="session")
 def vaccinator(api):
     return api.as_user(*VACCINATOR)
+
+
+@pytest.fixture(scope="session")
+def org_admin(api):
+    return api.as_user(*ORG_ADMIN)
+
+
+@pytest.fixture(scope="session")
+def helpdesk(api):
+    return api.as_user(*HELPDESK)
 
 
 @pytest.fixture

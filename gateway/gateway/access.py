@@ -18,10 +18,16 @@ from gateway.security import Principal, read_token
 ACCESS_ATTR = "_cvms_access"
 
 
+API_KEY_HEADER = "X-API-Key"
+
+
 @dataclass(frozen=True)
 class Access:
     roles: frozenset[str] | None  # None: public
     location_scoped: bool = False
+    organization_scoped: bool = False
+    # What a partner's API key needs to call the route; empty: keys may not call it.
+    scopes: frozenset[str] = frozenset()
 
 
 def public(view: Callable) -> Callable:
@@ -29,22 +35,46 @@ def public(view: Callable) -> Callable:
     return view
 
 
-def allow(*roles: str, location_scoped: bool = False) -> Callable:
+def allow(
+    *roles: str,
+    location_scoped: bool = False,
+    organization_scoped: bool = False,
+    scopes: tuple[str, ...] = (),
+) -> Callable:
     """Only these roles; with `location_scoped`, only for a `location_id` in the path that the
-    caller acts for (state admins act for every location)."""
+    caller acts for (state admins act for every location); with `organization_scoped`, only for
+    the caller's own `organization_id` in the path (state admins: every organization).
+
+    `scopes`: a partner system's API key (role `partner`) may call the route if it holds all
+    of them, for its organization's locations; a route without scopes is closed to keys.
+    Partners have keys only: a bearer token of the partner role reaches nothing."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args, **kwargs):
             principal = authenticate()
-            if principal.role not in roles:
+            if principal.is_api_key:
+                if not (scopes and principal.scopes.issuperset(scopes)):
+                    raise ApiError(
+                        403, "insufficient_scope", f"This needs an API key with {list(scopes)}."
+                    )
+            elif principal.role not in roles or principal.role == "partner":
                 raise ApiError(403, "forbidden", "Your role may not do this.")
             if location_scoped:
                 require_location(kwargs["location_id"])
+            if organization_scoped:
+                require_organization(kwargs["organization_id"])
             return view(*args, **kwargs)
 
         setattr(
-            guarded, ACCESS_ATTR, Access(roles=frozenset(roles), location_scoped=location_scoped)
+            guarded,
+            ACCESS_ATTR,
+            Access(
+                roles=frozenset(roles),
+                location_scoped=location_scoped,
+                organization_scoped=organization_scoped,
+                scopes=frozenset(scopes),
+            ),
         )
         return guarded
 
@@ -73,10 +103,28 @@ def bearer_principal() -> Principal | None:
     return verified
 
 
+def api_key_principal() -> Principal | None:
+    """The partner of the request's X-API-Key, looked up once per request: None without a
+    key; ApiError 401 for a key that is unknown or revoked."""
+    found = g.get("_cvms_api_key", _UNREAD)
+    if found is _UNREAD:
+        presented = request.headers.get(API_KEY_HEADER, "").strip()
+        found = None
+        if presented:
+            found = current_app.extensions["cvms_api_keys"].principal(presented)
+            if found is None:
+                found = ApiError(401, "invalid_api_key", "The API key is not valid or was revoked.")
+        g._cvms_api_key = found
+    if isinstance(found, ApiError):
+        raise found
+    return found
+
+
 def authenticate() -> Principal:
     """The caller of a bearer token that is ours, intact, unexpired and not revoked.
 
-    Revocation (logout) is looked up in Redis. If Redis cannot be reached the check fails open:
+    Revocation (logout; every token of a deactivated user or of one who set a new password) is
+    looked up in Redis. If Redis cannot be reached the check fails open:
     the token is accepted and a warning is logged (see `Denylist.is_revoked`). Access tokens
     live minutes (CVMS_TOKEN_TTL_SECONDS), so a logged-out token could be used only until it
     expires, and only during the outage; failing closed would take the whole API down with
@@ -88,8 +136,15 @@ def authenticate() -> Principal:
     except jwt.InvalidTokenError:
         raise ApiError(401, "invalid_token", "The token is not valid.") from None
     if principal is None:
+        principal = api_key_principal()
+        if principal is not None:
+            g.principal = principal
+            return principal
+    if principal is None:
         raise ApiError(401, "unauthenticated", "Send a bearer token: POST /api/v1/auth/token.")
-    if current_app.extensions["cvms_denylist"].is_revoked(principal.token_id):
+    if current_app.extensions["cvms_denylist"].is_revoked(
+        principal.token_id, principal.user_id, principal.issued_at_ms
+    ):
         raise ApiError(401, "token_revoked", "The token was revoked; sign in again.")
     g.principal = principal
     return principal
@@ -102,6 +157,13 @@ def require_location(location_id: str) -> None:
         raise ApiError(403, "forbidden", "You do not act for this location.")
     if not current_app.extensions["cvms_directory"].exists(location_id):
         raise ApiError(404, "not_found", f"Location {location_id} not found.")
+
+
+def require_organization(organization_id: str) -> None:
+    """The caller must act for the organization (state admins act for every one)."""
+    principal: Principal = g.principal
+    if principal.role != "state_admin" and principal.organization_id != organization_id:
+        raise ApiError(403, "forbidden", "You do not act for this organization.")
 
 
 def check_every_route_declared(app: Flask, prefix: str = "/api/") -> None:

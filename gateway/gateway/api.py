@@ -73,14 +73,18 @@ def _too_many_attempts(lockout: Lockout) -> ApiError:
 
 def _session_answer(user, refresh: Issued):
     settings = current_app.config["CVMS"]
+    # An organization admin acts for the organization's locations as they are at sign-in.
+    locations = current_app.extensions["cvms_directory"].acts_for(user)
     return jsonify(
-        access_token=issue_token(user, settings.jwt_secret, settings.token_ttl_seconds),
+        access_token=issue_token(
+            user, settings.jwt_secret, settings.token_ttl_seconds, location_ids=locations
+        ),
         token_type="Bearer",
         expires_in=settings.token_ttl_seconds,
         refresh_token=refresh.token,
         refresh_expires_in=max(0, int((refresh.expires_at - utcnow()).total_seconds())),
         role=user.role,
-        locations=sorted(user.location_ids or []),
+        locations=locations,
     )
 
 
@@ -139,7 +143,7 @@ def logout():
 
 
 @api.get("/products")
-@allow(*STAFF)
+@allow(*STAFF, scopes=("inventory:read",))
 @doc(
     "The COVID-19 vaccine product catalog",
     tag="inventory",
@@ -151,7 +155,7 @@ def list_products():
 
 
 @api.post("/locations/<location_id>/lots")
-@allow(*MANAGERS, location_scoped=True)
+@allow(*MANAGERS, location_scoped=True, scopes=("inventory:write",))
 @doc(
     "Receive a vaccine shipment at a location (idempotent by shipment id)",
     tag="inventory",
@@ -174,7 +178,7 @@ def receive_lot(location_id: str):
 
 
 @api.get("/locations/<location_id>/inventory")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     "Doses on hand per lot at a location",
     tag="inventory",
@@ -221,7 +225,7 @@ def resolve_discrepancy(location_id: str, discrepancy_id: str):
 
 
 @api.post("/recipients")
-@allow(*STAFF)
+@allow(*STAFF, scopes=("recipients:write",))
 @doc(
     "Register a vaccine recipient",
     tag="administration",
@@ -255,7 +259,7 @@ def get_recipient(recipient_id: str):
 
 
 @api.post("/administrations")
-@allow("location_manager", "vaccinator", "state_admin")
+@allow("location_manager", "vaccinator", "state_admin", scopes=("administrations:write",))
 @doc(
     "Record a dose given (idempotent by the client-chosen record id); inventory takes the dose "
     "from the lot when it learns of it",
@@ -277,7 +281,7 @@ def record_administration():
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     with _services() as services:
         result = services.administration.record_administration(
-            dose, g.principal.username, may_override
+            dose, g.principal.username, may_override, g.principal.user_id
         )
     response = jsonify(result["administration"])
     response.status_code = 201 if result["created"] else 200
@@ -286,7 +290,7 @@ def record_administration():
 
 
 @api.get("/administrations/<administration_id>")
-@allow(*STAFF)
+@allow(*STAFF, scopes=("administrations:read",))
 @doc("A recorded dose", tag="administration", responses={200: ("The dose", schemas.Administration)})
 def get_administration(administration_id: str):
     with _services() as services:
@@ -298,7 +302,7 @@ def get_administration(administration_id: str):
 
 # -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
 @api.post("/locations/<location_id>/lots/<lot_id>/wastage")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("inventory:write",))
 @doc(
     "Record doses wasted from a lot (broken vial, drawn but not given, open-vial time limit, "
     "temperature excursion, expired, or other with a note)",
@@ -337,7 +341,7 @@ def correct_stock(location_id: str, lot_id: str):
 
 
 @api.get("/locations/<location_id>/lots/<lot_id>/ledger")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     "Every change of a lot's stock, newest first; page with ?limit= (1-200, default 50) and "
     "?before= (the next_before of the previous page)",
@@ -401,7 +405,7 @@ LEVELS_SUMMARY = (
 
 
 @api.get("/locations/<location_id>/inventory-levels")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     f"A location's inventory levels report: {LEVELS_SUMMARY}",
     tag="inventory",

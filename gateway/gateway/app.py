@@ -10,12 +10,19 @@ from sqlalchemy.orm import sessionmaker
 
 from cvms_platform import config
 from cvms_platform.db import make_engine
-from gateway import errors, hardening, observability
+from gateway import audit, errors, hardening, observability
 from gateway.access import check_every_route_declared, public
 from gateway.api import api
+from gateway.api_administration import administration_api
+from gateway.api_audit import audit as audit_api
+from gateway.api_enrollment import enrollments
+from gateway.api_identity import identity
+from gateway.api_inventory import inventory_api
+from gateway.api_scheduling import scheduling
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
+from gateway.partner_keys import ApiKeys
 from gateway.routing import drop_cached_inventory
 from gateway.rpc import RpcPool
 from gateway.sessions import Denylist, LoginThrottle, RefreshTokens
@@ -38,6 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["cvms_rpc"] = rpc
     make_session = sessionmaker(bind=engine, expire_on_commit=False)
     app.extensions["cvms_directory"] = Directory(make_session)
+    app.extensions["cvms_sessions"] = make_session
+    app.extensions["cvms_api_keys"] = ApiKeys(make_session)
     app.extensions["cvms_refresh_tokens"] = RefreshTokens(
         make_session, settings.refresh_ttl_seconds
     )
@@ -61,9 +70,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     observability.install(app)
     errors.install(app)
     app.register_blueprint(api)
+    app.register_blueprint(inventory_api)
+    app.register_blueprint(identity)
+    app.register_blueprint(enrollments)
+    app.register_blueprint(audit_api)
+    app.register_blueprint(administration_api)
+    app.register_blueprint(scheduling)
     # One blueprint module per area of the API (gateway/api_<area>.py), registered here.
     app.after_request(drop_cached_inventory)
     hardening.install(app, settings)
+    audit.install(app)  # after hardening: its answers (a 503) get the security headers too
     spec = build_spec(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi", public(lambda: jsonify(spec)))
     check_every_route_declared(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from cvms_platform import config
 from cvms_platform.db import make_engine
 from cvms_platform.timeutil import utcnow
-from gateway.models import ROLES, Location, User
+from gateway.models import ROLES, Location, Organization, User
 from gateway.schemas import LOCATION_ID
 from gateway.security import hash_password
 
@@ -41,10 +42,16 @@ def create_user(
         sys.exit(f"error: role must be one of {', '.join(ROLES)}")
     if (role == "recipient") != (recipient_id is not None):
         sys.exit("error: a recipient account, and only one, names its --recipient-id")
+    if role == "org_admin" and organization_id is None:
+        sys.exit("error: an organization admin names its --organization")
+    if role == "partner":
+        sys.exit("error: partner systems use API keys (POST /organizations/{id}/api-keys)")
     engine = make_engine(config.database_url("gateway"), pool_size=1)
     with Session(engine) as session, session.begin():
         if session.scalar(select(User).where(User.username == username)) is not None:
             sys.exit(f"error: user {username!r} exists already")
+        if organization_id and session.get(Organization, organization_id) is None:
+            sys.exit(f"error: unknown organization {organization_id!r}")
         missing = [loc for loc in locations if session.get(Location, loc) is None]
         if missing:
             sys.exit(f"error: unknown locations: {', '.join(missing)}")
@@ -89,11 +96,27 @@ def main(argv: list[str] | None = None) -> None:
     user.add_argument("--organization", dest="organization_id")
     user.add_argument("--recipient-id", dest="recipient_id")
     user.add_argument("--password")
+    importing = commands.add_parser(
+        "import", help="import a filled administration CSV through the API, with a report"
+    )
+    importing.add_argument("file")
+    importing.add_argument("--location", required=True)
+    importing.add_argument("--url", default=os.environ.get("CVMS_API_URL", "http://127.0.0.1:8000"))
+    importing.add_argument("--username", default=os.environ.get("CVMS_USERNAME"), required=False)
+    importing.add_argument("--password", help="omit to use CVMS_PASSWORD or be prompted")
+    importing.add_argument("--report", help="where to write the report (FILE.report.csv)")
     location = commands.add_parser("create-location", help="register a location")
     location.add_argument("--id", required=True)
     location.add_argument("--name", required=True)
     args = parser.parse_args(argv)
 
+    if args.command == "import":
+        from gateway import import_cli  # only this command needs requests and tqdm
+
+        if not args.username:
+            sys.exit("error: give --username (or set CVMS_USERNAME)")
+        import_cli.main(args)
+        return
     if args.command == "create-admin":
         create_user(args.username, _read_password(args.password), "state_admin", [])
     elif args.command == "create-user":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.models import Location, User
 
@@ -16,6 +16,18 @@ class Directory:
     def user_by_name(self, username: str) -> User | None:
         with self._make_session() as session:
             return session.scalar(select(User).where(User.username == username))
+
+    def acts_for(self, user: User, session: Session | None = None) -> list[str]:
+        """The locations a user acts for: an organization admin's are the organization's
+        locations (read at each sign-in, so a newly enrolled location is included); anyone
+        else's are stored on the user. Pass the session of a transaction under way."""
+        if user.role != "org_admin" or not user.organization_id:
+            return sorted(user.location_ids or [])
+        query = select(Location.id).where(Location.organization_id == user.organization_id)
+        if session is not None:
+            return sorted(session.scalars(query))
+        with self._make_session() as own:
+            return sorted(own.scalars(query))
 
     def exists(self, location_id: str) -> bool:
         # Locations are never removed, so a hit can be remembered; a miss asks again, so a new

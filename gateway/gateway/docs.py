@@ -15,7 +15,7 @@ from gateway.access import ACCESS_ATTR
 DOC_ATTR = "_cvms_doc"
 
 STANDARD_ERRORS = {
-    400: "Invalid input: `fields` holds a message per field",
+    400: "Invalid input (body or query): `fields` holds a message per field",
     401: "No token, or an invalid or expired one",
     403: "Your role, or the location, is not yours to act on",
     404: "No such object",
@@ -49,6 +49,15 @@ def build_spec(app: Flask) -> dict:
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    spec.components.security_scheme(
+        "apiKey",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "A partner system's key: only operations with x-scopes accept one",
+        },
+    )
     spec.components.schema("Error", schema=schemas.Error)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions[rule.endpoint]
@@ -78,6 +87,12 @@ def _operation(meta: dict, access, arguments) -> dict:
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = sorted(access.roles)
         operation["x-location-scoped"] = access.location_scoped
+        if access.organization_scoped:
+            operation["x-organization-scoped"] = True
+        if access.scopes:
+            operation["security"].append({"apiKey": []})
+            # A partner system's key with all of these may call it (as role partner).
+            operation["x-scopes"] = sorted(access.scopes)
     if meta["body"] is not None:
         operation["requestBody"] = {
             "required": True,
@@ -89,11 +104,12 @@ def _operation(meta: dict, access, arguments) -> dict:
             "description": description,
             **({"content": content} if content else {}),
         }
-    codes = {400} if meta["body"] is not None else set()
+    # Any operation may refuse a malformed query string (?limit=, filters) with 400.
+    codes = {400}
     if access.roles is not None:
         codes |= {401, 403, 503}
-    if arguments:
-        codes.add(404)
+    if arguments or meta["body"] is not None:
+        codes.add(404)  # a path's object, or one the body names (e.g. its location), unknown
     codes.add(429)  # every /api/ operation is rate-limited
     for status in sorted(codes):
         operation["responses"].setdefault(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, g, jsonify
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -83,7 +84,8 @@ def install(app: Flask) -> None:
             # The service is up but cannot reach what it depends on: try again shortly.
             log.error("service dependency unavailable: %s", error.exc_type)
             return _unavailable(error)
-        log.error("service failed: %s", error)
+        # The type only: a service's message may quote the input (names, birth dates).
+        log.error("service failed: %s (request %s)", error.exc_type, g.get("request_id"))
         return error_response(502, "service_error", "A service failed to handle the request.")
 
     @app.errorhandler(HTTPException)
@@ -97,5 +99,11 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unhandled error")
+        # Where it failed (the frames), not the message: messages may quote personal data.
+        log.error(
+            "unhandled error %s (request %s):\n%s",
+            type(error).__name__,
+            g.get("request_id"),
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
         return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -16,13 +16,24 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway.access import bearer_principal
+from gateway.access import api_key_principal, bearer_principal
 from gateway.errors import error_response
 from gateway.settings import Settings
 
 OFF = "off"
-# The endpoints a password or refresh token is tried against: limited per client IP.
-AUTH_ENDPOINTS = ("api.issue_access_token", "api.refresh_access_token")
+# The endpoints a password, a refresh token or a one-time token is tried against, and the
+# public ones that create something: limited per client IP.
+AUTH_ENDPOINTS = (
+    "api.issue_access_token",
+    "api.refresh_access_token",
+    "identity.set_password",
+    "identity.request_password_reset",
+    "enrollment.start_enrollment",
+    "enrollment.read_enrollment",
+    "enrollment.save_enrollment",
+    "enrollment.submit_enrollment",
+    "administration.claim_recipient_account",
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,13 +53,21 @@ def client_ip() -> str:
 
 
 def _user_or_ip() -> str:
-    """Rate-limit key: the user of a valid bearer token, else the client IP. Only a token that
-    verifies counts, so forged user ids cannot spread one client over many counters."""
+    """Rate-limit key: the user of a valid bearer token, or the partner's valid API key, else
+    the client IP. Only a token or key that verifies counts, so forged ids cannot spread one
+    client over many counters."""
     try:
         principal = bearer_principal()
     except (jwt.InvalidTokenError, KeyError):
         principal = None
-    return f"user:{principal.user_id}" if principal else f"ip:{client_ip()}"
+    if principal is None:
+        try:
+            principal = api_key_principal()
+        except Exception:  # noqa: BLE001 - an invalid key is refused by the route; count the IP
+            principal = None
+    if principal is None:
+        return f"ip:{client_ip()}"
+    return f"key:{principal.user_id}" if principal.is_api_key else f"user:{principal.user_id}"
 
 
 def _ip() -> str:

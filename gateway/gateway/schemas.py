@@ -61,6 +61,7 @@ class Product(Schema):
     storage_min_c = fields.Int()
     storage_max_c = fields.Int()
     beyond_use_hours = fields.Int()
+    active = fields.Bool(metadata={"description": "Inactive products take no new shipments"})
 
 
 class ReceiveLotRequest(Schema):
@@ -177,7 +178,18 @@ class RecordAdministrationRequest(Schema):
     )
     recipient_id = fields.UUID(required=True)
     location_id = fields.Str(required=True, validate=LOCATION_ID)
-    lot_id = fields.UUID(required=True)
+    lot_id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "The lot the dose came from; or give product_id alone"},
+    )
+    product_id = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "Without lot_id: inventory chooses the lot of this product (first "
+            "expiring first); 422 on product_id when none is usable"
+        },
+    )
     dose_number = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
     administered_at = fields.AwareDateTime(required=True)
     override = fields.Nested(
@@ -187,6 +199,36 @@ class RecordAdministrationRequest(Schema):
             "and state admins only)"
         },
     )
+    site = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ADMINISTRATION_SITES)),
+        metadata={
+            "description": "HL7 table 0163: " + codes.describe_labels(codes.ADMINISTRATION_SITES)
+        },
+    )
+    route = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ADMINISTRATION_ROUTES)),
+        metadata={
+            "description": "HL7 table 0162: " + codes.describe_labels(codes.ADMINISTRATION_ROUTES)
+        },
+    )
+    dose_volume_ml = fields.Float(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0.05, max=5.0),
+        metadata={"description": "Volume given, in mL"},
+    )
+    performer_name = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Who gave the dose, when not the user recording it"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _a_lot_or_a_product(self, data, **kwargs):
+        if data.get("lot_id") is None and not data.get("product_id"):
+            raise ValidationError("Name the lot, or the product to take a lot of.", "lot_id")
 
 
 class Administration(Schema):
@@ -203,6 +245,16 @@ class Administration(Schema):
     overridden_rules = fields.List(fields.Str(), allow_none=True)
     override_reason = fields.Str(allow_none=True)
     flags = fields.List(fields.Str(), allow_none=True)
+    site = fields.Str(allow_none=True, metadata={"description": "HL7 table 0163 code"})
+    route = fields.Str(allow_none=True, metadata={"description": "HL7 table 0162 code"})
+    dose_volume_ml = fields.Float(allow_none=True)
+    recorded_by_user_id = fields.Str(allow_none=True)
+    performer_name = fields.Str(allow_none=True)
+    status = fields.Str(metadata={"description": "completed, or voided (entered in error)"})
+    history = fields.List(
+        fields.Nested("AdministrationChange"),
+        metadata={"description": "Corrections and voids, oldest first"},
+    )
 
 
 class Error(Schema):

@@ -43,22 +43,35 @@ class Principal:
     # The token's id and expiry (epoch seconds): what logout needs to revoke it.
     token_id: str = field(default="", compare=False)
     expires_at: int = field(default=0, compare=False)
+    # Milliseconds since the epoch: a user's tokens issued before a moment can be revoked.
+    issued_at_ms: int = field(default=0, compare=False)
+    # A partner system's API key: the key's scopes (None for people signed in with a token).
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.scopes is not None
 
     def may_act_for(self, location_id: str) -> bool:
         return self.role == "state_admin" or location_id in self.location_ids
 
 
-def issue_token(user: User, secret: str, ttl_seconds: int) -> str:
+def issue_token(
+    user: User, secret: str, ttl_seconds: int, *, location_ids: list[str] | None = None
+) -> str:
+    """`location_ids`: what the user acts for when it is not stored on the user (an organization
+    admin acts for the organization's locations, read at sign-in)."""
     now = datetime.now(UTC)
     claims = {
         "iss": ISSUER,
         "sub": user.id,
         "jti": str(uuid.uuid4()),
         "iat": now,
+        "iat_ms": int(now.timestamp() * 1000),
         "exp": now + timedelta(seconds=ttl_seconds),
         "username": user.username,
         "role": user.role,
-        "locations": sorted(user.location_ids or []),
+        "locations": sorted(location_ids if location_ids is not None else user.location_ids or []),
     }
     if user.organization_id:
         claims["org"] = user.organization_id
@@ -85,4 +98,5 @@ def read_token(token: str, secret: str) -> Principal:
         recipient_id=claims.get("recipient"),
         token_id=claims["jti"],
         expires_at=int(claims["exp"]),
+        issued_at_ms=int(claims.get("iat_ms", int(claims["iat"]) * 1000)),
     )

@@ -1,4 +1,5 @@
-"""Demo data for `make run`: a demo location and one user per role (see the README)."""
+"""Demo data for `make run`: an approved demo organization owning a demo location, and one user
+per staff role (see the README)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,59 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from cvms_platform.timeutil import utcnow
-from gateway.models import Location, User
+from gateway.models import Location, Organization, User
 from gateway.security import hash_password
 
+DEMO_ORGANIZATION = "demo-org"
+DEMO_ADDRESS = {
+    "line1": "1 Demo Way",
+    "line2": None,
+    "city": "Springfield",
+    "state": "IL",
+    "zip": "62701",
+}
 DEMO_LOCATION = ("demo-clinic", "Demo Community Vaccine Clinic")
 DEMO_USERS = (
-    ("state.admin", "demo-state-admin", "state_admin", []),
-    ("clinic.manager", "demo-clinic-manager", "location_manager", ["demo-clinic"]),
-    ("clinic.vaccinator", "demo-vaccinator", "vaccinator", ["demo-clinic"]),
+    ("state.admin", "demo-state-admin", "state_admin", [], None),
+    ("clinic.manager", "demo-clinic-manager", "location_manager", ["demo-clinic"], "demo-org"),
+    ("clinic.vaccinator", "demo-vaccinator", "vaccinator", ["demo-clinic"], "demo-org"),
+    ("helpdesk.agent", "demo-helpdesk", "helpdesk", [], None),
+    # An organization admin acts for the organization's locations (read at sign-in).
+    ("org.admin", "demo-org-admin", "org_admin", [], "demo-org"),
 )
 
 
 def run(engine: Engine, *, demo: bool = False) -> None:
     if not demo:
         return
+    now = utcnow()
     with Session(engine) as session, session.begin():
-        if session.get(Location, DEMO_LOCATION[0]) is None:
-            session.add(Location(id=DEMO_LOCATION[0], name=DEMO_LOCATION[1], created_at=utcnow()))
-        for username, password, role, locations in DEMO_USERS:
+        if session.get(Organization, DEMO_ORGANIZATION) is None:
+            session.add(
+                Organization(
+                    id=DEMO_ORGANIZATION,
+                    legal_name="Demo Community Health, Inc.",
+                    address=DEMO_ADDRESS,
+                    created_at=now,
+                )
+            )
+        location = session.get(Location, DEMO_LOCATION[0])
+        if location is None:
+            location = Location(id=DEMO_LOCATION[0], name=DEMO_LOCATION[1], created_at=now)
+            session.add(location)
+        if location.organization_id is None:
+            location.organization_id = DEMO_ORGANIZATION
+            location.details = {
+                "address": DEMO_ADDRESS,
+                "phone": "+1 217 555 0100",
+                "type": "clinic",
+                "storage_capacity": {
+                    "refrigerated_doses": 2000,
+                    "frozen_doses": 1000,
+                    "ultra_cold_doses": 0,
+                },
+            }
+        for username, password, role, locations, organization in DEMO_USERS:
             if session.scalar(select(User).where(User.username == username)) is None:
                 session.add(
                     User(
@@ -32,7 +68,8 @@ def run(engine: Engine, *, demo: bool = False) -> None:
                         password_hash=hash_password(password),
                         role=role,
                         location_ids=locations,
+                        organization_id=organization,
                         active=True,
-                        created_at=utcnow(),
+                        created_at=now,
                     )
                 )

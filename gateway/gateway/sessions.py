@@ -138,26 +138,39 @@ class RefreshTokens:
 
 
 class Denylist:
-    """Ids of access tokens revoked before their expiry, kept in Redis until then."""
+    """Ids of access tokens revoked before their expiry, kept in Redis until then; and, per
+    user, the moment before which every access token of the user is revoked (a deactivated
+    user, a password set anew), kept as long as an access token lives."""
 
     def __init__(self, client: redis.Redis, prefix: str):
         self._redis = client
         self._prefix = f"{prefix}:revoked-token:"
+        self._user_prefix = f"{prefix}:revoked-user:"
+
+    def revoke_user(self, user_id: str, before_ms: int, token_ttl_seconds: int) -> None:
+        """Every access token of the user issued before `before_ms` (epoch milliseconds) stops
+        working. Raises redis.RedisError (the caller decides what that means)."""
+        self._redis.set(
+            self._user_prefix + user_id, str(before_ms).encode(), ex=max(1, token_ttl_seconds)
+        )
 
     def revoke(self, token_id: str, expires_at: int, now: float) -> None:
         """Raise redis.RedisError if Redis cannot record it (the caller must say so)."""
         ttl = max(1, math.ceil(expires_at - now))
         self._redis.set(self._prefix + token_id, b"1", ex=ttl)
 
-    def is_revoked(self, token_id: str) -> bool:
+    def is_revoked(self, token_id: str, user_id: str | None = None, issued_at_ms: int = 0) -> bool:
         """Fails open: if Redis cannot be asked, the token counts as not revoked (a warning is
         logged). Access tokens live minutes, so the exposure is bounded, while failing closed
-        would turn a Redis outage into a full outage of the API."""
+        would turn a Redis outage into a full outage of the API. One round trip for both."""
         try:
-            return bool(self._redis.exists(self._prefix + token_id))
+            if user_id is None:
+                return bool(self._redis.exists(self._prefix + token_id))
+            token, user = self._redis.mget(self._prefix + token_id, self._user_prefix + user_id)
         except redis.RedisError as exc:
             log.warning("cannot check revoked tokens (accepting the token): %s", exc)
             return False
+        return token is not None or (user is not None and issued_at_ms < int(user))
 
 
 @dataclass(frozen=True)
@@ -237,6 +250,24 @@ class LoginThrottle:
             log.warning("cannot count a failed sign-in: %s", exc)
             return None
         return Lockout(self._lockout) if locked else None
+
+    def user_locked(self, username: str) -> int:
+        """Seconds the username stays locked (0: not locked); for help-desk lookups."""
+        key = self._lock_key("user", self._subjects(username, "")["user"])
+        try:
+            remaining_ms = self._redis.pttl(key)
+        except redis.RedisError as exc:
+            log.warning("cannot check sign-in lockout: %s", exc)
+            return 0
+        if remaining_ms == -1:
+            return self._lockout
+        return math.ceil(remaining_ms / 1000) if remaining_ms > 0 else 0
+
+    def unlock(self, username: str) -> None:
+        """End the username's lockout and forget its failures (a help-desk agent's call, once
+        they know the person). Raises redis.RedisError: the caller must say it failed."""
+        subject = self._subjects(username, "")["user"]
+        self._redis.delete(self._lock_key("user", subject), self._fail_key("user", subject))
 
     def succeeded(self, username: str) -> None:
         """A successful sign-in clears the username's failures (not the IP's)."""

@@ -50,6 +50,8 @@ DEMO_PASSWORDS = {
     "state.admin": "demo-state-admin",
     "clinic.manager": "demo-clinic-manager",
     "clinic.vaccinator": "demo-vaccinator",
+    "helpdesk.agent": "demo-helpdesk",
+    "org.admin": "demo-org-admin",
 }
 DEAD_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 

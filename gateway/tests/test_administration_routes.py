@@ -104,7 +104,9 @@ def test_a_form_outside_the_code_lists_is_400_before_any_rpc(client, rpc, login,
     "user, may_override",
     [("clinic.manager", True), ("state.admin", True), ("clinic.vaccinator", False)],
 )
-def test_the_right_to_override_comes_from_the_callers_role(client, rpc, login, user, may_override):
+def test_the_right_to_override_comes_from_the_callers_role(
+    app, client, rpc, login, user, may_override
+):
     body = dose(override={"reason": "Medical director approved."})
     recorded = {**body, "overridden_rules": ["min_age"], "recorded_by": user}
     rpc.answer(
@@ -114,7 +116,10 @@ def test_the_right_to_override_comes_from_the_callers_role(client, rpc, login, u
     response = client.post("/api/v1/administrations", json=body, headers=login(user))
 
     assert response.status_code == 201
-    assert rpc.calls == [("administration.record_administration", (body, user, may_override))]
+    user_id = app.extensions["cvms_directory"].user_by_name(user).id
+    assert rpc.calls == [
+        ("administration.record_administration", (body, user, may_override, user_id))
+    ]
 
 
 def test_a_vaccinators_override_refused_by_the_service_is_422(client, rpc, login):

@@ -213,7 +213,7 @@ def test_get_recipient(client, rpc, login):
 
 
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager", "state.admin"])
-def test_recording_a_dose_is_201_and_a_replay_is_200(client, rpc, login, user):
+def test_recording_a_dose_is_201_and_a_replay_is_200(app, client, rpc, login, user):
     dose = dose_body()
     recorded = {**dose, "recorded_by": user}
     rpc.answer(
@@ -227,7 +227,10 @@ def test_recording_a_dose_is_201_and_a_replay_is_200(client, rpc, login, user):
     assert first.headers["Location"] == f"/api/v1/administrations/{dose['id']}"
     # Who recorded it (and whether they may override clinical checks) comes from the token.
     may_override = user != "clinic.vaccinator"
-    assert rpc.calls == [("administration.record_administration", (dose, user, may_override))]
+    user_id = app.extensions["cvms_directory"].user_by_name(user).id
+    assert rpc.calls == [
+        ("administration.record_administration", (dose, user, may_override, user_id))
+    ]
 
     rpc.answer(
         "administration.record_administration", {"administration": recorded, "created": False}

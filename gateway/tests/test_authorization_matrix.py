@@ -20,14 +20,43 @@ from gateway.security import issue_token
 PUBLIC_OPERATIONS = {
     ("post", "/api/v1/auth/token"),
     ("post", "/api/v1/auth/refresh"),
+    # A one-time link's token, or a username (always 202): nothing to sign in with yet.
+    ("post", "/api/v1/auth/password/set"),
+    ("post", "/api/v1/auth/password/reset-requests"),
+    # An applicant's enrollment draft, held by its edit token (X-Enrollment-Token).
+    ("post", "/api/v1/enrollments"),
+    # A recipient claims their account with details from their vaccination card (no account
+    # yet to sign in with); throttled per identity and per address.
+    ("post", "/api/v1/recipient-accounts"),
+    ("get", "/api/v1/enrollments/{enrollment_id}"),
+    ("put", "/api/v1/enrollments/{enrollment_id}"),
+    ("post", "/api/v1/enrollments/{enrollment_id}/submit"),
+    # The public locator and self-scheduling: no login by design; a booking's confirmation code
+    # (or a waitlist entry's code) is its credential. Rate-limited per address.
+    ("get", "/api/v1/public/locations"),
+    ("get", "/api/v1/public/locations/feed"),
+    ("get", "/api/v1/public/locations/{location_id}/slots"),
+    ("post", "/api/v1/public/appointments"),
+    ("get", "/api/v1/public/appointments/{code}"),
+    ("post", "/api/v1/public/appointments/{code}/cancel"),
+    ("post", "/api/v1/public/appointments/{code}/reschedule"),
+    ("get", "/api/v1/public/appointments/{code}/next-dose"),
+    ("post", "/api/v1/public/appointments/{code}/next-dose"),
+    ("post", "/api/v1/public/waitlist"),
+    ("get", "/api/v1/public/waitlist/{code}"),
+    ("post", "/api/v1/public/waitlist/{code}/accept"),
 }
 DEMO_USER_OF_ROLE = {
     "state_admin": "state.admin",
     "location_manager": "clinic.manager",
     "vaccinator": "clinic.vaccinator",
+    "helpdesk": "helpdesk.agent",
+    "org_admin": "org.admin",
 }
 OWN_LOCATION = "demo-clinic"  # the demo manager and vaccinator act for it
 FOREIGN_LOCATION = "other-clinic"
+OWN_ORGANIZATION = "demo-org"  # owns demo-clinic; the demo org admin's
+FOREIGN_ORGANIZATION = "other-org"
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 
@@ -90,12 +119,15 @@ def undeclared(spec: dict) -> list[str]:
             continue
         if unknown := set(roles) - set(ROLES):
             problems.append(f"{method.upper()} {path}: unknown roles {sorted(unknown)}")
-        if operation.get("security") != [{"bearer": []}]:
+        if (operation.get("security") or [None])[0] != {"bearer": []}:
             problems.append(f"{method.upper()} {path}: no bearer security")
         if "x-location-scoped" not in operation:
             problems.append(f"{method.upper()} {path}: no x-location-scoped")
         elif operation["x-location-scoped"] and "{location_id}" not in path:
             problems.append(f"{method.upper()} {path}: location-scoped without {{location_id}}")
+        if operation.get("x-organization-scoped") and "{organization_id}" not in path:
+            problems.append(f"{method.upper()} {path}: organization-scoped without the id")
+
     return problems
 
 
@@ -157,14 +189,19 @@ def test_a_new_undeclared_route_is_caught(spec):
 
 # -- the matrix -----------------------------------------------------------------------------------
 def expected(operation: dict | None, role: str | None, location: str) -> str:
-    """'open' (anything but 401/403), '401' or '403'."""
+    """'open' (anything but 401/403), '401' or '403'. The partner calls with an API key of the
+    own organization holding every scope: only operations declaring x-scopes accept it."""
     if operation is None:  # public
         return "open"
     if role is None:
         return "401"
-    if role not in operation["x-roles"]:
+    if role == "partner":
+        if not operation.get("x-scopes"):
+            return "403"
+    elif role not in operation["x-roles"]:
         return "403"
-    if operation["x-location-scoped"] and location == FOREIGN_LOCATION and role != "state_admin":
+    foreign = location == FOREIGN_LOCATION and role != "state_admin"
+    if foreign and (operation["x-location-scoped"] or operation.get("x-organization-scoped")):
         return "403"
     return "open"
 
@@ -186,8 +223,15 @@ def user_of_role(app, role: str | None) -> User | None:
 
 
 def url_for(path: str, location: str) -> str:
+    """The own or foreign location, with its organization; a fresh id for anything else."""
+    organization = OWN_ORGANIZATION if location == OWN_LOCATION else FOREIGN_ORGANIZATION
+
     def fill(match):
-        return location if match.group(1) == "location_id" else str(uuid.uuid4())
+        if match.group(1) == "location_id":
+            return location
+        if match.group(1) == "organization_id":
+            return organization
+        return str(uuid.uuid4())
 
     return re.sub(r"\{([^}]+)\}", fill, path)
 
@@ -197,14 +241,20 @@ def url_for(path: str, location: str) -> str:
 def test_authorization_matrix(app, client, spec, pool, directory_db, role, location):
     directory_db.add_location(FOREIGN_LOCATION)
     settings = app.config["CVMS"]
-    user = user_of_role(app, role)
+    user = user_of_role(app, role) if role != "partner" else None
+    partner_key = partner_key_of(app, OWN_ORGANIZATION) if role == "partner" else None
+    directory = app.extensions["cvms_directory"]
     mismatches, checked = [], 0
     for method, path, operation in operations(spec):
         public = (method, path) in PUBLIC_OPERATIONS
         want = expected(None if public else operation, role, location)
         headers = {}
         if user is not None:  # a fresh token per call: logout revokes the one it is given
-            headers["Authorization"] = f"Bearer {issue_token(user, settings.jwt_secret, 60)}"
+            acts_for = directory.acts_for(user)
+            token = issue_token(user, settings.jwt_secret, 60, location_ids=acts_for)
+            headers["Authorization"] = f"Bearer {token}"
+        if partner_key is not None:
+            headers["X-API-Key"] = partner_key
         body = {} if "requestBody" in operation else None
         calls_before = len(pool.calls)
         response = client.open(url_for(path, location), method=method, headers=headers, json=body)
@@ -219,6 +269,35 @@ def test_authorization_matrix(app, client, spec, pool, directory_db, role, locat
             mismatches.append(f"{method.upper()} {path}: 401 for another reason")
     assert mismatches == []
     assert checked == len(list(operations(spec)))
+
+
+def partner_key_of(app, organization_id: str) -> str:
+    """A key of the organization holding every scope there is."""
+    from gateway.partner_keys import SCOPES
+
+    return (
+        app.extensions["cvms_api_keys"].issue(organization_id, "matrix", list(SCOPES), "test").key
+    )
+
+
+def test_a_partner_token_without_a_key_reaches_nothing_but_public_routes(app, client, spec, pool):
+    """Partners sign in with API keys only: a bearer token claiming the role gets nowhere."""
+    settings = app.config["CVMS"]
+    token = issue_token(user_of_role(app, "partner"), settings.jwt_secret, 60)
+    opened = []
+    for method, path, _ in operations(spec):
+        if (method, path) in PUBLIC_OPERATIONS:
+            continue
+        response = client.open(
+            url_for(path, OWN_LOCATION),
+            method=method,
+            headers={"Authorization": f"Bearer {token}"},
+            json={},
+        )
+        if response.status_code not in (401, 403):
+            opened.append(f"{method.upper()} {path}: {response.status_code}")
+    assert opened == []
+    assert pool.calls == []
 
 
 def test_the_matrix_reaches_the_services_for_allowed_callers(app, client, spec, pool):

@@ -1,0 +1,187 @@
+"""Provider enrollment routes: the applicant's draft (public, held by its edit token) and the
+state admin's review."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from gateway import enrollment, paging
+from gateway import schemas_enrollment as schemas
+from gateway.access import allow, public
+from gateway.docs import doc
+from gateway.errors import ApiError
+from gateway.identity_store import invitation_ttl, transaction
+from gateway.routing import API_PREFIX, body, created
+
+enrollments = Blueprint("enrollment", __name__, url_prefix=API_PREFIX)
+
+TOKEN_HEADER = "X-Enrollment-Token"
+
+
+def _edit_token() -> str | None:
+    return request.headers.get(TOKEN_HEADER)
+
+
+@enrollments.post("/enrollments")
+@public
+@doc(
+    "Start a provider enrollment: a draft, saved as given (it may be incomplete). The answer's "
+    "edit token is shown once; send it as X-Enrollment-Token to read, save or submit the draft",
+    tag="enrollment",
+    body=schemas.EnrollmentForm,
+    responses={201: ("The draft's id and edit token", schemas.EnrollmentStarted)},
+)
+def start_enrollment():
+    form = body(schemas.EnrollmentForm(partial=True))
+    with transaction() as session:
+        draft, token = enrollment.start(session, form)
+    answer = {"id": draft.id, "edit_token": token, "status": draft.status}
+    return created(answer, f"{API_PREFIX}/enrollments/{draft.id}")
+
+
+@enrollments.get("/enrollments/<enrollment_id>")
+@public
+@doc(
+    "Read an enrollment (X-Enrollment-Token): its sections, status and, if rejected, the reason",
+    tag="enrollment",
+    responses={200: ("The enrollment", schemas.EnrollmentView)},
+)
+def read_enrollment(enrollment_id: str):
+    with transaction() as session:
+        held = enrollment.held(session, enrollment_id, _edit_token())
+        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+
+
+@enrollments.put("/enrollments/<enrollment_id>")
+@public
+@doc(
+    "Save a draft or a rejected enrollment (X-Enrollment-Token): each section given replaces "
+    "the one saved; a section left out is kept",
+    tag="enrollment",
+    body=schemas.EnrollmentForm,
+    responses={
+        200: ("The enrollment as saved", schemas.EnrollmentView),
+        409: ("Submitted or approved: it can no longer be changed", "Error"),
+    },
+)
+def save_enrollment(enrollment_id: str):
+    form = body(schemas.EnrollmentForm(partial=True))
+    with transaction() as session:
+        held = enrollment.held(session, enrollment_id, _edit_token(), lock=True)
+        enrollment.save(held, form)
+        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+
+
+@enrollments.post("/enrollments/<enrollment_id>/submit")
+@public
+@doc(
+    "Submit the enrollment for review (X-Enrollment-Token); it is checked completely",
+    tag="enrollment",
+    responses={
+        200: ("Submitted", schemas.EnrollmentView),
+        409: ("Submitted or approved already", "Error"),
+        422: ("Incomplete or inconsistent: `fields` says what to fix", "Error"),
+    },
+)
+def submit_enrollment(enrollment_id: str):
+    with transaction() as session:
+        held = enrollment.held(session, enrollment_id, _edit_token(), lock=True)
+        enrollment.submit(session, held)
+        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+
+
+@enrollments.get("/enrollment-reviews")
+@allow("state_admin")
+@doc(
+    "Enrollments to review, oldest submission first (`?status=submitted|rejected|approved`, "
+    "`?limit=`)",
+    tag="enrollment",
+    responses={200: ("Enrollments", schemas.EnrollmentList)},
+)
+def list_enrollments():
+    status = request.args.get("status", enrollment.SUBMITTED)
+    if status not in (enrollment.SUBMITTED, enrollment.REJECTED, enrollment.APPROVED):
+        raise ApiError(
+            400,
+            "invalid_input",
+            "The request has invalid fields.",
+            {"status": ["Must be submitted, rejected or approved."]},
+        )
+    with transaction() as session:
+        found = enrollment.submitted(session, status, paging.page_size())
+        return jsonify(
+            schemas.EnrollmentList().dump({"enrollments": [enrollment.summary(e) for e in found]})
+        )
+
+
+@enrollments.get("/enrollment-reviews/<enrollment_id>")
+@allow("state_admin")
+@doc(
+    "Read a submitted (or decided) enrollment",
+    tag="enrollment",
+    responses={200: ("The enrollment", schemas.EnrollmentView)},
+)
+def review_enrollment(enrollment_id: str):
+    with transaction() as session:
+        found = enrollment.for_review(session, enrollment_id)
+        return jsonify(schemas.EnrollmentView().dump(enrollment.view(found)))
+
+
+@enrollments.post("/enrollment-reviews/<enrollment_id>/approve")
+@allow("state_admin")
+@doc(
+    "Approve: creates the organization, its locations and users (inactive until they set a "
+    "password) and answers each user's one-time set-password link",
+    tag="enrollment",
+    responses={
+        200: ("The organization and the users' links", schemas.Approval),
+        409: ("Not submitted, or a location id or user was taken meanwhile", "Error"),
+        422: ("The enrollment is incomplete", "Error"),
+    },
+)
+def approve_enrollment(enrollment_id: str):
+    with transaction() as session:
+        found = enrollment.for_review(session, enrollment_id, lock=True)
+        approved = enrollment.approve(
+            session,
+            found,
+            g.principal.user_id,
+            link_ttl=invitation_ttl(),
+            correlation_id=g.request_id,
+        )
+        answer = {
+            "enrollment_id": enrollment_id,
+            "organization_id": approved.organization_id,
+            "location_ids": approved.location_ids,
+            "invitations": [
+                {
+                    "user_id": invitation.user.id,
+                    "username": invitation.user.username,
+                    "role": invitation.user.role,
+                    "link_id": invitation.link.id,
+                    "set_password_token": invitation.link.token,
+                    "expires_at": invitation.link.expires_at,
+                }
+                for invitation in approved.invitations
+            ],
+        }
+    return jsonify(schemas.Approval().dump(answer))
+
+
+@enrollments.post("/enrollment-reviews/<enrollment_id>/reject")
+@allow("state_admin")
+@doc(
+    "Reject with a reason: the enrollment goes back to the applicant with both sections kept",
+    tag="enrollment",
+    body=schemas.Rejection,
+    responses={
+        200: ("Rejected", schemas.EnrollmentView),
+        409: ("Not submitted", "Error"),
+    },
+)
+def reject_enrollment(enrollment_id: str):
+    reason = body(schemas.Rejection())["reason"]
+    with transaction() as session:
+        found = enrollment.for_review(session, enrollment_id, lock=True)
+        enrollment.reject(found, reason, g.principal.user_id)
+        return jsonify(schemas.EnrollmentView().dump(enrollment.view(found)))

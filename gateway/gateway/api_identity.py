@@ -1,0 +1,311 @@
+"""Identity routes: setting a password through a one-time link, password resets, user lookups
+and management (help desk, organization admins, state admins), and partner API keys."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import func, select
+
+from cvms_platform.errors import Conflict, NotFound
+from gateway import accounts, paging, password_links
+from gateway import schemas_identity as schemas
+from gateway.access import allow, public
+from gateway.docs import doc
+from gateway.errors import ApiError
+from gateway.identity_store import invitation_ttl, reset_ttl, transaction
+from gateway.models import Organization, User
+from gateway.routing import API_PREFIX, body, created
+
+log = logging.getLogger(__name__)
+
+identity = Blueprint("identity", __name__, url_prefix=API_PREFIX)
+
+USER_ADMINS = ("state_admin", "org_admin")
+SUPPORT = ("state_admin", "helpdesk")
+
+
+def _user_answer(user: User, session=None) -> dict:
+    """`session`: the transaction under way, if any (SQLite has one connection)."""
+    throttle = current_app.extensions["cvms_login_throttle"]
+    directory = current_app.extensions["cvms_directory"]
+    return schemas.UserView().dump(
+        accounts.view(user, throttle.user_locked(user.username), directory.acts_for(user, session))
+    )
+
+
+def _end_access_tokens(user_id: str) -> None:
+    """Access tokens the user holds stop working at once (their refresh tokens are revoked in
+    the database already); one issued from now on works. Without Redis they run out within
+    their lifetime: said in the log."""
+    try:
+        current_app.extensions["cvms_denylist"].revoke_user(
+            user_id, int(time.time() * 1000) + 1, current_app.config["CVMS"].token_ttl_seconds
+        )
+    except redis.RedisError as exc:
+        log.warning("cannot revoke a user's access tokens (they expire on their own): %s", exc)
+
+
+def _link_answer(link: password_links.IssuedLink) -> dict:
+    return schemas.PasswordLink().dump(
+        {
+            "user_id": link.user_id,
+            "link_id": link.id,
+            "token": link.token,
+            "expires_at": link.expires_at,
+        }
+    )
+
+
+# -- passwords ------------------------------------------------------------------------------------
+@identity.post("/auth/password/set")
+@public
+@doc(
+    "Set a password with a one-time link's token (an invitation or a reset). The link dies, the "
+    "user becomes active, and every session of the user ends (refresh and access tokens)",
+    tag="auth",
+    body=schemas.SetPassword,
+    responses={204: ("The password is set; sign in with it", None)},
+)
+def set_password():
+    given = body(schemas.SetPassword())
+    with transaction() as session:
+        user = password_links.redeem(session, given["token"], given["password"])
+    _end_access_tokens(user.id)
+    return "", 204
+
+
+@identity.post("/auth/password/reset-requests")
+@public
+@doc(
+    "Ask for a password reset link for a username. Always answers 202, whether or not the "
+    "username exists; the link goes to the user's e-mail address",
+    tag="auth",
+    body=schemas.PasswordResetRequest,
+    responses={202: ("Accepted", schemas.Accepted)},
+)
+def request_password_reset():
+    username = body(schemas.PasswordResetRequest())["username"]
+    with transaction() as session:
+        user = session.scalar(select_user_by_name(username))
+        if user is not None and user.active:
+            password_links.issue(
+                session,
+                user,
+                password_links.RESET,
+                ttl=reset_ttl(),
+                created_by=None,
+                correlation_id=g.request_id,
+            )
+    response = jsonify(message="If the username exists, a reset link is on its way.")
+    response.status_code = 202
+    return response
+
+
+def select_user_by_name(username: str):
+    return select(User).where(func.lower(User.username) == username.casefold())
+
+
+@identity.post("/users/<user_id>/password-reset-links")
+@allow(*SUPPORT)
+@doc(
+    "Issue a one-time password reset link for a user, shown to you to hand on (help desk)",
+    tag="users",
+    responses={
+        201: ("The link", schemas.PasswordLink),
+        409: ("The user is deactivated", "Error"),
+    },
+)
+def issue_password_reset_link(user_id: str):
+    with transaction() as session:
+        user = accounts.visible(session, g.principal, user_id)
+        if not user.active:
+            raise Conflict("The user is deactivated (or has not set a password yet).")
+        link = password_links.issue(
+            session,
+            user,
+            password_links.RESET,
+            ttl=reset_ttl(),
+            created_by=g.principal.user_id,
+            correlation_id=g.request_id,
+        )
+    return created(_link_answer(link), f"{API_PREFIX}/users/{user_id}")
+
+
+# -- users ----------------------------------------------------------------------------------------
+@identity.get("/users")
+@allow("state_admin", "helpdesk", "org_admin")
+@doc(
+    "Find users whose username or e-mail starts with `?q=` (organization admins: their "
+    "organization's users only), `?limit=`",
+    tag="users",
+    responses={200: ("Users", schemas.UserList)},
+)
+def find_users():
+    query = request.args.get("q", "").strip()[:254] or None
+    with transaction() as session:
+        found = accounts.find(session, g.principal, query, paging.page_size())
+        return jsonify(users=[_user_answer(user, session) for user in found])
+
+
+@identity.get("/users/<user_id>")
+@allow("state_admin", "helpdesk", "org_admin")
+@doc(
+    "A user's account: role, what they act for, active, locked out",
+    tag="users",
+    responses={200: ("The user", schemas.UserView)},
+)
+def read_user(user_id: str):
+    with transaction() as session:
+        return jsonify(_user_answer(accounts.visible(session, g.principal, user_id), session))
+
+
+@identity.post("/users/<user_id>/unlock")
+@allow(*SUPPORT)
+@doc(
+    "End a user's sign-in lockout after failed sign-ins",
+    tag="users",
+    responses={204: ("Unlocked", None)},
+)
+def unlock_user(user_id: str):
+    with transaction() as session:
+        user = accounts.visible(session, g.principal, user_id)
+    try:
+        current_app.extensions["cvms_login_throttle"].unlock(user.username)
+    except redis.RedisError as exc:
+        log.error("cannot unlock a user: %s", exc)
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "Could not unlock; try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None
+    return "", 204
+
+
+@identity.post("/users/<user_id>/deactivate")
+@allow(*USER_ADMINS)
+@doc(
+    "Deactivate a user: no more sign-ins, and their tokens stop working at once (organization "
+    "admins: their organization's location users)",
+    tag="users",
+    responses={200: ("The user", schemas.UserView), 409: ("That is you", "Error")},
+)
+def deactivate_user(user_id: str):
+    with transaction() as session:
+        user = accounts.visible(session, g.principal, user_id)
+        accounts.deactivate(session, g.principal, user)
+    _end_access_tokens(user.id)
+    return jsonify(_user_answer(user))
+
+
+@identity.post("/organizations/<organization_id>/users")
+@allow(*USER_ADMINS, organization_scoped=True)
+@doc(
+    "Create a location manager or vaccinator of the organization's locations; answers their "
+    "one-time set-password link",
+    tag="users",
+    body=schemas.NewLocationUser,
+    responses={
+        201: ("The user (inactive until the password is set) and the link", schemas.InvitedUser),
+        409: ("The e-mail address has an account", "Error"),
+        422: ("A location is not the organization's", "Error"),
+    },
+)
+def create_location_user(organization_id: str):
+    given = body(schemas.NewLocationUser())
+    with transaction() as session:
+        _organization(session, organization_id)
+        user = accounts.create_location_user(
+            session,
+            organization_id,
+            given["name"],
+            given["email"],
+            given["role"],
+            given["location_ids"],
+        )
+        link = password_links.issue(
+            session,
+            user,
+            password_links.INVITATION,
+            ttl=invitation_ttl(),
+            created_by=g.principal.user_id,
+            correlation_id=g.request_id,
+        )
+    answer = {"user": _user_answer(user), "set_password": _link_answer(link)}
+    return created(answer, f"{API_PREFIX}/users/{user.id}")
+
+
+def _organization(session, organization_id: str) -> Organization:
+    found = session.get(Organization, organization_id)
+    if found is None:
+        raise NotFound(f"Organization {organization_id} not found.")
+    return found
+
+
+# -- API keys -------------------------------------------------------------------------------------
+def _key_answer(row, key: str | None = None) -> dict:
+    answer = {
+        "id": row.id,
+        "organization_id": row.organization_id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": row.scopes,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+        "last_used_at": row.last_used_at,
+    }
+    if key is not None:
+        answer["key"] = key
+        return schemas.IssuedApiKey().dump(answer)
+    return schemas.ApiKeyView().dump(answer)
+
+
+@identity.post("/organizations/<organization_id>/api-keys")
+@allow(*USER_ADMINS, organization_scoped=True)
+@doc(
+    "Issue an API key for a partner system of the organization, with scopes; the key is shown "
+    "once (send it as X-API-Key)",
+    tag="api-keys",
+    body=schemas.NewApiKey,
+    responses={201: ("The key", schemas.IssuedApiKey)},
+)
+def issue_api_key(organization_id: str):
+    given = body(schemas.NewApiKey())
+    with transaction() as session:
+        _organization(session, organization_id)
+    issued = current_app.extensions["cvms_api_keys"].issue(
+        organization_id, given["name"], given["scopes"], g.principal.user_id
+    )
+    return created(
+        _key_answer(issued.row, issued.key),
+        f"{API_PREFIX}/organizations/{organization_id}/api-keys",
+    )
+
+
+@identity.get("/organizations/<organization_id>/api-keys")
+@allow(*USER_ADMINS, organization_scoped=True)
+@doc(
+    "The organization's API keys (never the keys themselves), with when each was last used",
+    tag="api-keys",
+    responses={200: ("Keys", schemas.ApiKeyList)},
+)
+def list_api_keys(organization_id: str):
+    rows = current_app.extensions["cvms_api_keys"].of_organization(organization_id)
+    return jsonify(api_keys=[_key_answer(row) for row in rows])
+
+
+@identity.delete("/organizations/<organization_id>/api-keys/<key_id>")
+@allow(*USER_ADMINS, organization_scoped=True)
+@doc(
+    "Revoke an API key: it stops working at once",
+    tag="api-keys",
+    responses={204: ("Revoked", None)},
+)
+def revoke_api_key(organization_id: str, key_id: str):
+    if not current_app.extensions["cvms_api_keys"].revoke(organization_id, key_id):
+        raise NotFound(f"API key {key_id} not found.")
+    return "", 204
