@@ -2,8 +2,8 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-PACKAGES := platform services/inventory services/administration gateway
-SERVICES := inventory administration gateway
+PACKAGES := platform services/inventory services/administration services/scheduling gateway
+SERVICES := inventory administration scheduling gateway
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run migrate test unit integration lint format bench clean
@@ -48,6 +48,14 @@ bench: install
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
 		echo "wrk is not installed: measuring with the slower Python load generator"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+.PHONY: bench-booking
+bench-booking: install  # the booking rush through the gateway, and 10x overload
+	$(BIN)/python -m bench.booking_rush $(BENCH_ARGS)
+
+.PHONY: bench-import
+bench-import: install  # 100,000 offline-import rows through gateway, administration, inventory
+	$(BIN)/python -m bench.offline_import $(BENCH_ARGS)
 
 .PHONY: bench-report
 bench-report: install  # the inventory levels report over a 1,000,000-entry ledger

@@ -26,6 +26,7 @@ CVMS is running.
   Gateway:   {GATEWAY}            (API under /api/v1, OpenAPI at {GATEWAY}/api/v1/openapi.json)
   Health:    {GATEWAY}/health  {GATEWAY}/ready  {GATEWAY}/metrics
   Services:  inventory http://127.0.0.1:8101/metrics   administration http://127.0.0.1:8102/metrics
+             scheduling http://127.0.0.1:8103/metrics
   Demo users (password after the slash):
     state.admin / demo-state-admin         clinic.manager / demo-clinic-manager
     clinic.vaccinator / demo-vaccinator    (location: demo-clinic)

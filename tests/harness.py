@@ -31,9 +31,10 @@ from cvms_platform.testing import rabbitmqctl
 
 BIN = Path(sys.executable).parent
 # The nameko services, each with its own database; and the owners of an outbox, each with a
-# relay (the gateway too, once it publishes). Adding a service here runs it in every test run.
-SERVICES = ("inventory", "administration")
-RELAYS = ("inventory", "administration")
+# relay (the gateway's too: enrollment and identity events). Adding a service here runs it in
+# every test run.
+SERVICES = ("inventory", "administration", "scheduling")
+RELAYS = ("inventory", "administration", "scheduling", "gateway")
 READY_TIMEOUT = 90.0
 
 
@@ -182,6 +183,8 @@ class Cluster:
             "CVMS_REDIS_PREFIX": f"cvms-{run.run_id}:gateway",
             "CVMS_RATE_LIMIT": os.environ.get("CVMS_RATE_LIMIT", "1000000/minute"),
             "CVMS_AUTH_RATE_LIMIT": os.environ.get("CVMS_AUTH_RATE_LIMIT", "1000/minute"),
+            # Public self-scheduling's per-address limit: the booking rush comes from one address.
+            "CVMS_BOOKING_RATE_LIMIT": os.environ.get("CVMS_BOOKING_RATE_LIMIT", "1000000/minute"),
             "CVMS_TOKEN_TTL_SECONDS": "3600",
             "GATEWAY_BIND": f"127.0.0.1:{self.ports['gateway']}",
             "GATEWAY_WORKERS": "2",

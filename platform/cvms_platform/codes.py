@@ -83,3 +83,43 @@ US_STATES = [
 
 def describe(codes: dict[str, str]) -> str:
     return ", ".join(f"{code} ({meaning})" for code, meaning in codes.items())
+
+
+# Where and how a dose was given (HL7 v2 tables 0163 and 0162, as the CDC IIS guide uses them in
+# RXR-2 and RXR-1). Labels in English and Spanish, for the API, the record PDF and paper forms.
+ADMINISTRATION_SITES = {
+    "LA": ("Left Arm", "Brazo izquierdo"),
+    "LD": ("Left Deltoid", "Deltoides izquierdo"),
+    "LG": ("Left Gluteus Medius", "Glúteo medio izquierdo"),
+    "LLFA": ("Left Lower Forearm", "Antebrazo inferior izquierdo"),
+    "LT": ("Left Thigh", "Muslo izquierdo"),
+    "LVL": ("Left Vastus Lateralis", "Vasto lateral izquierdo"),
+    "RA": ("Right Arm", "Brazo derecho"),
+    "RD": ("Right Deltoid", "Deltoides derecho"),
+    "RG": ("Right Gluteus Medius", "Glúteo medio derecho"),
+    "RLFA": ("Right Lower Forearm", "Antebrazo inferior derecho"),
+    "RT": ("Right Thigh", "Muslo derecho"),
+    "RVL": ("Right Vastus Lateralis", "Vasto lateral derecho"),
+}
+ADMINISTRATION_ROUTES = {
+    "ID": ("Intradermal", "Intradérmica"),
+    "IM": ("Intramuscular", "Intramuscular"),
+    "IN": ("Intranasal", "Intranasal"),
+    "IV": ("Intravenous", "Intravenosa"),
+    "PO": ("Oral", "Oral"),
+    "SC": ("Subcutaneous", "Subcutánea"),
+    "TD": ("Transdermal", "Transdérmica"),
+    "OTH": ("Other/Miscellaneous", "Otra"),
+}
+
+
+def label(codes: dict[str, tuple[str, str]], code: str | None, language: str = "en") -> str:
+    """A code's label in English or Spanish; '' for no code."""
+    if not code:
+        return ""
+    english, spanish = codes.get(code, (code, code))
+    return spanish if language == "es" else english
+
+
+def describe_labels(codes: dict[str, tuple[str, str]]) -> str:
+    return ", ".join(f"{code} ({english})" for code, (english, _) in codes.items())

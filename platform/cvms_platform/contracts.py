@@ -111,6 +111,52 @@ class LotExpiringV1(Schema):
     doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
 
 
+class VialOpenedV1(Schema):
+    """A multi-dose vial was punctured for a dose: its doses must be given by beyond_use_at."""
+
+    vial_id = fields.UUID(required=True)
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    doses_in_vial = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    opened_at = fields.AwareDateTime(required=True)
+    beyond_use_at = fields.AwareDateTime(required=True)
+
+
+class StockLowV1(Schema):
+    """A location's usable stock of a product lasts fewer days than its threshold, at the
+    average daily use of the last 7 days (announced once per location, product and day)."""
+
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    average_daily_use = fields.Float(required=True, validate=validate.Range(min=0))
+    days_of_supply = fields.Float(required=True, validate=validate.Range(min=0))
+    threshold_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class ProductUpdatedV1(Schema):
+    """A state admin edited the product catalog: the whole product as it is now."""
+
+    id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Str(required=True)
+    cap_color = fields.Str(required=True)
+    manufacturer = fields.Str(required=True)
+    mvx_code = fields.Str(required=True)
+    cvx_code = fields.Str(required=True)
+    ndc_unit_of_sale = fields.Str(required=True)
+    ndc_unit_of_use = fields.Str(required=True)
+    doses_per_vial = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    dose_volume_ml = fields.Float(required=True)
+    min_age_years = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    series_doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    min_interval_days = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    storage_min_c = fields.Int(required=True, strict=True)
+    storage_max_c = fields.Int(required=True, strict=True)
+    beyond_use_hours = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    active = fields.Bool(required=True)
+
+
 class RecipientRegisteredV1(Schema):
     """A new recipient (not a registration matched to an existing one).
 
@@ -188,6 +234,127 @@ class LocationEnrolledV1(Schema):
     phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=30))
 
 
+class UserInvitedV1(Schema):
+    """A user was created with a one-time link to set a password (for a notifications service to
+    deliver). No personal data: the user and link ids only."""
+
+    user_id = fields.UUID(required=True)
+    link_id = fields.UUID(required=True)
+    organization_id = fields.Str(load_default=None, allow_none=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class PasswordResetRequestedV1(Schema):
+    """A one-time link to reset a user's password was made. No personal data: ids only."""
+
+    user_id = fields.UUID(required=True)
+    link_id = fields.UUID(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+# -- scheduling: appointments and waitlists. No personal data (names, birth dates, phone numbers,
+# e-mail addresses) travels: ids, confirmation codes, places and times, language and channels.
+APPOINTMENT_ACTORS = ("recipient", "staff", "system")
+CONTACT_CHANNELS = ("email", "sms", "phone", "mail")
+
+
+class AppointmentBookedV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    dose_number = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    slot_id = fields.UUID(load_default=None, allow_none=True)
+    starts_at = fields.AwareDateTime(required=True)
+    preferred_language = fields.Str(required=True, validate=validate.OneOf(["en", "es"]))
+    contact_channels = fields.List(
+        fields.Str(validate=validate.OneOf(CONTACT_CHANNELS)), required=True
+    )
+
+
+class AppointmentCancelledV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    slot_id = fields.UUID(load_default=None, allow_none=True)
+    starts_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    cancelled_by = fields.Str(required=True, validate=validate.OneOf(APPOINTMENT_ACTORS))
+
+
+class AppointmentRescheduledV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    previous_slot_id = fields.UUID(required=True)
+    previous_starts_at = fields.AwareDateTime(required=True)
+    slot_id = fields.UUID(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    rescheduled_by = fields.Str(required=True, validate=validate.OneOf(APPOINTMENT_ACTORS))
+
+
+class AppointmentReminderDueV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    starts_at = fields.AwareDateTime(required=True)
+    preferred_language = fields.Str(required=True, validate=validate.OneOf(["en", "es"]))
+    contact_channels = fields.List(
+        fields.Str(validate=validate.OneOf(CONTACT_CHANNELS)), required=True
+    )
+
+
+class WaitlistOfferMadeV1(Schema):
+    """A place (a seat freed by a cancellation, or a leftover dose of an opened vial) is offered
+    to a person on a clinic day's waitlist, who must accept it before `expires_at`."""
+
+    waitlist_entry_id = fields.UUID(required=True)
+    waitlist_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    clinic_day_id = fields.UUID(required=True)
+    product_id = fields.Str(required=True)
+    slot_id = fields.UUID(load_default=None, allow_none=True)
+    kind = fields.Str(required=True, validate=validate.OneOf(["cancellation", "leftover_doses"]))
+    expires_at = fields.AwareDateTime(required=True)
+    preferred_language = fields.Str(required=True, validate=validate.OneOf(["en", "es"]))
+    contact_channels = fields.List(
+        fields.Str(validate=validate.OneOf(CONTACT_CHANNELS)), required=True
+    )
+
+
+class AppointmentCompletedV1(Schema):
+    """The dose of an appointment was recorded. `next_dose_from` (the first day the series' next
+    dose may be given) is set when the series has another dose."""
+
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    dose_number = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    administration_id = fields.UUID(required=True)
+    recipient_id = fields.UUID(required=True)
+    next_dose_from = fields.Date(load_default=None, allow_none=True)
+
+
+class AppointmentReopenedV1(Schema):
+    """The dose that completed an appointment was voided (entered in error, never given): the
+    appointment is open again (`status` booked or checked_in), reversing appointment_completed.
+    An unbooked next dose is withdrawn (`next_dose_withdrawn`); a next dose booked already is
+    kept and named (`next_dose_appointment_id`) for the clinic to review."""
+
+    appointment_id = fields.UUID(required=True)
+    confirmation_code = fields.Str(required=True, validate=validate.Length(min=6, max=20))
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    dose_number = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    status = fields.Str(required=True, validate=validate.OneOf(["booked", "checked_in"]))
+    voided_administration_id = fields.UUID(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    next_dose_withdrawn = fields.Bool(required=True)
+    next_dose_appointment_id = fields.UUID(load_default=None, allow_none=True)
+
+
 @dataclass(frozen=True)
 class Contract:
     source: str
@@ -203,19 +370,32 @@ class Contract:
 CONTRACTS: dict[tuple[str, int], Contract] = {
     (c.type, c.version): c
     for c in (
-        Contract("inventory", "lot_received", 1, LotReceivedV1(), ("administration",)),
-        Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1()),
+        Contract("inventory", "lot_received", 1, LotReceivedV1(), ("administration", "scheduling")),
+        Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1(), ("scheduling",)),
         Contract(
             "inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()
         ),
-        Contract("inventory", "doses_wasted", 1, DosesWastedV1()),
-        Contract("inventory", "lot_quarantined", 1, LotQuarantinedV1()),
-        Contract("inventory", "lot_released", 1, LotReleasedV1()),
+        Contract("inventory", "doses_wasted", 1, DosesWastedV1(), ("scheduling",)),
+        Contract("inventory", "lot_quarantined", 1, LotQuarantinedV1(), ("scheduling",)),
+        Contract("inventory", "lot_released", 1, LotReleasedV1(), ("scheduling",)),
         Contract("inventory", "lot_expiring", 1, LotExpiringV1()),
-        Contract("administration", "dose_administered", 1, DoseAdministeredV1(), ("inventory",)),
+        Contract("inventory", "vial_opened", 1, VialOpenedV1()),
+        Contract("inventory", "stock_low", 1, StockLowV1()),
+        Contract("inventory", "product_updated", 1, ProductUpdatedV1()),
+        Contract(
+            "administration",
+            "dose_administered",
+            1,
+            DoseAdministeredV1(),
+            ("inventory", "scheduling"),
+        ),
         Contract("administration", "recipient_registered", 1, RecipientRegisteredV1()),
         Contract(
-            "administration", "administration_voided", 1, AdministrationVoidedV1(), ("inventory",)
+            "administration",
+            "administration_voided",
+            1,
+            AdministrationVoidedV1(),
+            ("inventory", "scheduling"),
         ),
         Contract(
             "administration",
@@ -227,6 +407,15 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
         # The gateway owns identity and enrollment, and publishes through its own outbox.
         Contract("gateway", "provider_enrolled", 1, ProviderEnrolledV1()),
         Contract("gateway", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
+        Contract("scheduling", "appointment_booked", 1, AppointmentBookedV1()),
+        Contract("scheduling", "appointment_cancelled", 1, AppointmentCancelledV1()),
+        Contract("scheduling", "appointment_rescheduled", 1, AppointmentRescheduledV1()),
+        Contract("scheduling", "appointment_reminder_due", 1, AppointmentReminderDueV1()),
+        Contract("scheduling", "waitlist_offer_made", 1, WaitlistOfferMadeV1()),
+        Contract("scheduling", "appointment_completed", 1, AppointmentCompletedV1()),
+        Contract("scheduling", "appointment_reopened", 1, AppointmentReopenedV1()),
+        Contract("gateway", "user_invited", 1, UserInvitedV1()),
+        Contract("gateway", "password_reset_requested", 1, PasswordResetRequestedV1()),
     )
 }
 

@@ -35,6 +35,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
+            hide_parameters=True,  # errors and logs never quote the values (personal data)
         )
 
         @event.listens_for(engine, "connect")
@@ -51,7 +52,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        hide_parameters=True,  # errors and logs never quote the values (personal data)
     )
 
 

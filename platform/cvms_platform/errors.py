@@ -37,5 +37,11 @@ class Unprocessable(Exception):
         self.errors = errors
 
 
+@deserialize_to_instance
+class NoUsableLot(Unprocessable):
+    """No lot of the product can give a dose at the location now (none on hand, or all
+    quarantined or expired): `errors` names `product_id`. HTTP 422, as any Unprocessable."""
+
+
 class ContractViolation(Exception):
     """An event that does not match its contract; it is dead-lettered, never retried."""

@@ -191,7 +191,7 @@ class OutboxRelay:
                     next_purge = time.monotonic() + 600.0
             except CONNECTION_ERRORS as exc:
                 self.close()
-                self._outage(f"cannot reach RabbitMQ at {self.amqp_uri} ({exc})")
+                self._outage(f"cannot reach RabbitMQ at {config.redacted(self.amqp_uri)} ({exc})")
                 continue
             except OperationalError as exc:
                 self._outage(f"cannot reach the {self.service} database ({exc.orig or exc})")
@@ -233,6 +233,6 @@ def main(argv: list[str] | None = None) -> None:
         start_http_server(
             args.metrics_port, addr=os.environ.get("CVMS_METRICS_ADDRESS", "127.0.0.1")
         )
-    log.info("relaying the %s outbox to %s", args.service, config.amqp_uri())
+    log.info("relaying the %s outbox to %s", args.service, config.redacted(config.amqp_uri()))
     relay.run()
     sys.exit(0)

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from cvms_platform.contracts import to_wire
+from cvms_platform.contracts import has_subscribers, to_wire
 from cvms_platform.db import make_engine
 from cvms_platform.outbox import record_event
 from cvms_platform.relay import OutboxRelay, event_exchange
@@ -213,17 +213,17 @@ def test_an_unroutable_event_stays_pending_then_is_given_up_after_the_grace(
 def test_an_unroutable_event_no_contract_subscribes_to_is_not_retried(
     sqlite_engine, broker, make_relay
 ):
+    # The premise: nothing consumes this event type (yet).
+    assert not has_subscribers("inventory_discrepancy_recorded", 1)
     event = commit_event(
         sqlite_engine,
-        "inventory_adjusted",
+        "inventory_discrepancy_recorded",
         {
-            "ledger_entry_id": str(uuid.uuid4()),
+            "discrepancy_id": str(uuid.uuid4()),
             "location_id": "clinic-1",
             "lot_id": str(uuid.uuid4()),
-            "product_id": "pfizer-gray-12plus",
-            "reason": "administered",
-            "delta": -1,
-            "doses_on_hand": 5,
+            "reason": "no_stock",
+            "source_event_id": str(uuid.uuid4()),
         },
     )
     unroutable_before = published("inventory", "unroutable")
