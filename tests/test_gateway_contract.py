@@ -138,7 +138,7 @@ def test_openapi_documents_every_route(api):
     ]:
         assert method in paths[path], (path, method)
     receive = paths["/api/v1/locations/{location_id}/lots"]["post"]
-    assert receive["x-roles"] == ["location_manager", "state_admin"]
+    assert receive["x-roles"] == ["location_manager", "org_admin", "state_admin"]
     assert {"201", "400", "401", "403", "404", "422"} <= set(receive["responses"])
 
 

@@ -20,6 +20,12 @@ ACCESS_ATTR = "_cvms_access"
 
 API_KEY_HEADER = "X-API-Key"
 
+# Who works at locations, for the routes of every area: state admins everywhere, organization
+# admins at their organization's locations (their token lists them), location managers and
+# vaccinators at their own. Recording doses names its own roles (clinicians only).
+STAFF = ("state_admin", "org_admin", "location_manager", "vaccinator")
+MANAGERS = ("state_admin", "org_admin", "location_manager")
+
 
 @dataclass(frozen=True)
 class Access:

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from cvms_platform import validation
 from cvms_platform.timeutil import utcnow
 from gateway import schemas
-from gateway.access import allow, public, require_location
+from gateway.access import MANAGERS, STAFF, allow, public, require_location
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
-STAFF = ("state_admin", "location_manager", "vaccinator")
-MANAGERS = ("state_admin", "location_manager")
 # Who may record a dose although clinical checks fail (with a reason); vaccinators may not.
 MAY_OVERRIDE_CLINICAL_CHECKS = ("state_admin", "location_manager")
 

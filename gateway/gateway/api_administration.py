@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cvms_platform import config, validation
 from cvms_platform.timeutil import utcnow
 from gateway import paper_forms, record_pdf, schemas, schemas_administration
-from gateway.access import allow, public
+from gateway.access import MANAGERS, STAFF, allow, public
+from gateway.api import MAY_OVERRIDE_CLINICAL_CHECKS
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
@@ -25,9 +26,6 @@ from gateway.security import hash_password
 from gateway.sessions import LoginThrottle
 
 administration_api = Blueprint("administration", __name__, url_prefix=API_PREFIX)
-
-STAFF = ("state_admin", "location_manager", "vaccinator")
-MANAGERS = ("state_admin", "location_manager")
 
 
 def _dose_of_a_location_i_act_for(administration_id: str) -> dict:
@@ -60,15 +58,25 @@ def _changed(result: dict):
         201: ("The dose as corrected, with its history", schemas.Administration),
         200: ("This correction id was applied already", schemas.Administration),
         409: ("The dose is voided", "Error"),
-        422: ("The new lot is elsewhere or expired, or nothing changes", "Error"),
+        422: (
+            "The lot is unknown, elsewhere, expired or was quarantined when the dose was given, "
+            "nothing changes, or the corrected dose fails a clinical check (minimum age, "
+            "minimum interval, dose number) without an allowed override",
+            "Error",
+        ),
     },
 )
 def correct_administration(administration_id: str):
     correction = body(schemas_administration.DoseCorrectionRequest())
     _dose_of_a_location_i_act_for(administration_id)
+    may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     with services() as s:
         result = s.administration.correct_administration(
-            administration_id, correction, g.principal.username, g.principal.user_id
+            administration_id,
+            correction,
+            g.principal.username,
+            g.principal.user_id,
+            may_override,
         )
     return _changed(result)
 

@@ -14,15 +14,12 @@ from cvms_platform import validation
 from cvms_platform.timeutil import utcnow
 from gateway import schemas
 from gateway import schemas_inventory as inventory_schemas
-from gateway.access import allow
+from gateway.access import MANAGERS, STAFF, allow
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.routing import API_PREFIX, body, created, services
 
 inventory_api = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
-
-STAFF = ("state_admin", "location_manager", "vaccinator")
-MANAGERS = ("state_admin", "location_manager")
 
 
 # -- open vials and FEFO --------------------------------------------------------------------------

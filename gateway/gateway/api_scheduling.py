@@ -19,7 +19,7 @@ from limits import parse
 
 from cvms_platform.errors import Conflict
 from gateway import schemas_scheduling as schemas
-from gateway.access import allow, public
+from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.docs import doc
 from gateway.errors import ApiError, error_response
 from gateway.hardening import client_ip
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 scheduling = Blueprint("scheduling", __name__, url_prefix=API_PREFIX)
 
-STAFF = ("state_admin", "location_manager", "vaccinator")
-MANAGERS = ("state_admin", "location_manager")
 
 # Per client address, on every public self-scheduling call (codes are not to be guessed).
 PUBLIC_LIMIT = parse(os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"))

@@ -294,7 +294,7 @@ def test_the_routes_are_in_the_openapi_document(client):
     one = spec["paths"]["/api/v1/locations/{location_id}/inventory-levels"]["get"]
     every = spec["paths"]["/api/v1/inventory-levels"]["get"]
     assert (one["x-roles"], one["x-location-scoped"]) == (
-        ["location_manager", "state_admin", "vaccinator"],
+        ["location_manager", "org_admin", "state_admin", "vaccinator"],
         True,
     )
     assert (every["x-roles"], every["x-location-scoped"]) == (["state_admin"], False)

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from nameko.exceptions import RemoteError
 
-from gateway import gunicorn_conf
-
 GIVEN, FAMILY, BIRTH = "Zebulonia", "Quackenbush-Pii", "1961-07-23"
 EMAIL, PHONE = "zebulonia.pii@example.org", "+1 555 867 5309"
 
@@ -95,6 +93,10 @@ def test_no_personal_data_passwords_or_tokens_are_logged(make_app, caplog):
     assert leaked == []
 
 
-def test_gunicorn_writes_no_access_log_of_its_own():
+def test_gunicorn_writes_no_access_log_of_its_own(monkeypatch, tmp_path):
     """Its format would show paths and query strings; the app logs route templates instead."""
+    # Importing the config sets the metrics directory for the process; keep that to this test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    from gateway import gunicorn_conf
+
     assert gunicorn_conf.accesslog is None

@@ -5,8 +5,7 @@ import re
 import pytest
 from flask import Flask
 
-from gateway.access import ACCESS_ATTR, allow, check_every_route_declared, public
-from gateway.api import MANAGERS, STAFF
+from gateway.access import ACCESS_ATTR, MANAGERS, STAFF, allow, check_every_route_declared, public
 from gateway.docs import STANDARD_ERRORS, doc
 from gateway.models import ROLES
 
@@ -24,7 +23,7 @@ EXPECTED_ROLES = {
     ("POST", "/api/v1/recipients"): set(STAFF),
     ("GET", "/api/v1/recipients/{recipient_id}"): set(STAFF),
     ("GET", "/api/v1/recipients/{recipient_id}/fhir"): set(STAFF),
-    ("POST", "/api/v1/administrations"): set(STAFF),
+    ("POST", "/api/v1/administrations"): {"state_admin", "location_manager", "vaccinator"},
     ("GET", "/api/v1/administrations/{administration_id}"): set(STAFF),
     ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/wastage"): set(STAFF),
     ("POST", "/api/v1/locations/{location_id}/lots/{lot_id}/corrections"): set(MANAGERS),
