@@ -7,7 +7,7 @@ import uuid
 
 from fhir.resources.bundle import Bundle
 
-from tests.harness import wait_until
+from tests.harness import metric, wait_until
 
 REASON = "Entered against the wrong vial."
 
@@ -156,3 +156,66 @@ def test_only_managers_of_the_doses_location_correct_or_void(admin, manager, vac
         == 403
     )
     assert admin.get(f"/administrations/{dose['id']}").json()["history"] == []
+
+
+def test_a_correction_is_checked_as_a_new_dose_and_overridden_with_a_reason(admin, location):
+    lot = admin.receive_lot(location, doses=10)
+    recipient = admin.register_recipient()
+    first = admin.administer(
+        location, lot["id"], recipient["id"], administered_at="2026-01-15T10:00Z"
+    )
+    second = admin.administer(
+        location, lot["id"], recipient["id"], administered_at="2026-02-10T10:00Z"
+    )
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    corrections = f"/administrations/{second.json()['id']}/corrections"
+
+    # 10 days after the first dose: Pfizer needs 21 (17 with the grace period).
+    too_soon = {"administered_at": "2026-01-25T10:00Z", "reason": REASON}
+    response = admin.post(corrections, json=too_soon)
+    assert response.status_code == 422, response.text
+    assert list(response.json()["fields"]) == ["administered_at"]
+    response = admin.post(corrections, json={"dose_number": 3, "reason": REASON})
+    assert response.status_code == 422, response.text
+    assert list(response.json()["fields"]) == ["dose_number"]
+    assert admin.get(f"/administrations/{second.json()['id']}").json()["history"] == []
+
+    overridden = {**too_soon, "override": {"reason": "Outbreak protocol, physician's order."}}
+    response = admin.post(corrections, json=overridden)
+    assert response.status_code == 201, response.text
+    corrected = response.json()
+    assert corrected["overridden_rules"] == ["min_interval"]
+    assert corrected["override_reason"] == "Outbreak protocol, physician's order."
+    [change] = corrected["history"]
+    assert change["after"]["administered_at"].startswith("2026-01-25T10:00")
+
+
+def test_a_catalog_edit_reaches_the_dose_checks_at_once(admin, location, cluster):
+    product = "janssen-18plus"
+    lot = admin.receive_lot(location, doses=10, product_id=product)
+    # A dose first, so that administration's copy of the catalog is fresh: only the
+    # product_updated event can bring the edit before it is 10 minutes old.
+    given = admin.administer(location, lot["id"], admin.register_recipient()["id"])
+    assert given.status_code == 201, given.text
+
+    def applied() -> float:
+        return metric(
+            cluster.metrics("administration"),
+            "cvms_events_consumed_total",
+            event_type="product_updated",
+            outcome="applied",
+        )
+
+    before = applied()
+    edited = admin.request("PATCH", f"/products/{product}", json={"min_age_years": 60})
+    assert edited.status_code == 200, edited.text
+    try:
+        wait_until(lambda: applied() > before, what="administration to apply product_updated")
+        # Born in 1970: 55 on the day of the dose, younger than the product now allows.
+        refused = admin.administer(location, lot["id"], admin.register_recipient()["id"])
+        assert refused.status_code == 422, refused.text
+        assert "60 and up" in refused.json()["fields"]["recipient_id"][0]
+    finally:
+        restored = admin.request("PATCH", f"/products/{product}", json={"min_age_years": 18})
+        assert restored.status_code == 200, restored.text
+        wait_until(lambda: applied() > before + 1, what="the catalog restored in administration")

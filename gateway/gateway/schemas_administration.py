@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cvms_platform import codes
+from gateway.schemas import ClinicalOverride
 
 REASON = validate.And(
     validate.Length(min=1, max=2000),
@@ -37,6 +38,13 @@ class DoseCorrectionRequest(Schema):
     )
     administered_at = fields.AwareDateTime()
     reason = fields.Str(required=True, validate=REASON)
+    override = fields.Nested(
+        ClinicalOverride,
+        metadata={
+            "description": "Correct the dose although it fails a clinical check, and why "
+            "(state and location managers only)"
+        },
+    )
 
     @validates_schema
     def _something_to_correct(self, data, **kwargs):

@@ -1,4 +1,5 @@
-"""The products projection: inventory's catalog facts, fetched over RPC and kept 10 minutes."""
+"""The products projection: inventory's catalog facts, fetched over RPC and kept 10 minutes, and
+updated at once by inventory's `product_updated` event."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from administration.models import Product
@@ -32,16 +34,43 @@ ProductLookup = Callable[[], list[dict]]
 def refresh(session: Session, list_products: ProductLookup) -> None:
     """Replace the projection's facts with the catalog as inventory answers it now."""
     now = utcnow()
-    for product in list_products():
-        session.merge(
-            Product(
-                id=product["id"],
-                refreshed_at=now,
-                cap_color=product.get("cap_color"),
-                **{k: product[k] for k in FACTS},
-            )
-        )
-    session.flush()
+    upsert(session, [_facts(product, now) for product in list_products()])
+
+
+def upsert(session: Session, rows: list[dict]) -> None:
+    """Insert or update products in one statement. Concurrent first doses all find the
+    projection empty and all fill it: INSERT ... ON CONFLICT lets the later ones update the rows
+    the first committed instead of failing on the primary key."""
+    if not rows:
+        return
+    # The same order in every transaction, so two refreshes never wait on each other's rows.
+    rows = sorted(rows, key=lambda row: row["id"])
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Product).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Product.id],
+        set_={name: statement.excluded[name] for name in rows[0] if name != "id"},
+    )
+    session.execute(statement)
+    # Products this session loaded before now hold older facts: read them again when used.
+    for known in list(session.identity_map.values()):
+        if isinstance(known, Product):
+            session.expire(known)
+
+
+def on_product_updated(session: Session, payload: dict) -> None:
+    """A catalog edit by a state administrator, applied at once rather than at the next refresh.
+    The event carries the whole product, so it replaces the facts as a refresh would."""
+    upsert(session, [_facts(payload, utcnow())])
+
+
+def _facts(product: dict, refreshed_at) -> dict:
+    return {
+        "id": product["id"],
+        "refreshed_at": refreshed_at,
+        "cap_color": product.get("cap_color"),
+        **{name: product[name] for name in FACTS},
+    }
 
 
 def is_fresh(session: Session) -> bool:

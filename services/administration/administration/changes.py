@@ -6,17 +6,48 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from administration import catalog
-from administration.models import VOIDED, Administration, AdministrationChange
-from administration.records import CLOCK_SKEW, LotLookup, find_lot, lot_problem
+from administration.models import (
+    COMPLETED,
+    VOIDED,
+    Administration,
+    AdministrationChange,
+    KnownLot,
+    Product,
+    Recipient,
+)
+from administration.records import (
+    BEYOND_SERIES,
+    CLOCK_SKEW,
+    DOSE_SEQUENCE,
+    MIN_AGE,
+    MIN_INTERVAL,
+    LotLookup,
+    find_lot,
+    lot_problem,
+    remember_lot,
+    rules_broken,
+)
 from administration.schemas import CORRECTABLE
 from cvms_platform.errors import Conflict, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
-from cvms_platform.timeutil import utcnow
+from cvms_platform.timeutil import as_utc, utcnow
 
 CORRECTED = "corrected"
+# A dose moved to a lot that was quarantined (a temperature excursion) when the dose was given:
+# refused as a clinical rule is, unless overridden with a reason.
+QUARANTINED_LOT = "quarantined_lot"
+
+# The fields each clinical rule reads: a correction re-runs the rules whose facts it changes, so
+# a dose recorded with an override keeps it while its site or route is corrected.
+RULE_FIELDS = {
+    MIN_AGE: {"lot_id", "administered_at"},
+    MIN_INTERVAL: {"lot_id", "administered_at"},
+    DOSE_SEQUENCE: {"dose_number", "administered_at"},
+}
 
 
 def correct(
@@ -29,8 +60,15 @@ def correct(
     correlation_id: str,
     lookup_lot: LotLookup,
     list_products: catalog.ProductLookup | None = None,
+    may_override: bool = False,
 ) -> tuple[Administration, bool]:
-    """Correct a dose's fields; returns it and False when this correction id was applied already."""
+    """Correct a dose's fields; returns it and False when this correction id was applied already.
+
+    The corrected dose is checked as a dose being recorded is: its lot (unknown, elsewhere,
+    expired, or quarantined when given), and the clinical rules its changed fields bear on
+    (minimum age, minimum interval with the grace period, dose number against the recipient's
+    other doses, voided ones left out). A broken rule is refused with 422 unless the correction
+    carries an `override` with a reason and `may_override` is true."""
     administration = _dose(session, administration_id)
     if _already_applied(session, correction.get("id"), administration, CORRECTED):
         return administration, False
@@ -48,13 +86,30 @@ def correct(
     given_at: datetime = wanted.get("administered_at", administration.administered_at)
     if given_at > utcnow() + CLOCK_SKEW:
         errors["administered_at"] = ["A dose cannot be recorded in the future."]
-    lot = find_lot(session, wanted.get("lot_id", administration.lot_id), lookup_lot)
+    broken: dict[str, tuple[str, str]] = {}
+    if "lot_id" in changed:
+        lot, quarantine = _new_lot(session, wanted["lot_id"], given_at, lookup_lot)
+        if quarantine:
+            broken[QUARANTINED_LOT] = ("lot_id", quarantine)
+    else:
+        lot = find_lot(session, administration.lot_id, lookup_lot)
+    product = None
     if lot is None:
         errors["lot_id"] = ["Unknown lot."]
     elif problem := lot_problem(lot, administration.location_id, given_at.date()):
         errors["lot_id" if "lot_id" in changed else "administered_at"] = [problem]
-    elif catalog.product(session, lot.product_id, list_products) is None:
+    elif (product := catalog.product(session, lot.product_id, list_products)) is None:
         errors["lot_id"] = [f"Product {lot.product_id} of this lot is not in the catalog."]
+    dose_number = wanted.get("dose_number", administration.dose_number)
+    if product is not None and not errors:
+        broken |= _clinical_rules(session, administration, product, given_at, dose_number, changed)
+
+    override = correction.get("override")
+    if broken and not (override and may_override):
+        for field, message in broken.values():
+            errors.setdefault(field, []).append(message)
+        if override:
+            errors["override"] = ["Your role may not override clinical checks."]
     if errors:
         raise Unprocessable(errors)
 
@@ -66,6 +121,18 @@ def correct(
         administration.lot_id = lot.id
         administration.product_id = lot.product_id
         administration.lot_number = lot.lot_number
+    recorded = _with_lot_facts(changed)
+    if broken:
+        # Overridden now, with this reason: kept on the dose beside the rules overridden before.
+        administration.overridden_rules = sorted(
+            {*(administration.overridden_rules or []), *broken}
+        )
+        administration.override_reason = override["reason"].strip()
+        recorded += ["overridden_rules", "override_reason"]
+    flags = [BEYOND_SERIES] if dose_number > product.series_doses else None
+    if flags != administration.flags:
+        administration.flags = flags
+        recorded.append("flags")
     now = utcnow()
     after = snapshot(administration)
     _remember(
@@ -76,8 +143,8 @@ def correct(
         changed_by=changed_by,
         changed_by_user_id=changed_by_user_id,
         at=now,
-        before={name: current[name] for name in _with_lot_facts(changed)},
-        after={name: after[name] for name in _with_lot_facts(changed)},
+        before={name: current[name] for name in recorded},
+        after={name: after[name] for name in recorded},
     )
     record_event(
         session,
@@ -161,7 +228,72 @@ def snapshot(administration: Administration) -> dict:
         "route": administration.route,
         "dose_volume_ml": administration.dose_volume_ml,
         "administered_at": administration.administered_at.isoformat(),
+        "overridden_rules": administration.overridden_rules,
+        "override_reason": administration.override_reason,
+        "flags": administration.flags,
     }
+
+
+def _new_lot(
+    session: Session, lot_id: str, given_at: datetime, lookup_lot: LotLookup
+) -> tuple[KnownLot | None, str | None]:
+    """The lot a dose is moved to, as inventory knows it now (it may have been quarantined since
+    it was announced), and why it could not have given the dose, if it was quarantined then."""
+    found = lookup_lot(lot_id)
+    if found is None:
+        return None, None
+    lot = remember_lot(session, found)
+    quarantined_at = found.get("quarantined_at")
+    if found.get("status") != "quarantined" or quarantined_at is None:
+        return lot, None
+    since = (
+        quarantined_at
+        if isinstance(quarantined_at, datetime)
+        else datetime.fromisoformat(quarantined_at)
+    )
+    if as_utc(since) > given_at:
+        return lot, None
+    return lot, (
+        f"This lot has been quarantined since {as_utc(since).isoformat()} "
+        "(a temperature excursion): its doses may not be fit for use."
+    )
+
+
+def _clinical_rules(
+    session: Session,
+    administration: Administration,
+    product: Product,
+    given_at: datetime,
+    dose_number: int,
+    changed: list[str],
+) -> dict[str, tuple[str, str]]:
+    """The clinical rules the corrected dose breaks among those its changed fields bear on,
+    against the recipient's other doses (voided ones do not count)."""
+    others = (
+        Administration.recipient_id == administration.recipient_id,
+        Administration.id != administration.id,
+        Administration.status == COMPLETED,
+    )
+    # Its place in the series is where it falls in time among the others.
+    given_before = session.scalar(
+        select(func.count()).where(*others, Administration.administered_at < given_at)
+    )
+    previous = session.scalar(
+        select(func.max(Administration.administered_at)).where(
+            *others, Administration.administered_at <= given_at
+        )
+    )
+    recipient = session.get(Recipient, administration.recipient_id)
+    broken = rules_broken(
+        recipient.birth_date,
+        product,
+        given_at,
+        dose_number,
+        numbered=True,
+        given_before=given_before or 0,
+        previous_at=as_utc(previous) if previous is not None else None,
+    )
+    return {rule: problem for rule, problem in broken.items() if RULE_FIELDS[rule] & set(changed)}
 
 
 def _differs(current: dict, wanted: dict, name: str) -> bool:

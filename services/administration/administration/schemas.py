@@ -189,6 +189,8 @@ class CorrectionSchema(Schema):
     )
     administered_at = fields.AwareDateTime()
     reason = fields.Str(required=True, validate=REASON)
+    # The corrected dose breaks a clinical check: correct it anyway (callers allowed to).
+    override = fields.Nested(OverrideSchema, load_default=None)
 
     @validates_schema
     def _something_to_correct(self, data, **_) -> None:

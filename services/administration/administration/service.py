@@ -8,6 +8,7 @@ from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
 from administration import catalog, changes, fhir, hl7, imports, portal, records, registration
+from administration.database_errors import answered
 from administration.models import Administration, Recipient
 from administration.schemas import (
     AdministrationSchema,
@@ -37,6 +38,7 @@ class AdministrationService(CvmsService):
     inventory = RpcProxy("inventory")
 
     @rpc
+    @answered
     def register_recipient(self, recipient: dict) -> dict:
         """Register a recipient; returns it and `created` (False when a likely duplicate, an
         existing recipient, was matched instead: then `matched` is True)."""
@@ -48,6 +50,7 @@ class AdministrationService(CvmsService):
         return {"recipient": RECIPIENT.dump(found), "created": created, "matched": not created}
 
     @rpc
+    @answered
     def get_recipient(self, recipient_id: str) -> dict:
         recipient = self.db.session.get(Recipient, str(recipient_id))
         if recipient is None:
@@ -55,6 +58,7 @@ class AdministrationService(CvmsService):
         return RECIPIENT.dump(recipient)
 
     @rpc
+    @answered
     def record_administration(
         self,
         dose: dict,
@@ -86,16 +90,20 @@ class AdministrationService(CvmsService):
         return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc
+    @answered
     def correct_administration(
         self,
         administration_id: str,
         correction: dict,
         changed_by: str,
         changed_by_user_id: str | None = None,
+        may_override: bool = False,
     ) -> dict:
         """Correct a recorded dose (lot, dose number, site, route, volume, time) with a reason;
         the history keeps the fields before and after. `created` is False for a correction id
-        applied before."""
+        applied before. The corrected dose is checked as a new one is; `may_override` (decided by
+        the gateway from the caller's role) lets a correction carrying an `override` reason
+        through clinical checks it fails."""
         data = validation.load(CorrectionSchema(), correction)
         self._refresh_catalog()
         administration, created = self.db.idempotent(
@@ -108,11 +116,13 @@ class AdministrationService(CvmsService):
                 correlation_id=self.correlation_id,
                 lookup_lot=self._lookup_lot,
                 list_products=self.inventory.list_products,
+                may_override=may_override is True,
             )
         )
         return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc
+    @answered
     def void_administration(
         self,
         administration_id: str,
@@ -136,6 +146,7 @@ class AdministrationService(CvmsService):
         return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc
+    @answered
     def get_administration(self, administration_id: str) -> dict:
         administration = self.db.session.get(Administration, str(administration_id))
         if administration is None:
@@ -143,6 +154,7 @@ class AdministrationService(CvmsService):
         return ADMINISTRATION.dump(administration)
 
     @rpc
+    @answered
     def recipient_fhir_bundle(self, recipient_id: str) -> dict:
         """The recipient and every dose recorded for them as a FHIR R4 Bundle (collection)."""
         recipient = self.db.session.get(Recipient, str(recipient_id))
@@ -152,6 +164,7 @@ class AdministrationService(CvmsService):
         return fhir.bundle(self.db.session, recipient)
 
     @rpc
+    @answered
     def recipient_hl7(self, recipient_id: str) -> str:
         """The recipient's doses as one HL7 v2.5.1 VXU^V04 message (CDC IIS guide)."""
         recipient = self.db.session.get(Recipient, str(recipient_id))
@@ -161,6 +174,7 @@ class AdministrationService(CvmsService):
         return hl7.recipient_export(self.db.session, recipient)
 
     @rpc
+    @answered
     def location_hl7_batch(self, location_id: str, date_from: str, date_to: str) -> str:
         """The doses given at a location in a date range (inclusive) as an HL7 batch: one
         VXU^V04 per recipient inside FHS/BHS ... BTS/FTS."""
@@ -174,6 +188,7 @@ class AdministrationService(CvmsService):
         )
 
     @rpc
+    @answered
     def verify_recipient_claim(self, claim: dict) -> str | None:
         """The recipient id when exactly one recipient with this family name and date of birth
         has a dose of this lot on that day; None for no match and for wrong details alike."""
@@ -187,6 +202,7 @@ class AdministrationService(CvmsService):
         )
 
     @rpc
+    @answered
     def recipient_vaccinations(self, recipient_id: str) -> list[dict]:
         """The recipient's doses (not voided ones) with product name, cap color, lot, location."""
         self._recipient(recipient_id)
@@ -194,6 +210,7 @@ class AdministrationService(CvmsService):
         return portal.vaccinations(self.db.session, str(recipient_id))
 
     @rpc
+    @answered
     def update_recipient_contact(self, recipient_id: str, change: dict) -> dict:
         """Change a recipient's address, phone, e-mail, language or contact preferences."""
         data = validation.load(ContactUpdateSchema(), change)
@@ -211,6 +228,7 @@ class AdministrationService(CvmsService):
         return recipient
 
     @rpc
+    @answered
     def import_administrations(
         self,
         location_id: str,
@@ -257,6 +275,7 @@ class AdministrationService(CvmsService):
         return imports.summary(chosen_id, data["location_id"], outcomes)
 
     @rpc
+    @answered
     def import_report(self, location_id: str, import_id: str) -> dict:
         """Every row of an import so far, with its outcome (accepted, duplicate, rejected)."""
         return imports.report(self.db.session, str(location_id), str(import_id))
@@ -264,6 +283,10 @@ class AdministrationService(CvmsService):
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event) -> None:
         records.on_lot_received(session, event)
+
+    @consumes("inventory", "product_updated")
+    def on_product_updated(self, session, event) -> None:
+        catalog.on_product_updated(session, event.payload)
 
     def _refresh_catalog(self) -> None:
         """Keep the products projection at most 10 minutes old. The usual answer, "fresh", is read

@@ -189,7 +189,7 @@ def test_a_correction_needs_a_reason_and_a_change(service, recorded):
 
 
 def test_a_retried_correction_is_applied_once(service, recorded, read):
-    correction = {"id": str(uuid.uuid4()), "dose_number": 2, "reason": REASON}
+    correction = {"id": str(uuid.uuid4()), "site": "RD", "reason": REASON}
     first = service.correct_administration(recorded["id"], correction, "mgr")
     again = service.correct_administration(recorded["id"], correction, "mgr")
     assert (first["created"], again["created"]) == (True, False)
