@@ -55,6 +55,25 @@ class DoseAdministeredV1(Schema):
     administered_at = fields.AwareDateTime(required=True)
 
 
+# Doses recorded in bulk (an offline import): one event per chunk of at most this many.
+MAX_IMPORTED_DOSES = 1000
+
+
+class AdministrationsImportedV1(Schema):
+    """The doses one import chunk recorded, in the chunk's order (each as dose_administered
+    would carry it); the API's single doses keep dose_administered."""
+
+    import_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    doses = fields.List(
+        fields.Nested(DoseAdministeredV1),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_IMPORTED_DOSES),
+    )
+
+
+# One adjustment may stand for several ledger entries of a lot written together (a chunk of
+# imported doses): delta is their sum, ledger_entry_id the last of them, doses_on_hand after it.
 class InventoryAdjustedV1(Schema):
     ledger_entry_id = fields.UUID(required=True)
     location_id = fields.Str(required=True)
@@ -376,17 +395,26 @@ CONTRACTS: dict[tuple[str, int], Contract] = {
             "inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()
         ),
         Contract("inventory", "doses_wasted", 1, DosesWastedV1(), ("scheduling",)),
-        Contract("inventory", "lot_quarantined", 1, LotQuarantinedV1(), ("scheduling",)),
-        Contract("inventory", "lot_released", 1, LotReleasedV1(), ("scheduling",)),
+        Contract(
+            "inventory", "lot_quarantined", 1, LotQuarantinedV1(), ("scheduling", "administration")
+        ),
+        Contract("inventory", "lot_released", 1, LotReleasedV1(), ("scheduling", "administration")),
         Contract("inventory", "lot_expiring", 1, LotExpiringV1()),
         Contract("inventory", "vial_opened", 1, VialOpenedV1()),
         Contract("inventory", "stock_low", 1, StockLowV1()),
-        Contract("inventory", "product_updated", 1, ProductUpdatedV1()),
+        Contract("inventory", "product_updated", 1, ProductUpdatedV1(), ("administration",)),
         Contract(
             "administration",
             "dose_administered",
             1,
             DoseAdministeredV1(),
+            ("inventory", "scheduling"),
+        ),
+        Contract(
+            "administration",
+            "administrations_imported",
+            1,
+            AdministrationsImportedV1(),
             ("inventory", "scheduling"),
         ),
         Contract("administration", "recipient_registered", 1, RecipientRegisteredV1()),

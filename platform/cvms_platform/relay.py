@@ -121,12 +121,26 @@ class OutboxRelay:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            confirmed = []
             for row in rows:
                 values = self._publish_row(row)
-                db.execute(update(outbox).where(outbox.c.seq == row.seq).values(**values))
+                if values is None:
+                    confirmed.append(row.seq)
+                else:
+                    db.execute(update(outbox).where(outbox.c.seq == row.seq).values(**values))
+            if confirmed:
+                # One statement for the batch's confirmed rows (most of them): an UPDATE per
+                # row was half of a busy relay's time.
+                db.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_(confirmed))
+                    .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
+                )
         return len(rows)
 
-    def _publish_row(self, row) -> dict:
+    def _publish_row(self, row) -> dict | None:
+        """Publish one row: None once the broker confirmed it (the batch marks those sent in
+        one statement), else the row's new values (a retry, or given up as unroutable)."""
         now = utcnow()
         try:
             self._publish(row.body)
@@ -149,7 +163,7 @@ class OutboxRelay:
         OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(
             (now - as_utc(row.created_at)).total_seconds()
         )
-        return {"sent_at": now, "attempts": row.attempts + 1, "last_error": None}
+        return None
 
     def _retry_later(self, row, error: str) -> dict:
         delay = min(2 ** min(row.attempts, 5), 30)

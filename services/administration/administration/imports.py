@@ -47,6 +47,7 @@ from administration.schemas import (
     one_of,
     phone_digits,
 )
+from cvms_platform.contracts import MAX_IMPORTED_DOSES
 from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.outbox import record_events
 from cvms_platform.timeutil import as_utc, utcnow
@@ -90,6 +91,15 @@ REQUIRED_COLUMNS = (
     "lot_number",
 )
 MAX_CHUNK = 2000
+IMPORTED_DOSE = (
+    "recipient_id",
+    "location_id",
+    "lot_id",
+    "product_id",
+    "lot_number",
+    "dose_number",
+    "administered_at",
+)
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 # Record ids are per location: the dose's id is a UUID5 of both.
 RECORD_NAMESPACE = uuid.UUID("5b0c9d3e-8f0a-4f6e-9a52-1d6f3c8a2e11")
@@ -470,24 +480,18 @@ def _record(
         ]
     if doses:
         session.execute(insert(Administration), doses)
+        # The chunk's doses travel together: inventory applies them in one transaction.
+        given = [{k: d[k] for k in IMPORTED_DOSE} | {"administration_id": d["id"]} for d in doses]
         events += [
             (
-                "dose_administered",
+                "administrations_imported",
                 {
-                    k: d[k]
-                    for k in (
-                        "recipient_id",
-                        "location_id",
-                        "lot_id",
-                        "product_id",
-                        "lot_number",
-                        "dose_number",
-                        "administered_at",
-                    )
-                }
-                | {"administration_id": d["id"]},
+                    "import_id": import_id,
+                    "location_id": location_id,
+                    "doses": given[start : start + MAX_IMPORTED_DOSES],
+                },
             )
-            for d in doses
+            for start in range(0, len(given), MAX_IMPORTED_DOSES)
         ]
     record_events(session, events, correlation_id=correlation_id)
 
@@ -564,6 +568,7 @@ class _RecipientMatcher:
                 _identity(r.given_name, r.family_name, r.birth_date), []
             ).append(r)
         self.new: dict[tuple, Recipient] = {}
+        self.new_ids: set[str] = set()
         self.kept: dict[str, Recipient] = {}
 
     def existing_ids(self) -> list[str]:
@@ -581,15 +586,16 @@ class _RecipientMatcher:
         new_key = (*key, phone, email)
         if new_key not in self.new:
             self.new[new_key] = _new_recipient(form, self.now)
+            self.new_ids.add(self.new[new_key].id)
         return self.new[new_key]
 
     def saved_id(self, recipient: Recipient) -> str | None:
         """The recipient's id if it is on record (a new one is only once a dose is accepted)."""
-        is_new = any(recipient is r for r in self.new.values())
+        is_new = recipient.id in self.new_ids
         return recipient.id if not is_new or recipient.id in self.kept else None
 
     def keep(self, recipient: Recipient) -> None:
-        if any(recipient is r for r in self.new.values()):
+        if recipient.id in self.new_ids:
             self.kept[recipient.id] = recipient
 
     def kept_new(self) -> list[dict]:

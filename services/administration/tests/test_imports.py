@@ -51,9 +51,14 @@ def test_rows_register_their_recipient_and_record_the_dose(service, stocked, rea
     assert (dose["recorded_by"], dose["dose_number"]) == ("clerk", 1)
     recipient = service.get_recipient(outcome["recipient_id"])
     assert (recipient["family_name"], recipient["contact_preferences"]["sms"]) == ("Hopper", True)
-    [body] = read.events("dose_administered")
-    event = contracts.parse(body, source="administration", event_type="dose_administered")
-    assert str(event.payload["administration_id"]) == outcome["administration_id"]
+    # An imported chunk's doses travel as one event, not as dose_administered each.
+    assert read.events("dose_administered") == []
+    [body] = read.events("administrations_imported")
+    event = contracts.parse(body, source="administration", event_type="administrations_imported")
+    assert str(event.payload["import_id"]) == report["import_id"]
+    [given] = event.payload["doses"]
+    assert str(given["administration_id"]) == outcome["administration_id"]
+    assert (str(given["lot_id"]), given["dose_number"]) == (stocked["id"], 1)
     assert len(read.events("recipient_registered")) == 1
 
 
@@ -68,7 +73,8 @@ def test_importing_the_same_rows_again_records_nothing_twice(service, stocked, r
     ]
     assert read.count(Administration) == 2
     assert read.count(Recipient) == 2
-    assert len(read.events("dose_administered")) == 2
+    [body] = read.events("administrations_imported")  # the second import sent no doses
+    assert len(body["payload"]["doses"]) == 2
 
 
 def test_a_retried_chunk_of_an_import_keeps_its_report(service, stocked):
@@ -177,3 +183,21 @@ def test_an_import_of_another_location_is_not_found(service, stocked):
         service.import_report("clinic-2", report["import_id"])
     with pytest.raises(NotFound):
         service.import_administrations("clinic-2", [row("B-1")], "clerk", report["import_id"])
+
+
+def test_a_chunk_of_more_doses_than_one_event_holds_is_announced_in_parts(service, stocked, read):
+    rows = [
+        row(f"B-{n}", given_name=f"Given{n}", phone=f"217555{n:04d}")
+        for n in range(contracts.MAX_IMPORTED_DOSES + 1)
+    ]
+    report = service.import_administrations("clinic-1", rows, "clerk")
+
+    assert report["accepted"] == len(rows)
+    sizes = [len(body["payload"]["doses"]) for body in read.events("administrations_imported")]
+    assert sizes == [contracts.MAX_IMPORTED_DOSES, 1]
+    announced = [
+        d["administration_id"]
+        for body in read.events("administrations_imported")
+        for d in body["payload"]["doses"]
+    ]
+    assert announced == [r["administration_id"] for r in report["rows"]]

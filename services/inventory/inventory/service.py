@@ -15,7 +15,17 @@ from cvms_platform.consumer import consumes
 from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from inventory import catalog, doses, forms, ledger, levels, supply, transfers, vials
+from inventory import (
+    catalog,
+    doses,
+    forms,
+    imported,
+    ledger,
+    levels,
+    supply,
+    transfers,
+    vials,
+)
 from inventory.models import Discrepancy, Lot, Product
 from inventory.schemas import (
     LEDGER_PAGE_MAX,
@@ -132,6 +142,10 @@ class InventoryService(CvmsService):
     @consumes("administration", "dose_administered")
     def on_dose_administered(self, session, event) -> None:
         doses.dose_administered(session, event)
+
+    @consumes("administration", "administrations_imported")
+    def on_administrations_imported(self, session, event) -> None:
+        imported.administrations_imported(session, event)
 
     @consumes("administration", "administration_voided")
     def on_administration_voided(self, session, event) -> None:

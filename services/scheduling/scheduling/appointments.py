@@ -3,6 +3,7 @@ no-show and the recorded dose that completes an appointment; second doses; remin
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -351,6 +352,25 @@ def complete(session: Session, event: Event, catalog: dict[str, dict]) -> Appoin
         correlation_id=event.correlation_id,
     )
     return appointment
+
+
+def complete_imported(session: Session, event: Event, catalog: dict[str, dict]) -> None:
+    """A chunk of doses typed in from paper records (`administrations_imported`): each completes
+    its recipient's appointment as a recorded dose does. Most are backdated and have none, so
+    the recipients with one are found in one query and only their doses are looked at."""
+    doses = event.payload["doses"]
+    waiting = set(
+        session.scalars(
+            select(Appointment.recipient_id).where(
+                Appointment.recipient_id.in_({str(d["recipient_id"]) for d in doses}),
+                Appointment.location_id == event.payload["location_id"],
+                Appointment.status.in_(ACTIVE_STATUSES),
+            )
+        )
+    )
+    for dose in doses:
+        if str(dose["recipient_id"]) in waiting:
+            complete(session, dataclasses.replace(event, payload=dose), catalog)
 
 
 def reopen(session: Session, event: Event) -> Appointment | None:

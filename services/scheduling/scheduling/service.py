@@ -466,6 +466,10 @@ class SchedulingService(CvmsService):
     def on_dose_administered(self, session, event) -> None:
         appointments.complete(session, event, self._products())
 
+    @consumes("administration", "administrations_imported")
+    def on_administrations_imported(self, session, event) -> None:
+        appointments.complete_imported(session, event, self._products())
+
     @consumes("administration", "administration_voided")
     def on_administration_voided(self, session, event) -> None:
         """A voided dose reopens the appointment it completed (`appointment_reopened`)."""

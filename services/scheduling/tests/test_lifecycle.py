@@ -91,6 +91,31 @@ def test_a_dose_for_someone_without_appointment_changes_nothing(service, day, ma
     assert read.events("appointment_completed") == []
 
 
+def test_an_imported_dose_completes_its_recipients_appointment(
+    service, checked_in, make_event, read
+):
+    code, recipient = checked_in
+    doses = [
+        {
+            **dose_event(make_event, r)["payload"],
+            "administered_at": datetime(2030, 3, 4, 14, 5, tzinfo=UTC),
+        }
+        for r in (str(uuid.uuid4()), recipient)
+    ]
+    chunk = make_event(
+        "administrations_imported",
+        {"import_id": str(uuid.uuid4()), "location_id": LOCATION, "doses": doses},
+    )
+
+    service.on_administrations_imported(chunk)
+
+    viewed = service.get_appointment(code)
+    assert viewed["status"] == "completed"
+    assert viewed["next_dose"]["eligible_from"] == "2030-03-25"
+    [event] = read.events("appointment_completed")
+    assert event["payload"]["administration_id"] == doses[1]["administration_id"]
+
+
 def _pfizer_day(date: str, capacity: int = 2) -> dict:
     return {
         "dates": [date],
