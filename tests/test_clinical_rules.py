@@ -4,11 +4,12 @@ the product facts administration learns from inventory's catalog over RPC."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from fhir.resources.bundle import Bundle
 
 from tests.conftest import DEMO_LOCATION
+from tests.harness import wait_until
 
 
 def register(api, birth_date: str, **form) -> dict:
@@ -90,3 +91,67 @@ def test_registration_matches_a_duplicate_and_the_fhir_bundle_validates(manager,
     assert immunization.expirationDate == date(2030, 12, 31)
     assert immunization.performer[0].actor.display == DEMO_LOCATION
     assert immunization.protocolApplied[0].doseNumberPositiveInt == 1
+
+
+def test_a_dose_from_a_quarantined_lot_is_422_until_the_lot_is_released(admin, location):
+    unit = f"fridge-{uuid.uuid4().hex[:6]}"
+    received = admin.post(
+        f"/locations/{location}/lots",
+        json={
+            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
+            "product_id": "pfizer-gray-12plus",
+            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
+            "expiration_date": "2030-12-31",
+            "doses": 20,
+            "storage_unit": unit,
+        },
+    )
+    assert received.status_code == 201, received.text
+    lot = received.json()
+    excursion = admin.post(
+        f"/locations/{location}/storage-units/{unit}/excursions",
+        json={"observed_at": datetime.now(UTC).isoformat(), "max_c": 14.0, "note": "Door ajar."},
+    )
+    assert excursion.status_code == 201, excursion.text
+
+    def dose_now(**overrides):
+        # A new recipient each time: a dose recorded while waiting leaves no interval to break.
+        recipient = admin.register_recipient()
+        given_at = datetime.now(UTC).isoformat()
+        return admin.administer(
+            location, lot["id"], recipient["id"], administered_at=given_at, **overrides
+        )
+
+    def refused_as_quarantined() -> dict | None:
+        response = dose_now()
+        if response.status_code == 422:
+            return response.json()
+        assert response.status_code == 201, response.text
+        return None
+
+    # Administration learns of the quarantine from inventory's lot_quarantined event.
+    refused = wait_until(refused_as_quarantined, what="a dose refused as quarantined")
+    assert refused["error"] == "rule_violated"
+    assert list(refused["fields"]) == ["lot_id"]
+    assert "quarantined since" in refused["fields"]["lot_id"][0]
+
+    override = {"reason": "Manufacturer confirmed the doses are within stability data."}
+    overridden = dose_now(override=override)
+    assert overridden.status_code == 201, overridden.text
+    assert overridden.json()["overridden_rules"] == ["quarantined_lot"]
+
+    released = admin.post(
+        f"/locations/{location}/lots/{lot['id']}/release", json={"note": "Maker: stable."}
+    )
+    assert released.status_code == 200, released.text
+
+    def recorded() -> dict | None:
+        response = dose_now()
+        if response.status_code == 201:
+            return response.json()
+        assert response.status_code == 422, response.text
+        return None
+
+    # And of the release from lot_released.
+    dose = wait_until(recorded, what="a dose from the released lot")
+    assert dose["overridden_rules"] is None

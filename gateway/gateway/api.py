@@ -268,7 +268,8 @@ def get_recipient(recipient_id: str):
         200: ("This record id was already recorded", schemas.Administration),
         422: (
             "Unknown recipient or lot, lot at another location or expired, or a clinical check "
-            "failed (minimum age, minimum interval, dose number) without an allowed override",
+            "failed (minimum age, minimum interval, dose number, lot quarantined when the dose "
+            "was given) without an allowed override",
             "Error",
         ),
     },

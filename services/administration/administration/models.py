@@ -149,6 +149,22 @@ class KnownLot(Base):
     expiration_date: Mapped[date] = mapped_column(Date)
 
 
+class LotQuarantine(Base):
+    """Whether a lot is quarantined (a temperature excursion in its storage unit), as inventory's
+    `lot_quarantined` and `lot_released` events say (migration 0004). Kept apart from
+    `known_lots`: those events carry no lot number or expiration date, and may come before the
+    lot's `lot_received`. `changed_at` is when inventory made the change (the event's time), so
+    a late or redelivered older event does not undo a newer one."""
+
+    __tablename__ = "lot_quarantines"
+
+    lot_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    location_id: Mapped[str] = mapped_column(String(64))
+    # Since when the lot is quarantined; None once released.
+    quarantined_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Product(Base):
     """The facts of inventory's product catalog the clinical checks and exports need, filled and
     refreshed over the `inventory.list_products` RPC (administration never reads inventory's

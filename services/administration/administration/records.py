@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from administration import catalog
+from administration import catalog, quarantine
 from administration.models import COMPLETED, Administration, KnownLot, Product, Recipient
 from cvms_platform.envelope import Event
 from cvms_platform.errors import Conflict, Unprocessable
@@ -26,6 +26,7 @@ MIN_INTERVAL = "min_interval"
 DOSE_SEQUENCE = "dose_sequence"
 # Not an error: a dose past the product's series (a booster) is recorded with this flag.
 BEYOND_SERIES = "beyond_series"
+QUARANTINED_LOT = quarantine.QUARANTINED_LOT
 
 LotLookup = Callable[[str], dict | None]
 # (location_id, product_id, administered_at ISO) -> the lot inventory chooses; raises NoUsableLot.
@@ -33,6 +34,8 @@ LotChooser = Callable[[str, str, str], dict]
 
 
 def remember_lot(session: Session, lot: dict) -> KnownLot:
+    """Keep a lot inventory announced or answered, and its quarantine state when it says."""
+    quarantine.note_inventory_answer(session, lot)
     return session.merge(lot_from_inventory(lot))
 
 
@@ -67,9 +70,10 @@ def record_dose(
     """Record a dose; the same record id recorded again returns the first record unchanged.
 
     A dose names its lot, or only its product: then inventory chooses the lot (`choose_lot`,
-    first expiring first). Clinical rules broken (minimum age, minimum interval, dose sequence)
-    are refused with 422 unless the dose carries an `override` with a reason and `may_override`
-    is true; then the rules overridden and the reason are kept on the record."""
+    first expiring first). Clinical rules broken (minimum age, minimum interval, dose sequence,
+    a named lot quarantined when the dose was given) are refused with 422 unless the dose
+    carries an `override` with a reason and `may_override` is true; then the rules overridden
+    and the reason are kept on the record."""
     record_id = str(dose["id"])
     existing = session.get(Administration, record_id)
     if existing is not None:
@@ -109,6 +113,14 @@ def record_dose(
     broken: dict[str, tuple[str, str]] = {}
     if recipient is not None and product is not None and not errors:
         broken = clinical_checks(session, recipient, product, dose, dose_number, given_before)
+    # A lot inventory chose was usable when it answered: only a named lot is checked here.
+    if (
+        lot is not None
+        and lot_field == "lot_id"
+        and lot_field not in errors
+        and (problem := quarantine.quarantine_problem(session, lot, dose["administered_at"]))
+    ):
+        broken[QUARANTINED_LOT] = ("lot_id", problem)
 
     override = dose.get("override")
     if broken and not (override and may_override):

@@ -7,7 +7,17 @@ import uuid
 from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
-from administration import catalog, changes, fhir, hl7, imports, portal, records, registration
+from administration import (
+    catalog,
+    changes,
+    fhir,
+    hl7,
+    imports,
+    portal,
+    quarantine,
+    records,
+    registration,
+)
 from administration.database_errors import answered
 from administration.models import Administration, Recipient
 from administration.schemas import (
@@ -283,6 +293,14 @@ class AdministrationService(CvmsService):
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event) -> None:
         records.on_lot_received(session, event)
+
+    @consumes("inventory", "lot_quarantined")
+    def on_lot_quarantined(self, session, event) -> None:
+        quarantine.on_lot_quarantined(session, event)
+
+    @consumes("inventory", "lot_released")
+    def on_lot_released(self, session, event) -> None:
+        quarantine.on_lot_released(session, event)
 
     @consumes("inventory", "product_updated")
     def on_product_updated(self, session, event) -> None:
