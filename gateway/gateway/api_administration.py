@@ -47,7 +47,7 @@ def _changed(result: dict):
 
 # -- corrections and voids ------------------------------------------------------------------------
 @administration_api.post("/administrations/<administration_id>/corrections")
-@allow(*MANAGERS)
+@allow(*MANAGERS, scopes=("administrations:write",))
 @doc(
     "Correct a recorded dose (lot, dose number, site, route, dose volume, time given) with a "
     "reason; its history keeps who, when, why, and the fields before and after. Inventory moves "
@@ -82,7 +82,7 @@ def correct_administration(administration_id: str):
 
 
 @administration_api.post("/administrations/<administration_id>/void")
-@allow(*MANAGERS)
+@allow(*MANAGERS, scopes=("administrations:write",))
 @doc(
     "Void a dose entered in error, with a reason: it stays on record with its history, no "
     "longer counts for the recipient's series, and inventory puts the dose back",
@@ -129,7 +129,7 @@ def recipient_hl7(recipient_id: str):
 
 
 @administration_api.get("/locations/<location_id>/administrations/hl7")
-@allow(*MANAGERS, location_scoped=True)
+@allow(*MANAGERS, location_scoped=True, scopes=("administrations:read",))
 @doc(
     "The doses given at a location in ?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive, UTC, at most "
     "366 days) as an HL7 v2.5.1 batch: FHS, BHS, one VXU^V04 per recipient, BTS, FTS",
@@ -451,7 +451,7 @@ def administration_import_template():
 
 
 @administration_api.post("/locations/<location_id>/administration-imports")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("administrations:write",))
 @doc(
     "Import doses recorded on paper: a CSV (text/csv) of the template's columns. Each row "
     "registers or matches its recipient and records the dose by the API's rules (backdated "
@@ -526,7 +526,7 @@ def _csv_rows(data: bytes) -> list[dict]:
 
 
 @administration_api.get("/locations/<location_id>/administration-imports/<import_id>")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("administrations:read",))
 @doc(
     "An import's report: every row sent so far, accepted, duplicate or rejected with why",
     tag="offline operations",
@@ -538,7 +538,7 @@ def administration_import_report(location_id: str, import_id: str):
 
 
 @administration_api.get("/locations/<location_id>/administration-imports/<import_id>/report.csv")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("administrations:read",))
 @doc(
     "An import's report as CSV: row, record_id, status, administration_id, recipient_id, errors",
     tag="offline operations",
