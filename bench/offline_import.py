@@ -65,12 +65,16 @@ def main() -> None:
     parser.add_argument("--reconcile-timeout", type=float, default=3600.0)
     args = parser.parse_args()
 
-    with RunningSystem(gateway_workers=args.gateway_workers) as cvms:
+    # The filled CSV and its report (tens of MB at full size) go when the run ends.
+    with (
+        tempfile.TemporaryDirectory(prefix="cvms-bench-import-") as scratch,
+        RunningSystem(gateway_workers=args.gateway_workers) as cvms,
+    ):
         admin = cvms.api.as_user(*ADMIN)
         per_lot = args.rows // LOTS + EXTRA_DOSES
         lots = [admin.receive_lot(LOCATION, doses=per_lot) for _ in range(LOTS)]
         received = per_lot * LOTS
-        workdir = Path(tempfile.mkdtemp(prefix="cvms-bench-import-"))
+        workdir = Path(scratch)
         path = workdir / "filled.csv"
         write_csv(path, args.rows, [lot["lot_number"] for lot in lots])
         print(f"{args.rows:,} rows in {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
