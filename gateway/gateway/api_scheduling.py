@@ -12,17 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
-from limits import parse
+from flask import Blueprint, g, jsonify, request, url_for
 
-from cvms_platform.errors import Conflict
 from gateway import schemas_scheduling as schemas
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.docs import doc
-from gateway.errors import ApiError, error_response
-from gateway.hardening import client_ip
+from gateway.errors import error_response
+from gateway.hardening import PUBLIC_BOOKING_PREFIX
 from gateway.routing import API_PREFIX, body, created, services
 
 log = logging.getLogger(__name__)
@@ -30,8 +27,6 @@ log = logging.getLogger(__name__)
 scheduling = Blueprint("scheduling", __name__, url_prefix=API_PREFIX)
 
 
-# Per client address, on every public self-scheduling call (codes are not to be guessed).
-PUBLIC_LIMIT = parse(os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"))
 # Public self-scheduling requests one gunicorn worker serves at once; the rest are shed.
 MAX_IN_FLIGHT = int(os.environ.get("CVMS_BOOKING_MAX_IN_FLIGHT", "6"))
 _in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
@@ -40,14 +35,15 @@ SHED_RETRY_AFTER = "2"
 
 # -- protection of the public routes --------------------------------------------------------------
 def _is_public_scheduling() -> bool:
-    return (request.endpoint or "").startswith("scheduling.public_")
+    return (request.endpoint or "").startswith(PUBLIC_BOOKING_PREFIX)
 
 
 @scheduling.before_request
 def _admit():
+    """Shed at once what this worker cannot serve soon (the per-address rate limit, applied by
+    `hardening`, comes first)."""
     if not _is_public_scheduling():
         return None
-    _rate_limit()
     if not _in_flight.acquire(blocking=False):
         response = error_response(
             503, "overloaded", "Many people are booking right now; try again in a moment."
@@ -62,36 +58,6 @@ def _admit():
 def _release(_error=None):
     if g.pop("_cvms_booking_slot", False):
         _in_flight.release()
-
-
-def _rate_limit() -> None:
-    limiter = current_app.extensions.get("cvms_limiter")
-    if limiter is None:
-        return
-    # The run's (deployment's) prefix, as flask-limiter's own keys have: the raw `limits` API
-    # does not add it, and shared Redis servers would otherwise mix counters.
-    key = (current_app.config["CVMS"].redis_prefix, "booking", client_ip())
-    try:
-        if limiter.limiter.hit(PUBLIC_LIMIT, *key):
-            return
-        reset_at = limiter.limiter.get_window_stats(PUBLIC_LIMIT, *key).reset_time
-    except Exception as exc:  # noqa: BLE001 - fail open, as the other limits do
-        log.error("booking rate limit unavailable: %s", exc)
-        return
-    raise ApiError(
-        429,
-        "rate_limited",
-        f"Too many requests from your address (limit {PUBLIC_LIMIT}); slow down.",
-        headers={"Retry-After": str(max(1, int(reset_at - time.time()) + 1))},
-    )
-
-
-@scheduling.errorhandler(Conflict)
-def _conflict(error: Conflict):
-    """Scheduling's conflicts carry a code (slot_full, already_booked, ...) to answer with."""
-    message = str(error.args[0]) if error.args else "Conflict."
-    code = str(error.args[1]) if len(error.args) > 1 else "conflict"
-    return error_response(409, code, message)
 
 
 def _query() -> dict:

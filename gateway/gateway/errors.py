@@ -64,7 +64,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Conflict)
     def _conflict(error: Conflict):
-        return error_response(409, "conflict", str(error.args[0]) if error.args else "Conflict.")
+        message = str(error.args[0]) if error.args else "Conflict."
+        code = str(error.args[1]) if len(error.args) > 1 else "conflict"
+        return error_response(409, code, message)
 
     @app.errorhandler(RpcTimeout)
     @app.errorhandler(UnknownService)

@@ -35,6 +35,9 @@ AUTH_ENDPOINTS = (
     "administration.claim_recipient_account",
 )
 
+# The public self-scheduling routes (api_scheduling's `public_*` views).
+PUBLIC_BOOKING_PREFIX = "scheduling.public_"
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -108,6 +111,12 @@ def install(app: Flask, settings: Settings) -> Limiter | None:
             app.view_functions[endpoint] = limiter.limit(settings.auth_rate_limit, key_func=_ip)(
                 app.view_functions[endpoint]
             )
+    # Public self-scheduling: one counter per client IP across all its routes.
+    public_booking = limiter.shared_limit(
+        settings.booking_rate_limit, scope="public-booking", key_func=_ip
+    )
+    for endpoint in [e for e in app.view_functions if e.startswith(PUBLIC_BOOKING_PREFIX)]:
+        app.view_functions[endpoint] = public_booking(app.view_functions[endpoint])
     app.extensions["cvms_limiter"] = limiter
 
     @app.errorhandler(RateLimitExceeded)

@@ -28,6 +28,8 @@ class Settings:
     # flask-limiter limits ("600/minute", "10/second;600/hour") or "off".
     rate_limit: str = "600/minute"  # per user (per client IP without a valid token)
     auth_rate_limit: str = "20/minute"  # per client IP on /auth/token and /auth/refresh
+    # per client IP, shared by every public self-scheduling route (codes are not to be guessed)
+    booking_rate_limit: str = "30/minute"
     # Sign-in lockout: this many failures within the window lock for the lockout period.
     login_max_failures: int = 5  # per username
     login_max_failures_per_ip: int = 20  # per client IP (many people may share one)
@@ -50,6 +52,7 @@ class Settings:
             redis_prefix=os.environ.get("CVMS_REDIS_PREFIX", "cvms:gateway"),
             rate_limit=os.environ.get("CVMS_RATE_LIMIT", "600/minute"),
             auth_rate_limit=os.environ.get("CVMS_AUTH_RATE_LIMIT", "20/minute"),
+            booking_rate_limit=os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"),
             login_max_failures=config.int_setting("CVMS_LOGIN_MAX_FAILURES", 5),
             login_max_failures_per_ip=config.int_setting("CVMS_LOGIN_MAX_FAILURES_PER_IP", 20),
             login_window_seconds=config.int_setting("CVMS_LOGIN_WINDOW_SECONDS", 900),

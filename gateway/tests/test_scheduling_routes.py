@@ -4,7 +4,6 @@ overload), conflicts answered with their codes, and the clinic's side passing wh
 import threading
 
 import pytest
-from limits import parse
 
 from cvms_platform.errors import Conflict, InvalidInput
 from gateway import api_scheduling
@@ -68,8 +67,9 @@ def test_a_booking_without_contact_details_is_refused_before_any_rpc(app, cluste
     assert cluster.calls == []
 
 
-def test_public_booking_is_limited_per_address(app, monkeypatch):
-    monkeypatch.setattr(api_scheduling, "PUBLIC_LIMIT", parse("2/minute"))
+def test_public_booking_is_limited_per_address(make_app, redis_client):
+    app = make_app(booking_rate_limit="2/minute")
+    app.extensions["cvms_rpc"].cluster.answer("scheduling.book_appointment", APPOINTMENT)
     client = app.test_client()
     here = {"REMOTE_ADDR": "10.1.1.1"}
 

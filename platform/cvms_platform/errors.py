@@ -25,7 +25,8 @@ class NotFound(Exception):
 
 @deserialize_to_instance
 class Conflict(Exception):
-    """The request clashes with the current state. HTTP 409."""
+    """The request clashes with the current state. HTTP 409. `Conflict(message, code)` names
+    the clash for clients (e.g. `slot_full`); without a code the answer's error is `conflict`."""
 
 
 @deserialize_to_instance
