@@ -59,21 +59,25 @@ def book(
 ) -> Appointment:
     """A seat of the slot and the appointment in it, or nothing (one transaction). The person
     must be old enough for the slot's product on the slot's day."""
-    wanted = session.get(Slot, str(data["slot_id"]))
-    if wanted is not None:
+    slot_id = str(data["slot_id"])
+    taken = seats.try_take(session, slot_id, now)
+    # A refusal says why; being too young comes first, whether or not a seat was left.
+    slot = taken or seats.describe(session, slot_id)
+    if slot is not None:
         eligibility.require_minimum_age(
-            catalog.get(wanted.product_id),
+            catalog.get(slot.product_id),
             data["birth_date"],
-            _local_date(session, wanted.location_id, wanted.starts_at),
+            _day_in(slot.time_zone, slot.starts_at),
         )
-    slot = seats.take(session, str(data["slot_id"]), now)
+    if taken is None:
+        seats.refuse(slot, slot_id, now)
     return records.create(
         session,
         data,
-        location_id=slot.location_id,
-        product_id=slot.product_id,
-        slot_id=slot.id,
-        starts_at=slot.starts_at,
+        location_id=taken.location_id,
+        product_id=taken.product_id,
+        slot_id=taken.id,
+        starts_at=taken.starts_at,
         dose_number=1,
         now=now,
         actor=actor,
@@ -129,8 +133,11 @@ def _earliest_date(session: Session, appointment: Appointment):
 
 def _local_date(session: Session, location_id: str, moment: datetime):
     settings = session.get(LocationSettings, location_id)
-    zone = ZoneInfo(settings.time_zone if settings else "UTC")
-    return moment.astimezone(zone).date()
+    return _day_in(settings.time_zone if settings else None, moment)
+
+
+def _day_in(time_zone: str | None, moment: datetime):
+    return moment.astimezone(ZoneInfo(time_zone or "UTC")).date()
 
 
 def reschedule(

@@ -281,6 +281,22 @@ def test_someone_too_young_for_the_product_is_not_booked(service, day, make_pers
     assert book(service, slot, make_person(birth_date="2018-03-04"))["status"] == "booked"
 
 
+def test_someone_too_young_hears_about_their_age_even_when_the_slot_is_full(
+    service, day, make_person
+):
+    _fill(service, day, make_person)
+    slot = day["slots"][0]
+
+    with pytest.raises(Unprocessable) as error:
+        book(service, slot, make_person(birth_date="2018-03-05"))
+
+    # Told what no other slot would change, rather than to try another slot.
+    assert list(error.value.errors) == ["birth_date"]
+    with pytest.raises(Conflict) as full:
+        book(service, slot, make_person(birth_date="1980-01-01"))
+    assert full.value.args[1:] == ("slot_full",)
+
+
 def test_someone_too_young_does_not_join_a_waitlist(service, day, make_person, clock):
     _fill(service, day, make_person)
 
