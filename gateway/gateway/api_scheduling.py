@@ -3,61 +3,25 @@ is the credential), and the clinic's side of it.
 
 Public self-scheduling is where a rush lands (in January 2021 one state site saw 10,000
 requests/s for 6,000 slots and answered 502s). So its routes are limited per client address
-(in Redis, across workers and instances), and each gunicorn worker serves at most a bounded
-number of them at once: beyond that it answers 503 with Retry-After at once, instead of queueing
-requests until gunicorn's timeout turns them into 502s."""
+(in Redis, across workers and instances, by `hardening`), and each gunicorn worker serves at
+most a bounded number of them at once (`admission`): beyond that it answers 503 with
+Retry-After at once, instead of queueing requests until gunicorn's timeout turns them into
+502s."""
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 
 from flask import Blueprint, g, jsonify, request, url_for
 
 from gateway import schemas_scheduling as schemas
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.docs import doc
-from gateway.errors import error_response
-from gateway.hardening import PUBLIC_BOOKING_PREFIX
 from gateway.routing import API_PREFIX, body, created, services
 
 log = logging.getLogger(__name__)
 
 scheduling = Blueprint("scheduling", __name__, url_prefix=API_PREFIX)
-
-
-# Public self-scheduling requests one gunicorn worker serves at once; the rest are shed.
-MAX_IN_FLIGHT = int(os.environ.get("CVMS_BOOKING_MAX_IN_FLIGHT", "6"))
-_in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-SHED_RETRY_AFTER = "2"
-
-
-# -- protection of the public routes --------------------------------------------------------------
-def _is_public_scheduling() -> bool:
-    return (request.endpoint or "").startswith(PUBLIC_BOOKING_PREFIX)
-
-
-@scheduling.before_request
-def _admit():
-    """Shed at once what this worker cannot serve soon (the per-address rate limit, applied by
-    `hardening`, comes first)."""
-    if not _is_public_scheduling():
-        return None
-    if not _in_flight.acquire(blocking=False):
-        response = error_response(
-            503, "overloaded", "Many people are booking right now; try again in a moment."
-        )
-        response.headers["Retry-After"] = SHED_RETRY_AFTER
-        return response
-    g._cvms_booking_slot = True
-    return None
-
-
-@scheduling.teardown_request
-def _release(_error=None):
-    if g.pop("_cvms_booking_slot", False):
-        _in_flight.release()
 
 
 def _query() -> dict:

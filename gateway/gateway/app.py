@@ -12,6 +12,7 @@ from cvms_platform import config
 from cvms_platform.db import make_engine
 from gateway import audit, errors, hardening, observability
 from gateway.access import check_every_route_declared, public
+from gateway.admission import PublicAdmission
 from gateway.api import api
 from gateway.api_administration import administration_api
 from gateway.api_audit import audit as audit_api
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(drop_cached_inventory)
     hardening.install(app, settings)
     audit.install(app)  # after hardening: its answers (a 503) get the security headers too
+    # Outermost: a refused public request costs no Flask, limiter or log work.
+    app.wsgi_app = PublicAdmission(app.wsgi_app, max_in_flight=settings.booking_max_in_flight)
     spec = build_spec(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi", public(lambda: jsonify(spec)))
     check_every_route_declared(app)

@@ -30,6 +30,8 @@ class Settings:
     auth_rate_limit: str = "20/minute"  # per client IP on /auth/token and /auth/refresh
     # per client IP, shared by every public self-scheduling route (codes are not to be guessed)
     booking_rate_limit: str = "30/minute"
+    # Public self-scheduling requests one gunicorn worker serves at once; the rest get 503.
+    booking_max_in_flight: int = 6
     # Sign-in lockout: this many failures within the window lock for the lockout period.
     login_max_failures: int = 5  # per username
     login_max_failures_per_ip: int = 20  # per client IP (many people may share one)
@@ -53,6 +55,7 @@ class Settings:
             rate_limit=os.environ.get("CVMS_RATE_LIMIT", "600/minute"),
             auth_rate_limit=os.environ.get("CVMS_AUTH_RATE_LIMIT", "20/minute"),
             booking_rate_limit=os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"),
+            booking_max_in_flight=config.int_setting("CVMS_BOOKING_MAX_IN_FLIGHT", 6),
             login_max_failures=config.int_setting("CVMS_LOGIN_MAX_FAILURES", 5),
             login_max_failures_per_ip=config.int_setting("CVMS_LOGIN_MAX_FAILURES_PER_IP", 20),
             login_window_seconds=config.int_setting("CVMS_LOGIN_WINDOW_SECONDS", 900),

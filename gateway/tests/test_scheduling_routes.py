@@ -1,12 +1,10 @@
 """Scheduling's routes: public self-scheduling without a login (limited per address, shed at
 overload), conflicts answered with their codes, and the clinic's side passing who acted."""
 
-import threading
-
 import pytest
 
 from cvms_platform.errors import Conflict, InvalidInput
-from gateway import api_scheduling
+from gateway.admission import SHED_MESSAGE, SHED_RETRY_AFTER, PublicAdmission
 
 TOKEN = "/api/v1/auth/token"
 BOOK = "/api/v1/public/appointments"
@@ -83,26 +81,42 @@ def test_public_booking_is_limited_per_address(make_app, redis_client):
     assert 1 <= int(limited.headers["Retry-After"]) <= 61
 
 
-def test_at_overload_a_worker_sheds_at_once_with_503_and_retry_after(app, monkeypatch):
-    busy = threading.BoundedSemaphore(1)
-    busy.acquire()  # every place taken by requests in flight
-    monkeypatch.setattr(api_scheduling, "_in_flight", busy)
+def test_at_overload_a_worker_sheds_at_once_with_503_and_retry_after(app, cluster):
+    admission = app.wsgi_app
+    assert isinstance(admission, PublicAdmission)
+    for _ in range(admission.max_in_flight):
+        admission.places.acquire()  # every place taken by requests in flight
+    client = app.test_client()
 
-    response = app.test_client().post(BOOK, json=BOOKING)
+    response = client.post(BOOK, json=BOOKING, headers={"X-Request-ID": "rush-1"})
 
     assert response.status_code == 503
-    assert response.get_json()["error"] == "overloaded"
-    assert response.headers["Retry-After"] == api_scheduling.SHED_RETRY_AFTER
-    busy.release()
-    assert app.test_client().post(BOOK, json=BOOKING).status_code == 201
+    assert response.get_json() == {
+        "error": "overloaded",
+        "message": SHED_MESSAGE,
+        "request_id": "rush-1",
+    }
+    assert response.headers["Retry-After"] == SHED_RETRY_AFTER
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert cluster.calls == []  # refused before any work
+    # Only the public self-scheduling routes are shed.
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    admission.places.release()
+    assert client.post(BOOK, json=BOOKING).status_code == 201
 
 
-def test_a_finished_request_gives_its_place_back(app, monkeypatch):
-    places = threading.BoundedSemaphore(1)
-    monkeypatch.setattr(api_scheduling, "_in_flight", places)
+def test_a_finished_request_gives_its_place_back(app):
+    admission = app.wsgi_app
+    for _ in range(admission.max_in_flight - 1):
+        admission.places.acquire()  # one place left
     client = app.test_client()
 
     assert [client.post(BOOK, json=BOOKING).status_code for _ in range(3)] == [201] * 3
+    # A refusal by the service (or a crash in the view) gives its place back too.
+    app.extensions["cvms_rpc"].cluster.answer(
+        "scheduling.book_appointment", Conflict("full", "slot_full")
+    )
+    assert [client.post(BOOK, json=BOOKING).status_code for _ in range(3)] == [409] * 3
 
 
 def test_staff_routes_pass_who_acted(app, cluster):
