@@ -28,11 +28,13 @@ MANAGER = ("clinic.manager", "demo-clinic-manager")
 class RunningSystem:
     """CVMS started for a benchmark, on databases and a vhost of its own."""
 
-    def __init__(self, gateway_workers: int):
+    def __init__(self, gateway_workers: int, replicas: dict[str, int] | None = None):
         self.infra = Infrastructure.find()
         self.run = TestRun(self.infra)
         self.cluster: Cluster | None = None
         self.gateway_workers = gateway_workers
+        # Instances per service beyond the first one (deploy/k8s runs 2 of each service).
+        self.replicas = replicas or {}
 
     def __enter__(self) -> RunningSystem:
         self.run.create()
@@ -40,6 +42,9 @@ class RunningSystem:
         self.cluster.env["GATEWAY_WORKERS"] = str(self.gateway_workers)
         self.cluster.migrate()
         self.cluster.start_all()
+        for service, count in self.replicas.items():
+            for _ in range(count - 1):
+                self.cluster.start_replica(service)
         self.api = Api(self.cluster.gateway_url)
         self.manager = self.api.as_user(*MANAGER)
         return self

@@ -169,6 +169,7 @@ class Cluster:
             "gateway": free_port(),
         }
         self.processes: dict[str, subprocess.Popen] = {}
+        self.replicas: dict[str, str] = {}  # "scheduling-2" -> "scheduling"
         self.env = {
             **os.environ,
             "AMQP_URI": run.amqp_uri,
@@ -200,6 +201,7 @@ class Cluster:
     def commands(self) -> dict[str, list[str]]:
         return {
             **{name: [str(BIN / "cvms-service"), name] for name in SERVICES},
+            **{name: [str(BIN / "cvms-service"), of] for name, of in self.replicas.items()},
             **{
                 f"{name}-relay": [
                     str(BIN / "cvms-relay"),
@@ -266,6 +268,16 @@ class Cluster:
             self.start(f"{name}-relay")
         for name in (f"{name}-relay" for name in RELAYS):
             self.wait_http(f"http://127.0.0.1:{self.ports[name]}/metrics", name)
+
+    def start_replica(self, service: str) -> str:
+        """One more instance of `service`, as deployed (deploy/k8s runs two of each): the
+        instances share its RPC queue and its event queues, each with its own health port."""
+        name = f"{service}-{sum(of == service for of in self.replicas.values()) + 2}"
+        self.replicas[name] = service
+        self.ports[name] = free_port()
+        self.start(name, **{f"{service.upper()}_HTTP_ADDRESS": f"127.0.0.1:{self.ports[name]}"})
+        self.wait_http(f"http://127.0.0.1:{self.ports[name]}/ready", name)
+        return name
 
     def wait_http(self, url: str, name: str, timeout: float = READY_TIMEOUT) -> None:
         def ready():
