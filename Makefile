@@ -51,6 +51,8 @@ bench: install
 
 .PHONY: bench-booking
 bench-booking: install  # the booking rush through the gateway, and 10x overload
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || \
+		echo "wrk is not installed: the overload comes from 2,000 Python threads instead"
 	$(BIN)/python -m bench.booking_rush $(BENCH_ARGS)
 
 .PHONY: bench-import

@@ -152,13 +152,23 @@ def _scratch_database() -> Iterator[str]:
 # --- benchmarks -------------------------------------------------------------
 
 
-def flask_hello(workers: int, duration_s: float) -> dict[str, float]:
-    """Bare Flask under gunicorn sync workers: the ceiling for any Flask gateway."""
+def flask_hello(
+    workers: int,
+    duration_s: float,
+    *,
+    connections: int = 32,
+    worker_class: str = "sync",
+    threads: int = 1,
+) -> dict[str, float]:
+    """Bare Flask under gunicorn: the ceiling for any Flask gateway. Sync workers by default;
+    with `worker_class="gthread"` and many connections, what the gateway's own server setup
+    answers at all under overload."""
     port = _free_port()
     cmd = [
         sys.executable, "-m", "gunicorn",
         "--workers", str(workers),
-        "--worker-class", "sync",
+        "--worker-class", worker_class,
+        "--threads", str(threads),
         "--bind", f"127.0.0.1:{port}",
         "--log-level", "warning",
         "bench.hello_app:app",
@@ -174,8 +184,10 @@ def flask_hello(workers: int, duration_s: float) -> dict[str, float]:
 
     with _process(cmd, what="gunicorn", cwd=ROOT, env=_child_env()) as proc:
         _wait_until(answers, what="gunicorn", proc=proc)
-        result = http_load(f"http://127.0.0.1:{port}/hello", duration_s=duration_s, connections=32)
-    return {"workers": workers, **result}
+        result = http_load(
+            f"http://127.0.0.1:{port}/hello", duration_s=duration_s, connections=connections
+        )
+    return {"workers": workers, "worker_class": worker_class, "connections": connections, **result}
 
 
 def postgres_tps(duration_s: float, clients: int = 8) -> dict[str, float]:

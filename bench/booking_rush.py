@@ -23,6 +23,7 @@ Results go to bench/results/booking_rush.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -38,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import requests
 
 from bench import baselines, loadgen
@@ -45,6 +47,7 @@ from bench.system import LOCATION, RunningSystem
 
 SLOTS_PER_DAY = 200  # 06:00-22:40 every 5 minutes
 HANG_S = 10.0
+GATEWAY_THREADS = int(os.environ.get("GATEWAY_THREADS", "8"))  # as gateway/gunicorn_conf.py
 
 
 def _person(n: int) -> dict:
@@ -88,9 +91,14 @@ def make_slots(system: RunningSystem, slots: int) -> list[str]:
 
 
 def rush(base: str, slot_ids: list[str], *, clients: int, attempts: int) -> dict:
+    """`clients` people on one asyncio loop (aiohttp): 200 Python threads would queue on the
+    GIL and spend a core on themselves, and their latencies would be the client's own."""
+    return asyncio.run(_rush(base, slot_ids, clients=clients, attempts=attempts))
+
+
+async def _rush(base: str, slot_ids: list[str], *, clients: int, attempts: int) -> dict:
     url = f"{base}/public/appointments"
     remaining = iter(range(attempts))
-    lock = threading.Lock()
     latencies: list[float] = []
     statuses: Counter = Counter()
     errors: Counter = Counter()
@@ -99,49 +107,50 @@ def rush(base: str, slot_ids: list[str], *, clients: int, attempts: int) -> dict
     # What the booking page shows everyone: slots seen full are not offered again.
     full: set[str] = set()
 
-    def client(seed: int) -> None:
+    async def client(session: aiohttp.ClientSession, seed: int) -> None:
         rng = random.Random(seed)
-        session = requests.Session()
         known_open = list(slot_ids)
-        while True:
+        timeout = aiohttp.ClientTimeout(total=HANG_S)
+        while (n := next(remaining, None)) is not None:
             known_open = [s for s in known_open if s not in full]
-            with lock:
-                n = next(remaining, None)
-            if n is None:
-                return
             while True:
                 slot = rng.choice(known_open) if known_open else rng.choice(slot_ids)
                 started = time.perf_counter()
+                retry_after, error = 1.0, None
                 try:
-                    response = session.post(
-                        url, json={"slot_id": slot, **_person(n)}, timeout=HANG_S
-                    )
-                    status = response.status_code
-                except requests.RequestException as exc:
-                    status, response = type(exc).__name__, None
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    statuses[status] += 1
-                    if status == 201:
-                        booked_at.append(time.perf_counter())
-                    elif status == 409:
-                        errors[response.json().get("error")] += 1
+                    async with session.post(
+                        url, json={"slot_id": slot, **_person(n)}, timeout=timeout
+                    ) as response:
+                        status = response.status
+                        if status == 409:
+                            error = (await response.json()).get("error")
+                        else:
+                            await response.read()
+                        retry_after = float(response.headers.get("Retry-After", "1"))
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status = type(exc).__name__
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+                if status == 201:
+                    booked_at.append(time.perf_counter())
+                elif status == 409:
+                    errors[error] += 1
                 if status == 503:  # shed: come back as told
-                    time.sleep(float(response.headers.get("Retry-After", "1")) / 10)
+                    await asyncio.sleep(retry_after / 10)
                     continue
                 if status in (201, 409):
-                    with lock:
-                        full.add(slot)
+                    full.add(slot)
                 break
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(client, range(clients)))
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(session, seed) for seed in range(clients)))
     elapsed = time.perf_counter() - started
     latencies.sort()
     booked = statuses[201]
     return {
+        "load_generator": "aiohttp",
         "clients": clients,
         "attempts": attempts,
         "requests": len(latencies),
@@ -296,15 +305,35 @@ def main() -> None:
     parser.add_argument("--overload-clients", type=int, default=None, help="default: 10x")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of overload")
     parser.add_argument("--gateway-workers", type=int, default=2)
+    parser.add_argument(
+        "--scheduling-instances",
+        type=int,
+        default=2,
+        help="scheduling processes sharing its RPC queue (deploy/k8s runs 2 replicas)",
+    )
     args = parser.parse_args()
     overload_clients = args.overload_clients or args.clients * 10
 
     print("measuring the PostgreSQL baseline (pgbench) ...", flush=True)
     pg = baselines.postgres_tps(args.duration)
     print(f"  pgbench: {pg['tps']:,.0f} tps", flush=True)
+    # What "quickly" can mean here: a bare Flask hello on the gateway's server setup (gunicorn
+    # gthread, same workers and threads) under the same number of connections.
+    print(f"measuring bare Flask hello at {overload_clients} connections ...", flush=True)
+    hello = baselines.flask_hello(
+        args.gateway_workers,
+        args.duration,
+        connections=overload_clients,
+        worker_class="gthread",
+        threads=GATEWAY_THREADS,
+    )
+    print(f"  hello: {hello['rps']:,.0f} req/s, p99 {hello['p99_ms']:.0f} ms", flush=True)
 
     print("starting CVMS ...", flush=True)
-    with RunningSystem(gateway_workers=args.gateway_workers) as system:
+    with RunningSystem(
+        gateway_workers=args.gateway_workers,
+        replicas={"scheduling": args.scheduling_instances},
+    ) as system:
         base = system.api.base
         slot_ids = make_slots(system, args.slots)
         print(f"rush: {args.attempts} attempts, {args.clients} clients, {len(slot_ids)} seats")
@@ -331,7 +360,9 @@ def main() -> None:
     )
     print(
         f"overload x{overload_clients // args.clients}: {over['requests']} answers "
-        f"{over['statuses']}, p99 {over['p99_ms']:.0f} ms, max {over['max_ms']:.0f} ms; "
+        f"{over['statuses']}, p99 {over['p99_ms']:.0f} ms = "
+        f"{over['p99_ms'] / hello['p99_ms']:.1f}x bare hello's p99 at the same connections "
+        f"({hello['p99_ms']:.0f} ms), max {over['max_ms']:.0f} ms; "
         f"bad answers (502/504/hang/errors): {over['bad_answers'] or 'none'}"
     )
     results = {
@@ -339,6 +370,8 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores",
         "arguments": vars(args),
         "postgres_baseline": pg,
+        "hello_at_overload_baseline": hello,
+        "overload_p99_over_hello_p99": over["p99_ms"] / hello["p99_ms"],
         "rush": result,
         "bookings_per_s_over_pgbench_tps": result["bookings_per_s"] / pg["tps"],
         "exactly_booked": exact,
