@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import eventlet
 import pytest
 from nameko.containers import ServiceContainer
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import get_extension
 from nameko.web.server import WebServer
@@ -18,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from cvms_platform.consumer import dead_letter_queue
 from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.rpc import rpc  # what the services use: replies without publisher confirms
 from cvms_platform.service import CorrelationId, CvmsService
 from cvms_platform.tables import outbox
 

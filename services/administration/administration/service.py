@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from administration import (
     catalog,
@@ -36,6 +36,7 @@ from administration.schemas import (
 from cvms_platform import errors, validation
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 
 ADMINISTRATION = AdministrationSchema()

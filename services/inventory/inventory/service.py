@@ -6,13 +6,13 @@ import logging
 from datetime import date, datetime, timedelta
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
 from cvms_platform import validation
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
 from inventory import (

@@ -7,13 +7,14 @@ import logging
 from datetime import date, datetime, time, timedelta
 
 from marshmallow import ValidationError, fields
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import func, select
 
 from cvms_platform import validation
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
 from scheduling import appointments, catalog, clinics, locator, stock, waitlist
