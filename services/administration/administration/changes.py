@@ -23,6 +23,7 @@ from administration.records import (
     BEYOND_SERIES,
     CLOCK_SKEW,
     DOSE_SEQUENCE,
+    INTERVAL_GRACE_DAYS,
     MIN_AGE,
     MIN_INTERVAL,
     LotLookup,
@@ -102,7 +103,9 @@ def correct(
         errors["lot_id"] = [f"Product {lot.product_id} of this lot is not in the catalog."]
     dose_number = wanted.get("dose_number", administration.dose_number)
     if product is not None and not errors:
-        broken |= _clinical_rules(session, administration, product, given_at, dose_number, changed)
+        broken |= _clinical_rules(
+            session, administration, product, given_at, dose_number, changed, list_products
+        )
 
     override = correction.get("override")
     if broken and not (override and may_override):
@@ -266,9 +269,11 @@ def _clinical_rules(
     given_at: datetime,
     dose_number: int,
     changed: list[str],
+    list_products: catalog.ProductLookup | None,
 ) -> dict[str, tuple[str, str]]:
     """The clinical rules the corrected dose breaks among those its changed fields bear on,
-    against the recipient's other doses (voided ones do not count)."""
+    against the recipient's other doses (voided ones do not count): its own interval since the
+    dose before it, and the interval it leaves before the dose after it."""
     others = (
         Administration.recipient_id == administration.recipient_id,
         Administration.id != administration.id,
@@ -293,7 +298,43 @@ def _clinical_rules(
         given_before=given_before or 0,
         previous_at=as_utc(previous) if previous is not None else None,
     )
+    if MIN_INTERVAL not in broken and (
+        problem := _too_close_to_next(session, others, given_at, product, list_products)
+    ):
+        broken[MIN_INTERVAL] = ("administered_at", problem)
     return {rule: problem for rule, problem in broken.items() if RULE_FIELDS[rule] & set(changed)}
+
+
+def _too_close_to_next(
+    session: Session,
+    others: tuple,
+    given_at: datetime,
+    product: Product,
+    list_products: catalog.ProductLookup | None,
+) -> str | None:
+    """Moving a dose later (or to a product with a longer interval) must still leave the dose
+    after it its minimum interval, as that dose's product sets it."""
+    following = session.execute(
+        select(Administration.administered_at, Administration.product_id)
+        .where(*others, Administration.administered_at > given_at)
+        .order_by(Administration.administered_at)
+        .limit(1)
+    ).first()
+    if following is None:
+        return None
+    later = catalog.product(session, following.product_id, list_products) or product
+    if not later.min_interval_days:
+        return None
+    next_at = as_utc(following.administered_at)
+    days = (next_at.date() - given_at.date()).days
+    shortest = later.min_interval_days - INTERVAL_GRACE_DAYS
+    if days >= shortest:
+        return None
+    return (
+        f"Only {days} days before the next dose (given {next_at.date().isoformat()}); "
+        f"{later.name} needs {later.min_interval_days} days (at least {shortest} with the "
+        f"{INTERVAL_GRACE_DAYS}-day grace period)."
+    )
 
 
 def _differs(current: dict, wanted: dict, name: str) -> bool:

@@ -116,6 +116,43 @@ def test_a_time_within_the_grace_period_is_accepted(service, recipient, lot, mak
     assert corrected["overridden_rules"] is None
 
 
+def test_a_time_too_close_before_the_next_dose_is_refused(service, recipient, lot, make_dose):
+    first = give(service, recipient, lot, make_dose, days_ago=40)
+    give(service, recipient, lot, make_dose, days_ago=10)  # 30 days after the first
+
+    # Moved to 5 days before the second: still dose 1, but Pfizer needs 21 days (17) before 2.
+    errors = refused(service, first, {"administered_at": ago(15)})
+
+    assert list(errors) == ["administered_at"]
+    assert errors["administered_at"][0].startswith("Only 5 days before the next dose")
+
+
+def test_moving_a_first_dose_within_the_interval_it_leaves_is_accepted(
+    service, recipient, lot, make_dose
+):
+    first = give(service, recipient, lot, make_dose, days_ago=40)
+    give(service, recipient, lot, make_dose, days_ago=10)
+
+    corrected = correct(service, first, {"administered_at": ago(27)})  # 17 days before
+
+    assert corrected["overridden_rules"] is None
+
+
+def test_the_next_doses_product_sets_the_interval_it_needs(
+    service, recipient, lot, make_lot, make_dose
+):
+    first = give(service, recipient, lot, make_dose, days_ago=40)  # Pfizer: 21 days (17)
+    moderna = make_lot(product_id="moderna-red-18plus", lot_number="EW0182")
+    service.inventory.get_lot.return_value = moderna
+    give(service, recipient, moderna, make_dose, days_ago=10)  # Moderna: 28 days (24)
+
+    # 20 days before the Moderna dose: enough for Pfizer's interval, not for Moderna's.
+    errors = refused(service, first, {"administered_at": ago(30)})
+
+    assert errors["administered_at"][0].startswith("Only 20 days before the next dose")
+    assert "needs 28 days" in errors["administered_at"][0]
+
+
 def test_a_lot_of_a_product_with_a_longer_interval_is_refused(
     service, recipient, lot, make_lot, make_dose
 ):
