@@ -299,7 +299,7 @@ def create_clinic_days(location_id: str):
 
 
 @scheduling.get("/locations/<location_id>/clinic-days")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "Clinic days (query: from, to) with their capacity and bookings",
     tag="scheduling",
@@ -315,7 +315,7 @@ def list_clinic_days(location_id: str):
 
 
 @scheduling.get("/locations/<location_id>/clinic-days/<day_id>")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "A clinic day with its slots, walk-ins and waitlist",
     tag="scheduling",
@@ -358,7 +358,7 @@ def set_slot_capacity(location_id: str, slot_id: str):
 
 
 @scheduling.post("/locations/<location_id>/clinic-days/<day_id>/walk-ins")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:write",))
 @doc(
     "Record a walk-in (vaccinated without an appointment) against a clinic day",
     tag="scheduling",
@@ -397,7 +397,7 @@ def offer_leftover_doses(location_id: str):
 
 
 @scheduling.get("/locations/<location_id>/appointments")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "A location's appointments (query: date, the location's local date)",
     tag="scheduling",
@@ -409,7 +409,7 @@ def list_appointments(location_id: str):
 
 
 @scheduling.get("/locations/<location_id>/appointments/<appointment_id>")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "An appointment with its history (who changed what, when and why)",
     tag="scheduling",
@@ -421,7 +421,7 @@ def get_appointment(location_id: str, appointment_id: str):
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/check-in")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:write",))
 @doc(
     "Check a person in; with the registered recipient's id, the dose recorded next completes "
     "the appointment",
@@ -436,7 +436,7 @@ def check_in(location_id: str, appointment_id: str):
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/no-show")
-@allow(*STAFF, location_scoped=True)
+@allow(*STAFF, location_scoped=True, scopes=("appointments:write",))
 @doc(
     "Mark a booked appointment whose time has come as a no-show",
     tag="scheduling",

@@ -30,6 +30,10 @@ SCOPES = (
     "administrations:write",
     "recipients:read",
     "recipients:write",
+    # A clinic's own systems (an EHR, a check-in kiosk): its clinic days and appointments, and
+    # check-in, no-show and walk-ins. Opening, closing and cancelling stay with staff.
+    "appointments:read",
+    "appointments:write",
 )
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)

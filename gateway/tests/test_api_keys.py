@@ -43,6 +43,27 @@ def test_a_key_reaches_routes_declaring_its_scopes_for_its_organizations_locatio
     assert client.get("/api/v1/users", headers=key).status_code == 403
 
 
+def test_a_clinic_system_reads_appointments_and_checks_people_in_with_its_scopes(
+    client, login, rpc
+):
+    reader = {"X-API-Key": issue(client, login, ["appointments:read"])["key"]}
+    kiosk = {"X-API-Key": issue(client, login, ["appointments:read", "appointments:write"])["key"]}
+    rpc.answer("scheduling.list_appointments", [])
+    rpc.answer("scheduling.check_in", {"status": "checked_in"})
+    appointments = "/api/v1/locations/demo-clinic/appointments"
+    check_in = f"{appointments}/a1/check-in"
+
+    assert client.get(appointments, headers=reader).status_code == 200
+    refused = client.post(check_in, json={}, headers=reader)
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "insufficient_scope")
+    assert client.post(check_in, json={}, headers=kiosk).status_code == 200
+    # Who checked the person in, in the appointment's history: the key, by its shown prefix.
+    assert rpc.calls[-1][1][-1] == f"api-key:{kiosk['X-API-Key'][:11]}"
+    # Running the schedule stays with staff: no scope opens or closes clinic days.
+    days = client.post("/api/v1/locations/demo-clinic/clinic-days", json={}, headers=kiosk)
+    assert days.status_code == 403
+
+
 def test_a_revoked_key_stops_working_at_once_and_its_last_use_is_shown(client, login, rpc):
     issued = issue(client, login, ["inventory:read"], who="state.admin")
     key = {"X-API-Key": issued["key"]}
