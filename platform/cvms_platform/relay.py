@@ -4,12 +4,15 @@ A row is marked sent only after the broker confirmed it. If the relay dies betwe
 and that mark, the event is published again on restart; consumers' inboxes make that harmless.
 Failed publishes are retried with backoff. Several relays may run against one PostgreSQL
 database: rows are claimed with SKIP LOCKED.
+
+A claimed batch is published back to back and its confirms are awaited together
+(`confirms.ConfirmingPublisher`): waiting for each message's own confirm capped a relay near
+1,300 messages/s, whatever the batch size.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -17,16 +20,23 @@ import signal
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pika
-import pika.exceptions
 from prometheus_client import start_http_server
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from cvms_platform import config
+from cvms_platform.bulk import among
+from cvms_platform.confirms import (
+    CONFIRMED,
+    CONNECTION_ERRORS,
+    NACKED,
+    RETURNED,
+    ConfirmingPublisher,
+)
 from cvms_platform.contracts import has_subscribers
 from cvms_platform.db import make_engine
 from cvms_platform.metrics import (
@@ -40,7 +50,15 @@ from cvms_platform.timeutil import as_utc, utcnow
 
 log = logging.getLogger("cvms.relay")
 
-CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError)
+
+def _index_scans_only(db: Connection) -> None:
+    """For this transaction, no bitmap scans on PostgreSQL. Every row sent leaves a dead entry
+    for its pending version in the outbox's indexes until a vacuum; a plain index scan marks
+    the ones it meets as dead so that later scans skip them, a bitmap scan never does. The
+    planner chose bitmap scans, and a relay polling a busy outbox then read every row ever
+    sent since the last vacuum, on every poll (100,000 a poll at the end of a large import)."""
+    if db.dialect.name == "postgresql":
+        db.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
 
 
 def event_exchange(source: str) -> str:
@@ -59,6 +77,7 @@ class OutboxRelay:
         idle_interval: float = 0.02,
         unroutable_grace: float = 300.0,
         retention: timedelta = timedelta(days=7),
+        confirm_timeout: float = 30.0,
     ):
         self.service = service
         self.engine = engine
@@ -68,83 +87,87 @@ class OutboxRelay:
         self.unroutable_grace = unroutable_grace
         self.retention = retention
         self.stopping = threading.Event()
-        self._connection: pika.BlockingConnection | None = None
-        self._channel = None
-        self._declared: set[str] = set()
+        self.publisher = ConfirmingPublisher(amqp_uri, timeout=confirm_timeout)
         self._fault = os.environ.get("CVMS_RELAY_FAULT", "")
 
     # -- broker -------------------------------------------------------------------------------
-    def _ensure_channel(self):
-        if self._channel is None or self._channel.is_closed:
-            self.close()
-            self._connection = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
-            self._channel = self._connection.channel()
-            self._channel.confirm_delivery()
-            self._declared.clear()
-        return self._channel
-
     def close(self) -> None:
-        if self._connection is not None and self._connection.is_open:
-            with contextlib.suppress(Exception):  # a broken connection may fail to close
-                self._connection.close()
-        self._connection = self._channel = None
+        self.publisher.close()
 
     def _publish(self, body: dict) -> None:
-        channel = self._ensure_channel()
-        exchange = event_exchange(body["source"])
-        if exchange not in self._declared:
-            channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-            self._declared.add(exchange)
-        channel.basic_publish(
-            exchange=exchange,
-            routing_key=body["type"],
-            body=json.dumps(body).encode(),
-            properties=pika.BasicProperties(
+        """Send one event; the broker's answer is awaited with the rest of its batch."""
+        self.publisher.publish(
+            event_exchange(body["source"]),
+            body["type"],
+            json.dumps(body).encode(),
+            pika.BasicProperties(
                 content_type="application/json",
                 content_encoding="utf-8",
                 delivery_mode=pika.DeliveryMode.Persistent,
                 message_id=body["id"],
                 headers={"nameko.correlation_id": body["correlation_id"]},
             ),
-            mandatory=True,
         )
 
     # -- outbox -------------------------------------------------------------------------------
     def relay_once(self) -> int:
-        """Publish one batch of due events; returns how many rows it handled."""
-        now = utcnow()
+        """Publish one batch of due events; returns how many rows it handled. Rows the broker
+        did not answer (the connection lost mid-batch) stay due and untouched; the loss is then
+        raised, after the answered rows are marked."""
+        lost: Exception | None = None
         with self.engine.begin() as db:
+            _index_scans_only(db)
             rows = db.execute(
                 select(outbox.c.seq, outbox.c.body, outbox.c.created_at, outbox.c.attempts)
-                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= utcnow())
                 .order_by(outbox.c.seq)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
-            confirmed = []
-            for row in rows:
-                values = self._publish_row(row)
+            if not rows:
+                return 0
+            self.publisher.open()
+            sent = []
+            try:
+                for row in rows:
+                    self._publish(row.body)
+                    sent.append(row)
+            except CONNECTION_ERRORS as exc:
+                lost = exc
+            answers, unanswered_because = self.publisher.settle()
+            lost = lost or unanswered_because
+            if self._fault == "exit-after-publish" and CONFIRMED in answers.values():
+                os._exit(17)  # fault injection for tests: confirmed but never marked sent
+            now = utcnow()
+            confirmed, changed = [], {}
+            for row in sent:
+                answer = answers.get(row.body["id"])
+                if answer is None:
+                    continue  # unanswered: published again later, the inbox deduplicates
+                values = self._after(row, answer, now)
                 if values is None:
                     confirmed.append(row.seq)
                 else:
-                    db.execute(update(outbox).where(outbox.c.seq == row.seq).values(**values))
+                    changed.setdefault(tuple(values.items()), []).append(row.seq)
+            # One statement per outcome, not per row: an UPDATE per row was half of a busy
+            # relay's time (an import's recipient_registered events are all given up alike).
             if confirmed:
-                # One statement for the batch's confirmed rows (most of them): an UPDATE per
-                # row was half of a busy relay's time.
                 db.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_(confirmed))
-                    .values(sent_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
+                    .where(among(db, outbox.c.seq, confirmed))
+                    .values(sent_at=now, attempts=outbox.c.attempts + 1, last_error=None)
                 )
+            for values, seqs in changed.items():
+                rows_of = among(db, outbox.c.seq, seqs)
+                db.execute(update(outbox).where(rows_of).values(**dict(values)))
+        if lost is not None:
+            raise lost
         return len(rows)
 
-    def _publish_row(self, row) -> dict | None:
-        """Publish one row: None once the broker confirmed it (the batch marks those sent in
-        one statement), else the row's new values (a retry, or given up as unroutable)."""
-        now = utcnow()
-        try:
-            self._publish(row.body)
-        except pika.exceptions.UnroutableError:
+    def _after(self, row, answer: str, now: datetime) -> dict | None:
+        """What the broker's answer makes of a row: None once confirmed, else the row's new
+        values (a retry, or given up as unroutable)."""
+        if answer == RETURNED:
             # No queue is bound. If the contract names subscribers, one may not have started
             # for the first time yet: keep trying for a grace period. Otherwise (or after it),
             # record that nobody received it.
@@ -153,28 +176,27 @@ class OutboxRelay:
             if not expected or waited > self.unroutable_grace:
                 OUTBOX_PUBLISHED.labels(self.service, "unroutable").inc()
                 return {"sent_at": now, "unroutable": True, "last_error": "no queue bound"}
-            return self._retry_later(row, "unroutable: no queue bound yet")
-        except pika.exceptions.NackError:
+            return self._retry_later(row, "unroutable: no queue bound yet", now)
+        if answer == NACKED:
             OUTBOX_PUBLISHED.labels(self.service, "failed").inc()
-            return self._retry_later(row, "broker nacked the publish")
-        if self._fault == "exit-after-publish":
-            os._exit(17)  # fault injection for tests: confirmed but never marked sent
+            return self._retry_later(row, "broker nacked the publish", now)
         OUTBOX_PUBLISHED.labels(self.service, "confirmed").inc()
         OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(
             (now - as_utc(row.created_at)).total_seconds()
         )
         return None
 
-    def _retry_later(self, row, error: str) -> dict:
+    def _retry_later(self, row, error: str, now: datetime) -> dict:
         delay = min(2 ** min(row.attempts, 5), 30)
         return {
             "attempts": row.attempts + 1,
             "last_error": error,
-            "next_attempt_at": utcnow() + timedelta(seconds=delay),
+            "next_attempt_at": now + timedelta(seconds=delay),
         }
 
     def observe_backlog(self) -> None:
         with self.engine.connect() as db:
+            _index_scans_only(db)
             count, oldest = db.execute(
                 select(func.count(), func.min(outbox.c.created_at)).where(
                     outbox.c.sent_at.is_(None)
@@ -237,7 +259,9 @@ def main(argv: list[str] | None = None) -> None:
         args.service,
         make_engine(url, pool_size=2),
         config.amqp_uri(),
-        batch_size=50 if url.startswith("sqlite") else 200,
+        # Confirms are awaited per batch: a larger one spreads that wait (and the claim and the
+        # marking statements) over more messages.
+        batch_size=50 if url.startswith("sqlite") else 500,
         idle_interval=config.float_setting("CVMS_RELAY_IDLE_INTERVAL", 0.02),
         unroutable_grace=config.float_setting("CVMS_RELAY_UNROUTABLE_GRACE", 300.0),
     )
