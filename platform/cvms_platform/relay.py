@@ -45,6 +45,7 @@ from cvms_platform.metrics import (
     OUTBOX_PUBLISH_LATENCY,
     OUTBOX_PUBLISHED,
 )
+from cvms_platform.outbox_wakeup import OutboxWakeup
 from cvms_platform.tables import outbox
 from cvms_platform.timeutil import as_utc, utcnow
 
@@ -75,6 +76,7 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         idle_interval: float = 0.02,
+        idle_wait: float = 1.0,
         unroutable_grace: float = 300.0,
         retention: timedelta = timedelta(days=7),
         confirm_timeout: float = 30.0,
@@ -84,6 +86,15 @@ class OutboxRelay:
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        # On PostgreSQL an idle relay sleeps until an outbox commit is announced, and looks for
+        # itself (retries coming due) every `idle_wait` seconds; elsewhere it polls every
+        # `idle_interval`.
+        self.idle_wait = idle_wait
+        self.wakeup = (
+            OutboxWakeup(engine, poll_interval=idle_interval)
+            if OutboxWakeup.supported(engine)
+            else None
+        )
         self.unroutable_grace = unroutable_grace
         self.retention = retention
         self.stopping = threading.Event()
@@ -235,9 +246,13 @@ class OutboxRelay:
             if self.outage is not None:
                 log.info("relaying again after: %s", self.outage)
                 self.outage = None
-            if handled < self.batch_size:
+            if handled < self.batch_size and self.wakeup is not None:
+                self.wakeup.wait(self.idle_wait, self.stopping)
+            elif handled < self.batch_size:
                 self.stopping.wait(self.idle_interval)
         self.close()
+        if self.wakeup is not None:
+            self.wakeup.close()
 
     def _outage(self, what: str) -> None:
         if self.outage is None:
@@ -263,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         # marking statements) over more messages.
         batch_size=50 if url.startswith("sqlite") else 500,
         idle_interval=config.float_setting("CVMS_RELAY_IDLE_INTERVAL", 0.02),
+        idle_wait=config.float_setting("CVMS_RELAY_IDLE_WAIT", 1.0),
         unroutable_grace=config.float_setting("CVMS_RELAY_UNROUTABLE_GRACE", 300.0),
     )
     signal.signal(signal.SIGTERM, lambda *_: relay.stopping.set())
