@@ -5,7 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from cvms_platform.db import UtcDateTime
@@ -25,7 +37,16 @@ def new_id() -> str:
 
 class Recipient(Base):
     __tablename__ = "recipients"
-    __table_args__ = (Index("ix_recipients_identity", "family_name", "given_name", "birth_date"),)
+    __table_args__ = (
+        Index("ix_recipients_identity", "family_name", "given_name", "birth_date"),
+        # How registration and imports match a person (migration 0006).
+        Index(
+            "ix_recipients_folded_identity",
+            func.lower(func.trim(text("family_name"))),
+            func.lower(func.trim(text("given_name"))),
+            "birth_date",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     given_name: Mapped[str] = mapped_column(String(100))

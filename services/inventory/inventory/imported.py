@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cvms_platform.bulk import among, insert_rows
 from cvms_platform.envelope import Event
 from cvms_platform.outbox import record_events
 from cvms_platform.timeutil import utcnow
@@ -47,7 +48,7 @@ def administrations_imported(session: Session, event: Event) -> None:
     known = set(
         session.scalars(
             select(AdministrationDose.administration_id)
-            .where(AdministrationDose.administration_id.in_(ids))
+            .where(among(session, AdministrationDose.administration_id, ids))
             .order_by(AdministrationDose.administration_id)
             .with_for_update()
         )
@@ -59,8 +60,9 @@ def administrations_imported(session: Session, event: Event) -> None:
             single.dose_administered(session, dataclasses.replace(event, payload=dose))
     if not fresh:
         return
-    session.execute(
-        insert(AdministrationDose),
+    insert_rows(
+        session,
+        AdministrationDose.__table__,
         [
             {
                 "administration_id": dose["administration_id"],
@@ -173,9 +175,9 @@ def _take_all(session: Session, event: Event, doses: list[dict], now: datetime) 
         )
     session.flush()  # the vials opened, before the ledger entries that name them
     if entries:
-        session.execute(insert(LedgerEntry), entries)
+        insert_rows(session, LedgerEntry.__table__, entries)
     if discrepancies:
-        session.execute(insert(Discrepancy), discrepancies)
+        insert_rows(session, Discrepancy.__table__, discrepancies)
         events += [
             (
                 "inventory_discrepancy_recorded",
