@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
+from cvms_platform.errors import Conflict
 from gateway import schemas_scheduling as schemas
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.docs import doc
@@ -95,8 +96,16 @@ def public_open_slots(location_id: str):
 )
 def public_book():
     data = body(schemas.BookingRequest())
-    with services() as s:
-        answer = s.scheduling.book_appointment(data)
+    slot_id = str(data["slot_id"])
+    full_slots = current_app.extensions["cvms_full_slots"]
+    if (known := full_slots.refusal(slot_id)) is not None:
+        raise known
+    try:
+        with services() as s:
+            answer = s.scheduling.book_appointment(data)
+    except Conflict as refused:
+        full_slots.remember(slot_id, refused)
+        raise
     return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
 
 

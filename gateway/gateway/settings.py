@@ -32,6 +32,8 @@ class Settings:
     booking_rate_limit: str = "30/minute"
     # Public self-scheduling requests one gunicorn worker serves at once; the rest get 503.
     booking_max_in_flight: int = 6
+    # Seconds a worker answers "slot_full" itself after scheduling said so (0: never).
+    slot_full_memory_s: float = 5.0
     # Sign-in lockout: this many failures within the window lock for the lockout period.
     login_max_failures: int = 5  # per username
     login_max_failures_per_ip: int = 20  # per client IP (many people may share one)
@@ -56,6 +58,7 @@ class Settings:
             auth_rate_limit=os.environ.get("CVMS_AUTH_RATE_LIMIT", "20/minute"),
             booking_rate_limit=os.environ.get("CVMS_BOOKING_RATE_LIMIT", "30/minute"),
             booking_max_in_flight=config.int_setting("CVMS_BOOKING_MAX_IN_FLIGHT", 6),
+            slot_full_memory_s=config.float_setting("CVMS_SLOT_FULL_MEMORY_S", 5.0),
             login_max_failures=config.int_setting("CVMS_LOGIN_MAX_FAILURES", 5),
             login_max_failures_per_ip=config.int_setting("CVMS_LOGIN_MAX_FAILURES_PER_IP", 20),
             login_window_seconds=config.int_setting("CVMS_LOGIN_WINDOW_SECONDS", 900),

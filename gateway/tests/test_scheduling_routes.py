@@ -119,6 +119,38 @@ def test_a_finished_request_gives_its_place_back(app):
     assert [client.post(BOOK, json=BOOKING).status_code for _ in range(3)] == [409] * 3
 
 
+def test_a_slot_scheduling_called_full_is_answered_full_for_a_few_seconds_without_an_rpc(
+    app, cluster, monkeypatch
+):
+    now = [1000.0]
+    full_slots = app.extensions["cvms_full_slots"]
+    monkeypatch.setattr(full_slots, "clock", lambda: now[0])
+    full = Conflict("This slot is fully booked.", "slot_full")
+    cluster.answer("scheduling.book_appointment", full)
+    client = app.test_client()
+
+    answers = [client.post(BOOK, json=BOOKING) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [409] * 3
+    assert {a.get_json()["error"] for a in answers} == {"slot_full"}
+    assert answers[2].get_json()["message"] == "This slot is fully booked."
+    assert len(cluster.calls) == 1  # only the first asked scheduling
+    other = client.post(BOOK, json={**BOOKING, "slot_id": "0f6d2c1e-8a4b-4f7e-9c3d-2b1a0e9f8d7c"})
+    assert other.status_code == 409 and len(cluster.calls) == 2  # another slot: asked
+    now[0] += full_slots.seconds  # time's up: scheduling judges again
+    cluster.answer("scheduling.book_appointment", APPOINTMENT)
+    assert client.post(BOOK, json=BOOKING).status_code == 201
+    assert len(cluster.calls) == 3
+
+
+def test_other_refusals_are_not_remembered(app, cluster):
+    cluster.answer("scheduling.book_appointment", Conflict("Booked already.", "already_booked"))
+    client = app.test_client()
+
+    assert [client.post(BOOK, json=BOOKING).status_code for _ in range(2)] == [409, 409]
+    assert len(cluster.calls) == 2
+
+
 def test_staff_routes_pass_who_acted(app, cluster):
     client = app.test_client()
     headers = sign_in(client)
