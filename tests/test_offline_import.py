@@ -209,3 +209,37 @@ def test_cvms_import_sends_the_file_in_parts_and_writes_the_report(
     )
     assert again["duplicate"] == 25
     assert administered_entries(inventory_db, lot["id"]) == 25
+
+
+def test_a_person_without_contact_details_in_parts_sent_at_once_is_registered_once(
+    cluster, admin, location, tmp_path
+):
+    lot = admin.receive_lot(location, doses=20)
+    family = f"Nocontact-{uuid.uuid4().hex[:6]}"
+    path = tmp_path / "filled.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["record_id", "given_name", "family_name", "birth_date"]
+                        + ["administered_at", "lot_number"])  # fmt: skip
+        # One person, one row per part, the parts four at a time: no phone, no e-mail, so
+        # only being rows of one import makes them one person.
+        for n in range(8):
+            writer.writerow(
+                [f"N-{n}", "Zoe", family, "1985-05-05", f"2025-{n + 1:02d}-15", lot["lot_number"]]
+            )
+
+    totals = import_cli.run(
+        path,
+        location,
+        url=cluster.gateway_url,
+        username=STATE_ADMIN[0],
+        password=STATE_ADMIN[1],
+        report=tmp_path / "report.csv",
+        part_rows=1,
+        concurrency=4,
+        quiet=True,
+    )
+
+    assert totals["accepted"] == 8
+    lines = list(csv.DictReader((tmp_path / "report.csv").open()))
+    assert len({line["recipient_id"] for line in lines}) == 1

@@ -28,6 +28,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -424,7 +425,9 @@ def _record(
         product_id: catalog.product(session, product_id, list_products)
         for product_id in {lot.product_id for lot in lots.values() if lot is not None}
     }
-    matcher = _RecipientMatcher(session, [item["recipient"] for item in todo], now)
+    forms = [item["recipient"] for item in todo]
+    _hold_uncontactable(session, import_id, forms)
+    matcher = _RecipientMatcher(session, forms, now, import_id)
     history = _history(session, matcher.existing_ids())
 
     doses, events = [], []
@@ -585,9 +588,12 @@ def _history(session: Session, recipient_ids: list[str]) -> dict[str, list[datet
 class _RecipientMatcher:
     """Matches rows to recipients by the registration rules (same names and birth date, and the
     same phone or e-mail), loading the candidates of a whole chunk in one query; rows of the
-    chunk for the same new person share one new recipient."""
+    import for the same new person share one new recipient. A person with neither phone nor
+    e-mail matches nobody registered otherwise, but the rows of one import (one clinic's paper
+    log) with the same names and birth date and no contact details are one person, whichever
+    chunk they fall in."""
 
-    def __init__(self, session: Session, forms: list[dict], now: datetime):
+    def __init__(self, session: Session, forms: list[dict], now: datetime, import_id: str):
         self.now = now
         self.candidates: dict[tuple, list[Row]] = {}
         wanted = {_identity(f["given_name"], f["family_name"], f["birth_date"]) for f in forms}
@@ -595,22 +601,38 @@ class _RecipientMatcher:
             key = _identity(r.given_name, r.family_name, r.birth_date)
             if key in wanted:
                 self.candidates.setdefault(key, []).append(r)
+        uncontactable = [r.id for r in self._found() if not any(_contact(r.phone, r.email))]
+        self.this_import: set[str] = set()
+        if uncontactable and any(not any(_contact(f.get("phone"), f.get("email"))) for f in forms):
+            self.this_import = set(
+                session.scalars(
+                    select(Administration.recipient_id).where(
+                        Administration.import_id == import_id,
+                        among(session, Administration.recipient_id, uncontactable),
+                    )
+                )
+            )
         self.new: dict[tuple, SimpleNamespace] = {}
         self.new_ids: set[str] = set()
         self.kept: dict[str, SimpleNamespace] = {}
 
+    def _found(self) -> list[Row]:
+        return [r for found in self.candidates.values() for r in found]
+
     def existing_ids(self) -> list[str]:
-        return [r.id for found in self.candidates.values() for r in found]
+        return [r.id for r in self._found()]
 
     def match(self, form: dict) -> Row | SimpleNamespace:
         key = _identity(form["given_name"], form["family_name"], form["birth_date"])
-        phone, email = phone_digits(form.get("phone")), (form.get("email") or "").strip().lower()
-        if phone or email:
-            for candidate in self.candidates.get(key, []):
+        phone, email = _contact(form.get("phone"), form.get("email"))
+        for candidate in self.candidates.get(key, []):
+            if phone or email:
                 if (phone and phone_digits(candidate.phone) == phone) or (
                     email and (candidate.email or "").strip().lower() == email
                 ):
                     return candidate
+            elif candidate.id in self.this_import:
+                return candidate
         new_key = (*key, phone, email)
         if new_key not in self.new:
             self.new[new_key] = _new_recipient(form, self.now)
@@ -676,6 +698,35 @@ def _candidates(session: Session, wanted: set[tuple]) -> Select:
 def _folded(name: ColumnElement) -> ColumnElement:
     """A name as the database compares it: trimmed, lower case (as registration matches)."""
     return func.lower(func.trim(name), type_=String)
+
+
+def _contact(phone: str | None, email: str | None) -> tuple[str, str]:
+    """The phone's digits and the folded e-mail: ("", "") for someone with neither."""
+    return phone_digits(phone), (email or "").strip().lower()
+
+
+def _hold_uncontactable(session: Session, import_id: str, forms: list[dict]) -> None:
+    """Chunks of one import run side by side: before looking for the people without phone or
+    e-mail, wait for any other chunk of this import registering the same names and birth date
+    to commit, so both do not register them (PostgreSQL advisory locks, held to commit, taken
+    in one order; SQLite runs one transaction at a time anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    uncontactable = [f for f in forms if not any(_contact(f.get("phone"), f.get("email")))]
+    keys = sorted({_person_key(import_id, form) for form in uncontactable})
+    if keys:
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+            ),
+            {"keys": keys},
+        )
+
+
+def _person_key(import_id: str, form: dict) -> str:
+    identity = _identity(form["given_name"], form["family_name"], form["birth_date"])
+    return "|".join(map(str, (import_id, *identity)))
 
 
 def _identity(given: str, family: str, birth) -> tuple:

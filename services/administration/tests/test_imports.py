@@ -114,6 +114,22 @@ def test_two_rows_of_one_new_person_share_one_recipient(service, stocked):
     assert service.get_administration(second["administration_id"])["dose_number"] == 2
 
 
+def test_a_person_without_contact_details_is_one_person_across_an_imports_chunks(service, stocked):
+    later = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    nobody = {"phone": "", "contact_sms": ""}
+    first = service.import_administrations("clinic-1", [row("A-1", **nobody)], "clerk")
+    second = service.import_administrations(
+        "clinic-1", [row("A-2", administered_at=later, **nobody)], "clerk", first["import_id"]
+    )
+    elsewhere = service.import_administrations("clinic-1", [row("B-1", **nobody)], "clerk")
+
+    [one], [two], [other] = first["rows"], second["rows"], elsewhere["rows"]
+    assert one["recipient_id"] == two["recipient_id"]
+    assert service.get_administration(two["administration_id"])["dose_number"] == 2
+    # Another import: names and a birth date alone match nobody (registration's rule).
+    assert other["recipient_id"] != one["recipient_id"]
+
+
 def test_every_rejected_row_says_why_by_column(service, stocked, make_lot):
     today = datetime.now(UTC).date()
     service.inventory.location_inventory.return_value = [
