@@ -73,8 +73,9 @@ class OutboxWakeup:
 
     def _listening(self) -> psycopg.Connection:
         if self.connection is None or self.connection.closed:
-            self.connection = psycopg.connect(self.conninfo, autocommit=True)
-            self.connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            connection = psycopg.connect(self.conninfo, autocommit=True)
+            connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            self.connection = connection  # listening from here on
         return self.connection
 
     def wait(self, timeout: float, stopping: threading.Event | None = None) -> bool:
