@@ -53,6 +53,7 @@ from administration.records import (
     lot_problem,
     rules_broken,
 )
+from administration.registration import contact, same_contact
 from administration.schemas import (
     ADMINISTRATION_ROUTES,
     ADMINISTRATION_SITES,
@@ -60,7 +61,6 @@ from administration.schemas import (
     NAME,
     NewRecipientSchema,
     one_of,
-    phone_digits,
 )
 from cvms_platform.bulk import among, insert_rows
 from cvms_platform.contracts import MAX_IMPORTED_DOSES
@@ -601,9 +601,9 @@ class _RecipientMatcher:
             key = _identity(r.given_name, r.family_name, r.birth_date)
             if key in wanted:
                 self.candidates.setdefault(key, []).append(r)
-        uncontactable = [r.id for r in self._found() if not any(_contact(r.phone, r.email))]
+        uncontactable = [r.id for r in self._found() if not any(contact(r.phone, r.email))]
         self.this_import: set[str] = set()
-        if uncontactable and any(not any(_contact(f.get("phone"), f.get("email"))) for f in forms):
+        if uncontactable and any(not any(contact(f.get("phone"), f.get("email"))) for f in forms):
             self.this_import = set(
                 session.scalars(
                     select(Administration.recipient_id).where(
@@ -624,12 +624,10 @@ class _RecipientMatcher:
 
     def match(self, form: dict) -> Row | SimpleNamespace:
         key = _identity(form["given_name"], form["family_name"], form["birth_date"])
-        phone, email = _contact(form.get("phone"), form.get("email"))
+        phone, email = contact(form.get("phone"), form.get("email"))
         for candidate in self.candidates.get(key, []):
             if phone or email:
-                if (phone and phone_digits(candidate.phone) == phone) or (
-                    email and (candidate.email or "").strip().lower() == email
-                ):
+                if same_contact(candidate, phone, email):
                     return candidate
             elif candidate.id in self.this_import:
                 return candidate
@@ -700,11 +698,6 @@ def _folded(name: ColumnElement) -> ColumnElement:
     return func.lower(func.trim(name), type_=String)
 
 
-def _contact(phone: str | None, email: str | None) -> tuple[str, str]:
-    """The phone's digits and the folded e-mail: ("", "") for someone with neither."""
-    return phone_digits(phone), (email or "").strip().lower()
-
-
 def _hold_uncontactable(session: Session, import_id: str, forms: list[dict]) -> None:
     """Chunks of one import run side by side: before looking for the people without phone or
     e-mail, wait for any other chunk of this import registering the same names and birth date
@@ -712,7 +705,7 @@ def _hold_uncontactable(session: Session, import_id: str, forms: list[dict]) -> 
     in one order; SQLite runs one transaction at a time anyway)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    uncontactable = [f for f in forms if not any(_contact(f.get("phone"), f.get("email")))]
+    uncontactable = [f for f in forms if not any(contact(f.get("phone"), f.get("email")))]
     keys = sorted({_person_key(import_id, form) for form in uncontactable})
     if keys:
         session.execute(

@@ -55,9 +55,20 @@ def register(session: Session, data: dict, *, correlation_id: str) -> tuple[Reci
     return recipient, True
 
 
+def contact(phone: str | None, email: str | None) -> tuple[str, str]:
+    """The phone's digits and the folded e-mail: ("", "") for someone with neither."""
+    return phone_digits(phone), (email or "").strip().lower()
+
+
+def same_contact(candidate, phone: str, email: str) -> bool:
+    """Registration's rule for a likely duplicate, beside the same names and birth date: the
+    same phone or the same e-mail (`phone`, `email` as `contact` folds them)."""
+    theirs = contact(candidate.phone, candidate.email)
+    return bool((phone and theirs[0] == phone) or (email and theirs[1] == email))
+
+
 def find_match(session: Session, data: dict) -> Recipient | None:
-    phone = phone_digits(data.get("phone"))
-    email = (data.get("email") or "").strip().lower()
+    phone, email = contact(data.get("phone"), data.get("email"))
     if not phone and not email:
         return None
     candidates = session.scalars(
@@ -69,9 +80,4 @@ def find_match(session: Session, data: dict) -> Recipient | None:
         )
         .order_by(Recipient.created_at)
     )
-    for candidate in candidates:
-        if (phone and phone_digits(candidate.phone) == phone) or (
-            email and (candidate.email or "").strip().lower() == email
-        ):
-            return candidate
-    return None
+    return next((c for c in candidates if same_contact(c, phone, email)), None)
