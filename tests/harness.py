@@ -167,6 +167,7 @@ class Cluster:
             **{name: free_port() for name in SERVICES},
             **{f"{name}-relay": free_port() for name in RELAYS},
             "gateway": free_port(),
+            "portal": free_port(),
         }
         self.processes: dict[str, subprocess.Popen] = {}
         self.replicas: dict[str, str] = {}  # "scheduling-2" -> "scheduling"
@@ -197,6 +198,13 @@ class Cluster:
         for name in SERVICES:
             self.env[f"{name.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
         self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
+        # The web portal: started only by the tests that use it (tests/browser).
+        self.env["CVMS_GATEWAY_URL"] = self.gateway_url
+        self.env["PORTAL_BIND"] = f"127.0.0.1:{self.ports['portal']}"
+        self.env["PORTAL_WORKERS"] = "2"
+        self.env["PORTAL_LOG_LEVEL"] = "WARNING"
+        self.env["CVMS_PORTAL_REDIS_PREFIX"] = f"cvms-{run.run_id}:portal"
+        self.portal_url = f"http://127.0.0.1:{self.ports['portal']}"
 
     def commands(self) -> dict[str, list[str]]:
         return {
@@ -217,6 +225,7 @@ class Cluster:
                 "python:gateway.gunicorn_conf",
                 "gateway.wsgi:app",
             ],
+            "portal": [str(BIN / "gunicorn"), "-c", "python:portal.gunicorn_conf", "portal.wsgi:app"],
         }
 
     def migrate(self) -> None:
@@ -268,6 +277,13 @@ class Cluster:
             self.start(f"{name}-relay")
         for name in (f"{name}-relay" for name in RELAYS):
             self.wait_http(f"http://127.0.0.1:{self.ports[name]}/metrics", name)
+
+    def start_portal(self) -> str:
+        """The web portal, in front of this run's gateway; its URL."""
+        if "portal" not in self.processes:
+            self.start("portal")
+            self.wait_http(f"{self.portal_url}/ready", "portal")
+        return self.portal_url
 
     def start_replica(self, service: str) -> str:
         """One more instance of `service`, as deployed (deploy/k8s runs two of each): the

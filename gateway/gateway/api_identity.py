@@ -17,7 +17,7 @@ from gateway.access import allow, public
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.identity_store import invitation_ttl, reset_ttl, transaction
-from gateway.models import Organization, User
+from gateway.models import ROLES, Location, Organization, User
 from gateway.routing import API_PREFIX, body, created
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,58 @@ def issue_password_reset_link(user_id: str):
             correlation_id=g.request_id,
         )
     return created(_link_answer(link), f"{API_PREFIX}/users/{user_id}")
+
+
+# -- the signed-in person ----------------------------------------------------------------------------
+@identity.get("/account")
+@allow(*(role for role in ROLES if role != "recipient"))
+@doc(
+    "The signed-in person: username, role, organization and the locations they act for",
+    tag="users",
+    responses={200: ("The account", schemas.Account)},
+)
+def read_account():
+    principal = g.principal
+    with transaction() as session:
+        user = session.get(User, principal.user_id)
+        display_name = user.display_name if user else None
+    return jsonify(
+        schemas.Account().dump(
+            {
+                "user_id": principal.user_id,
+                "username": principal.username,
+                "display_name": display_name,
+                "role": principal.role,
+                "organization_id": principal.organization_id,
+                "location_ids": sorted(principal.location_ids),
+            }
+        )
+    )
+
+
+@identity.get("/locations")
+@allow(*(role for role in ROLES if role != "recipient"))
+@doc(
+    "The locations the caller acts for, with their names (state admins and the help desk: "
+    "every location), `?q=` filters by id or name",
+    tag="users",
+    responses={200: ("Locations", schemas.LocationList)},
+)
+def list_locations():
+    principal = g.principal
+    query = select(Location).order_by(Location.name, Location.id)
+    if principal.role not in SUPPORT:
+        query = query.where(Location.id.in_(sorted(principal.location_ids)))
+    if text := request.args.get("q", "").strip()[:100]:
+        pattern = f"%{text.lower()}%"
+        query = query.where(
+            func.lower(Location.id).like(pattern) | func.lower(Location.name).like(pattern)
+        )
+    with transaction() as session:
+        found = session.scalars(query.limit(paging.page_size())).all()
+        return jsonify(
+            locations=[schemas.LocationSummary().dump(location) for location in found]
+        )
 
 
 # -- users ----------------------------------------------------------------------------------------

@@ -49,6 +49,27 @@ class UserList(Schema):
     users = fields.List(fields.Nested(UserView))
 
 
+class Account(Schema):
+    """The signed-in person, as a front end lays out its pages for them."""
+
+    user_id = fields.Str()
+    username = fields.Str()
+    display_name = fields.Str(allow_none=True)
+    role = fields.Str()
+    organization_id = fields.Str(allow_none=True)
+    location_ids = fields.List(fields.Str())
+
+
+class LocationSummary(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    organization_id = fields.Str(allow_none=True)
+
+
+class LocationList(Schema):
+    locations = fields.List(fields.Nested(LocationSummary))
+
+
 class NewLocationUser(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=254))
