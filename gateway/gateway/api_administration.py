@@ -104,6 +104,40 @@ def void_administration(administration_id: str):
     return _changed(result)
 
 
+# -- staff finding a recipient --------------------------------------------------------------------
+@administration_api.get("/recipients")
+@allow(*STAFF, scopes=("recipients:read",))
+@doc(
+    "Find a recipient: ?family_name= and ?birth_date= (folded: case and surrounding spaces "
+    "ignored; ?given_name= narrows as a prefix), or ?phone= (its digits). At most ?limit= (1-20, "
+    "default 20) matches, contact details masked; `more` says others matched too. Never a list "
+    "of every recipient",
+    tag="administration",
+    responses={
+        200: ("The matches", schemas_administration.RecipientMatches),
+        400: ("Neither the family name and birth date nor a phone number", "Error"),
+    },
+)
+def find_recipients():
+    query = validation.load(schemas_administration.RecipientSearchQuery(), request.args.to_dict())
+    if "birth_date" in query:
+        query["birth_date"] = query["birth_date"].isoformat()
+    with services() as s:
+        return jsonify(s.administration.find_recipients(query))
+
+
+@administration_api.get("/recipients/<recipient_id>/vaccinations")
+@allow(*STAFF, scopes=("recipients:read",))
+@doc(
+    "A recipient's doses (voided ones left out), oldest first: date, product with its cap "
+    "color, lot, dose number, location, site and route",
+    tag="administration",
+    responses={200: ("The doses", schemas_administration.Vaccination(many=True))},
+)
+def recipient_vaccinations(recipient_id: str):
+    return jsonify(_my_vaccinations(recipient_id))
+
+
 # -- registry exports: HL7 v2.5.1 -----------------------------------------------------------------
 HL7_MIMETYPE = "x-application/hl7-v2+er7"
 

@@ -78,6 +78,47 @@ class HL7RangeQuery(Schema):
             raise ValidationError(f"At most {EXPORT_MAX_DAYS} days from `from`.", "to")
 
 
+# -- staff finding a recipient --------------------------------------------------------------------
+SEARCH_LIMIT = 20
+
+
+class RecipientSearchQuery(Schema):
+    """`?family_name=&birth_date=` (and `given_name=`, a prefix), or `?phone=`: never a browse."""
+
+    family_name = fields.Str(validate=validate.Length(min=1, max=100))
+    given_name = fields.Str(validate=validate.Length(min=1, max=100))
+    birth_date = fields.Date()
+    phone = fields.Str(validate=validate.Length(min=7, max=32))
+    limit = fields.Int(load_default=SEARCH_LIMIT, validate=validate.Range(min=1, max=SEARCH_LIMIT))
+
+    @validates_schema
+    def _narrow_enough(self, data, **kwargs):
+        if data.get("phone"):
+            return
+        if not (data.get("family_name") or "").strip() or data.get("birth_date") is None:
+            raise ValidationError(
+                "Give the family name and date of birth, or a phone number.", "_schema"
+            )
+
+
+class RecipientMatch(Schema):
+    id = fields.Str()
+    given_name = fields.Str()
+    family_name = fields.Str()
+    birth_date = fields.Date()
+    phone = fields.Str(
+        allow_none=True, metadata={"description": "Masked: the last four digits only"}
+    )
+    email = fields.Str(
+        allow_none=True, metadata={"description": "Masked: the first letter and the domain"}
+    )
+
+
+class RecipientMatches(Schema):
+    recipients = fields.List(fields.Nested(RecipientMatch))
+    more = fields.Bool(metadata={"description": "More matched than were answered: narrow it"})
+
+
 # -- recipient accounts and the portal ------------------------------------------------------------
 MIN_PASSWORD = 12
 

@@ -81,3 +81,70 @@ def find_match(session: Session, data: dict) -> Recipient | None:
         .order_by(Recipient.created_at)
     )
     return next((c for c in candidates if same_contact(c, phone, email)), None)
+
+
+# -- staff finding a recipient --------------------------------------------------------------------
+PHONE_PUNCTUATION = (" ", "(", ")", "-", ".", "+")
+
+
+def _phone_digits_sql(column):
+    """The stored phone's digits, in SQL (PostgreSQL and SQLite alike): punctuation removed."""
+    expression = column
+    for mark in PHONE_PUNCTUATION:
+        expression = func.replace(expression, mark, "")
+    return expression
+
+
+def search(session: Session, query: dict) -> tuple[list[Recipient], bool]:
+    """Recipients matching a staff search, at most `limit`, and whether more matched.
+
+    By identity: the folded family name and birth date (through the folded-identity index that
+    registration uses), the given name as a folded prefix when given. Or by phone: the same
+    digits, with or without the US country code."""
+    limit = query["limit"]
+    statement = select(Recipient)
+    if query.get("phone"):
+        digits = phone_digits(query["phone"])
+        statement = statement.where(_phone_digits_sql(Recipient.phone).in_([digits, f"1{digits}"]))
+    if query.get("family_name") and query.get("birth_date") is not None:
+        statement = statement.where(
+            func.lower(func.trim(Recipient.family_name)) == query["family_name"].strip().lower(),
+            Recipient.birth_date == query["birth_date"],
+        )
+    if given := (query.get("given_name") or "").strip().lower():
+        escaped = given.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(
+            func.lower(func.trim(Recipient.given_name)).like(f"{escaped}%", escape="\\")
+        )
+    found = session.scalars(
+        statement.order_by(Recipient.family_name, Recipient.given_name, Recipient.id).limit(
+            limit + 1
+        )
+    ).all()
+    return list(found[:limit]), len(found) > limit
+
+
+def masked_phone(phone: str | None) -> str | None:
+    """Enough of a phone number to tell two people apart: its last four digits."""
+    digits = phone_digits(phone)
+    return f"***-***-{digits[-4:]}" if len(digits) >= 4 else None
+
+
+def masked_email(email: str | None) -> str | None:
+    """Enough of an e-mail address to tell two people apart: its first letter and domain."""
+    if not email or "@" not in email:
+        return None
+    local, domain = email.strip().rsplit("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def match_summary(recipient: Recipient) -> dict:
+    """A search result: who they are, and their contact details masked."""
+    return {
+        "id": recipient.id,
+        "given_name": recipient.given_name,
+        "family_name": recipient.family_name,
+        "birth_date": recipient.birth_date.isoformat(),
+        "phone": masked_phone(recipient.phone),
+        "email": masked_email(recipient.email),
+    }

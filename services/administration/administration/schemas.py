@@ -97,6 +97,33 @@ class NewRecipientSchema(Schema):
             )
 
 
+class RecipientSearchSchema(Schema):
+    """Staff finding a recipient: the family name and birth date (given name optional, a prefix),
+    or a phone number. Never a browse of every recipient."""
+
+    family_name = fields.Str(load_default=None, allow_none=True, validate=TEXT_100)
+    given_name = fields.Str(load_default=None, allow_none=True, validate=TEXT_100)
+    birth_date = fields.Date(load_default=None, allow_none=True)
+    phone = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9 ().-]{7,32}$", error="Not a valid phone number."),
+    )
+    limit = fields.Int(strict=True, load_default=20, validate=validate.Range(min=1, max=20))
+
+    @validates_schema
+    def _narrow_enough(self, data, **_) -> None:
+        if data.get("phone"):
+            if not 10 <= len(phone_digits(data["phone"])) <= 15:
+                raise ValidationError("A phone number has 10 to 15 digits.", "phone")
+            return
+        family = (data.get("family_name") or "").strip()
+        if not family or data.get("birth_date") is None:
+            raise ValidationError(
+                "Give the family name and date of birth, or a phone number.", "_schema"
+            )
+
+
 class RecipientSchema(Schema):
     id = fields.Str()
     given_name = fields.Str()

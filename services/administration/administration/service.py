@@ -29,6 +29,7 @@ from administration.schemas import (
     ImportChunkSchema,
     NewRecipientSchema,
     RecipientSchema,
+    RecipientSearchSchema,
     RecordAdministrationSchema,
     VoidSchema,
     unreachable_channels,
@@ -59,6 +60,16 @@ class AdministrationService(CvmsService):
                 session, data, correlation_id=self.correlation_id
             )
         return {"recipient": RECIPIENT.dump(found), "created": created, "matched": not created}
+
+    @rpc
+    @answered
+    def find_recipients(self, query: dict) -> dict:
+        """Staff finding a recipient: by folded family name and birth date (given name a prefix),
+        or by phone; at most `limit` (20) matches with their contact details masked, and `more`
+        when others matched too."""
+        data = validation.load(RecipientSearchSchema(), query)
+        found, more = registration.search(self.db.session, data)
+        return {"recipients": [registration.match_summary(r) for r in found], "more": more}
 
     @rpc
     @answered
