@@ -2,19 +2,26 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-PACKAGES := platform services/inventory services/administration services/scheduling gateway
+PACKAGES := platform services/inventory services/administration services/scheduling gateway portal
 SERVICES := inventory administration scheduling gateway
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run migrate test unit integration lint format bench clean
+.PHONY: install run migrate test unit integration lint format bench clean screenshots
 
-$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
+$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt \
+		portal/package-lock.json portal/build-assets.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# compat editable mode: the packages resolve by path, so the top-level gateway/ folder
 	# never shadows the gateway package.
 	$(BIN)/pip install -q -c constraints.txt --config-settings editable_mode=compat \
 		$(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
+	# The portal's front-end packages (USWDS) exactly as locked, built into its static folder.
+	portal/build-assets.sh
+	# The browser tests drive Debian's Chromium (no browser download works here).
+	@test -x /usr/bin/chromium || { apt-get update -q >/dev/null && \
+		apt-get install -y -q chromium >/dev/null; } || \
+		echo "Chromium could not be installed: the browser tests will fail (apt-get install chromium)"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +31,7 @@ migrate: install
 
 run: install
 	@$(BIN)/cvms-preflight
+	@mkdir -p var/mail
 	$(BIN)/cvms-migrate $(SERVICES) --demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
@@ -31,7 +39,11 @@ test: install
 	$(BIN)/pytest
 
 unit: install
-	$(BIN)/pytest platform services gateway
+	$(BIN)/pytest platform services gateway portal/tests
+
+# The browser tests, writing their screenshots to docs/screenshots/ to be looked at.
+screenshots: install
+	CVMS_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 integration: install
 	$(BIN)/pytest tests

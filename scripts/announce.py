@@ -1,4 +1,5 @@
-"""Wait until the gateway is ready, then say where to go (a Procfile process for `make run`)."""
+"""Wait until the gateway and the portal are ready, then say where to go (a Procfile process
+for `make run`)."""
 
 import os
 import sys
@@ -6,23 +7,28 @@ import time
 import urllib.request
 
 GATEWAY = "http://" + os.environ.get("GATEWAY_BIND", "127.0.0.1:8000")
+PORTAL = "http://" + os.environ.get("PORTAL_BIND", "127.0.0.1:8080")
 DEADLINE = time.monotonic() + 120
 
-while time.monotonic() < DEADLINE:
-    try:
-        with urllib.request.urlopen(f"{GATEWAY}/ready", timeout=2) as response:
-            if response.status == 200:
-                break
-    except OSError:
-        pass
-    time.sleep(0.5)
-else:
-    print(f"The gateway did not become ready at {GATEWAY} within 120 s; see the logs above.")
-    sys.exit(1)
+for name, url in (("gateway", GATEWAY), ("portal", PORTAL)):
+    while time.monotonic() < DEADLINE:
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    else:
+        print(f"The {name} did not become ready at {url} within 120 s; see the logs above.")
+        sys.exit(1)
 
 print(
     f"""
-CVMS is running.
+CVMS is running. Open the portal in a browser:
+
+  >>> {PORTAL}/ <<<   public pages, the provider portal (sign in), the recipient portal
+
   Gateway:   {GATEWAY}            (API under /api/v1, OpenAPI at {GATEWAY}/api/v1/openapi.json)
   Health:    {GATEWAY}/health  {GATEWAY}/ready  {GATEWAY}/metrics
   Services:  inventory http://127.0.0.1:8101/metrics   administration http://127.0.0.1:8102/metrics
