@@ -71,6 +71,10 @@ bench-booking: install  # the booking rush through the gateway, and 10x overload
 bench-import: install  # 100,000 offline-import rows through gateway, administration, inventory
 	$(BIN)/python -m bench.offline_import $(BENCH_ARGS)
 
+.PHONY: bench-portal
+bench-portal: install  # the dose-recording and locator pages through portal, gateway, services
+	$(BIN)/python -m bench.portal_pages $(BENCH_ARGS)
+
 .PHONY: bench-report
 bench-report: install  # the inventory levels report over a 1,000,000-entry ledger
 	$(BIN)/python -m bench.inventory_report $(BENCH_ARGS)
