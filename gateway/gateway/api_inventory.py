@@ -217,3 +217,45 @@ def _download(content, answer: dict):
     response = current_app.response_class(content, mimetype=answer["content_type"])
     response.headers["Content-Disposition"] = f'attachment; filename="{answer["filename"]}"'
     return response
+
+
+# -- stock over time ------------------------------------------------------------------------------
+DAILY_SUMMARY = (
+    "doses on hand per product at the end of each day of ?from=YYYY-MM-DD&to=YYYY-MM-DD "
+    "(inclusive, UTC, at most 366 days); optional ?product_id="
+)
+
+
+@inventory_api.get("/locations/<location_id>/inventory-levels/daily")
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
+@doc(
+    f"A location's stock over time: {DAILY_SUMMARY}",
+    tag="inventory",
+    responses={200: ("One series per product", inventory_schemas.DailyLevels)},
+)
+def location_daily_levels(location_id: str):
+    return _daily_levels(location_id)
+
+
+@inventory_api.get("/inventory-levels/daily")
+@allow("state_admin")
+@doc(
+    f"Stock over time summed over every location: {DAILY_SUMMARY}",
+    tag="inventory",
+    responses={200: ("One series per product", inventory_schemas.DailyLevels)},
+)
+def all_daily_levels():
+    return _daily_levels(None)
+
+
+def _daily_levels(location_id: str | None):
+    query = validation.load(inventory_schemas.DailyLevelsQuery(), request.args.to_dict())
+    with services() as s:
+        return jsonify(
+            s.inventory.inventory_levels_daily(
+                location_id,
+                query["date_from"].isoformat(),
+                query["date_to"].isoformat(),
+                query.get("product_id"),
+            )
+        )

@@ -130,3 +130,43 @@ class FormImport(Schema):
     duplicate = fields.Int()
     skipped = fields.Int()
     rejected = fields.Int()
+
+
+class DailyLevelsQuery(Schema):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC; at most 366 days), optional
+    `product_id`."""
+
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+    product_id = fields.Str(validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _a_range(self, data, **kwargs):
+        if "date_from" not in data or "date_to" not in data:
+            return
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("The range ends before it starts (from is after to).", "to")
+        if (data["date_to"] - data["date_from"]).days + 1 > 366:
+            raise ValidationError("At most 366 days from `from`.", "to")
+
+
+class DailyOnHand(Schema):
+    date = fields.Str(metadata={"description": "YYYY-MM-DD (UTC)"})
+    on_hand = fields.Int(metadata={"description": "Doses on hand at the end of the day"})
+
+
+class ProductSeries(Schema):
+    product_id = fields.Str()
+    on_hand_start = fields.Int(metadata={"description": "Doses on hand when the range began"})
+    points = fields.List(fields.Nested(DailyOnHand), metadata={"description": "One per day"})
+
+
+class DailyLevels(Schema):
+    location_id = fields.Str(allow_none=True, metadata={"description": "null: every location"})
+    product_id = fields.Str(allow_none=True)
+    date_from = fields.Date()
+    date_to = fields.Date()
+    products = fields.List(
+        fields.Nested(ProductSeries),
+        metadata={"description": "Products that held or moved stock in the range"},
+    )

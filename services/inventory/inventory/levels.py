@@ -190,3 +190,73 @@ def inventory_levels(
             **{column: sum(t[column] for t in totals) for column in COUNT_COLUMNS},
         }
     return report
+
+
+# -- stock over time ------------------------------------------------------------------------------
+def _day_of(session: Session, column):
+    """The UTC calendar day of a timestamp column, as the database groups it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    # SQLite keeps UTC timestamps as 'YYYY-MM-DD HH:MM:SS...' text.
+    return func.substr(column, 1, 10)
+
+
+def daily_on_hand(
+    session: Session,
+    location_id: str | None,
+    date_from: date,
+    date_to: date,
+    *,
+    product_id: str | None = None,
+) -> dict:
+    """Doses on hand per product at the end of each day of [date_from, date_to] (UTC), at one
+    location or (location_id None) summed over every location: the opening balance and each
+    day's net change are summed by the database (one GROUP BY each), the running total here.
+    A product that held nothing and did not move in the range has no series."""
+    start, end = day_bounds(date_from, date_to)
+    e = LedgerEntry
+    scope = []
+    if location_id is not None:
+        scope.append(e.location_id == location_id)
+    if product_id is not None:
+        scope.append(e.product_id == product_id)
+    opening = dict(
+        session.execute(
+            select(e.product_id, func.coalesce(func.sum(e.delta), 0))
+            .where(e.recorded_at < start, *scope)
+            .group_by(e.product_id)
+        ).all()
+    )
+    day = _day_of(session, e.recorded_at)
+    changes: dict[str, dict[str, int]] = {}
+    for product, on_day, delta in session.execute(
+        select(e.product_id, day, func.sum(e.delta))
+        .where(e.recorded_at >= start, e.recorded_at < end, *scope)
+        .group_by(e.product_id, day)
+    ):
+        changes.setdefault(product, {})[str(on_day)[:10]] = int(delta or 0)
+    days = [date_from + timedelta(days=n) for n in range((date_to - date_from).days + 1)]
+    series = []
+    for product in sorted(set(opening) | set(changes)):
+        balance = int(opening.get(product) or 0)
+        moved = changes.get(product, {})
+        if not balance and not moved:
+            continue
+        points = []
+        for each in days:
+            balance += moved.get(each.isoformat(), 0)
+            points.append({"date": each.isoformat(), "on_hand": balance})
+        series.append(
+            {
+                "product_id": product,
+                "on_hand_start": int(opening.get(product) or 0),
+                "points": points,
+            }
+        )
+    return {
+        "location_id": location_id,
+        "product_id": product_id,
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "products": series,
+    }

@@ -301,6 +301,31 @@ class InventoryService(CvmsService):
             page_size=query["page_size"],
         )
 
+    @rpc
+    def inventory_levels_daily(
+        self,
+        location_id: str | None,
+        date_from: str,
+        date_to: str,
+        product_id: str | None = None,
+    ) -> dict:
+        """Stock over time: doses on hand per product at the end of each day of [date_from,
+        date_to] (ISO dates, inclusive, UTC, at most 366 days), at one location or, with
+        `location_id` None, every location summed."""
+        if location_id is not None:
+            location_id = _location(location_id)
+        query = validation.load(
+            LevelsQuerySchema(),
+            {"date_from": date_from, "date_to": date_to, "product_id": product_id},
+        )
+        return levels.daily_on_hand(
+            self.db.session,
+            location_id,
+            query["date_from"],
+            query["date_to"],
+            product_id=query["product_id"],
+        )
+
     @timer(interval=3600, eager=True)
     def waste_expired_lots(self) -> None:
         """Hourly (and at start): waste what is left of expired lots, announce lots expiring."""
