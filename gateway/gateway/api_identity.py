@@ -110,9 +110,10 @@ def select_user_by_name(username: str):
 
 
 @identity.post("/users/<user_id>/password-reset-links")
-@allow(*SUPPORT)
+@allow(*SUPPORT, "org_admin")
 @doc(
-    "Issue a one-time password reset link for a user, shown to you to hand on (help desk)",
+    "Issue a one-time password reset link for a user, shown to you to hand on (help desk; "
+    "organization admins: their organization's users)",
     tag="users",
     responses={
         201: ("The link", schemas.PasswordLink),

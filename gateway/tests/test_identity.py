@@ -280,3 +280,17 @@ def test_a_token_issued_after_the_password_was_set_works(app, client, login, red
     rpc.answer("inventory.list_products", [])
     bearer = {"Authorization": f"Bearer {fresh['access_token']}"}
     assert client.get("/api/v1/products", headers=bearer).status_code == 200
+
+
+def test_an_org_admin_issues_a_reset_link_for_the_organizations_users_only(app, client, login):
+    own = client.post(
+        f"/api/v1/users/{user_id(app, 'clinic.vaccinator')}/password-reset-links",
+        headers=login("org.admin"),
+    )
+    assert own.status_code == 201, own.get_json()
+    assert own.get_json()["token"]
+    foreign = client.post(
+        f"/api/v1/users/{user_id(app, 'helpdesk.agent')}/password-reset-links",
+        headers=login("org.admin"),
+    )
+    assert foreign.status_code == 404
