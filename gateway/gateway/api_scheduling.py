@@ -72,6 +72,41 @@ def public_open_slots(location_id: str):
         return jsonify(s.scheduling.open_slots(location_id, _query()))
 
 
+@scheduling.get("/public/locations/<location_id>")
+@public
+@doc(
+    "One published location as the locator shows it, with its open clinic days of the next 14 "
+    "days and the seats free on each per product (0: full, its waitlist may be joined)",
+    tag="locator",
+    responses={200: ("The location", schemas.PublicLocationDetail)},
+)
+def public_location(location_id: str):
+    with services() as s:
+        return jsonify(s.scheduling.public_location(location_id))
+
+
+PUBLIC_PRODUCT_FIELDS = tuple(schemas.PublicProduct().fields)
+
+
+@scheduling.get("/public/products")
+@public
+@doc(
+    "The vaccines the public may find and book: names, cap colours, minimum ages",
+    tag="locator",
+    responses={200: ("Active products", schemas.PublicProduct(many=True))},
+)
+def public_products():
+    with services() as s:
+        catalog = s.inventory.list_products()
+    return jsonify(
+        [
+            {name: product.get(name) for name in PUBLIC_PRODUCT_FIELDS}
+            for product in catalog
+            if product.get("active", True)
+        ]
+    )
+
+
 # -- public: booking with a confirmation code ----------------------------------------------------
 @scheduling.post("/public/appointments")
 @public

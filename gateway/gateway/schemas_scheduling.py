@@ -298,3 +298,29 @@ class StockStatus(Schema):
     status = fields.Str()
     doses_usable = fields.Int()
     updated_at = fields.AwareDateTime()
+
+
+class PublicClinicDay(Schema):
+    clinic_day_id = fields.Str()
+    date = fields.Date()
+    product_id = fields.Str()
+    available = fields.Int(metadata={"description": "Free seats; 0: full (join its waitlist)"})
+
+
+class PublicLocationDetail(PublicLocation):
+    clinic_days = fields.List(
+        fields.Nested(PublicClinicDay),
+        metadata={"description": "Open clinic days of the next 14 days, per product"},
+    )
+
+
+class PublicProduct(Schema):
+    """What the public may know of a product: its name, cap colour and who it is for."""
+
+    id = fields.Str(metadata={"example": "pfizer-gray-12plus"})
+    name = fields.Str()
+    manufacturer = fields.Str()
+    cap_color = fields.Str()
+    min_age_years = fields.Int()
+    series_doses = fields.Int()
+    min_interval_days = fields.Int()

@@ -36,6 +36,8 @@ PUBLIC_OPERATIONS = {
     ("get", "/api/v1/public/locations"),
     ("get", "/api/v1/public/locations/feed"),
     ("get", "/api/v1/public/locations/{location_id}/slots"),
+    ("get", "/api/v1/public/locations/{location_id}"),
+    ("get", "/api/v1/public/products"),
     ("post", "/api/v1/public/appointments"),
     ("get", "/api/v1/public/appointments/{code}"),
     ("post", "/api/v1/public/appointments/{code}/cancel"),

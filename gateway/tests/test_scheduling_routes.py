@@ -174,3 +174,38 @@ def test_invalid_locator_queries_are_answered_400(app, cluster):
 
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"zip": ["Give a ZIP code."]}
+
+
+def test_anyone_sees_one_location_with_its_clinic_days(app, cluster):
+    location = {"location_id": "demo-clinic", "name": "Demo", "clinic_days": []}
+    cluster.answer("scheduling.public_location", location)
+
+    response = app.test_client().get("/api/v1/public/locations/demo-clinic")
+
+    assert response.status_code == 200
+    assert response.get_json() == location
+    assert cluster.calls[-1] == ("scheduling.public_location", ("demo-clinic",))
+
+
+def test_anyone_sees_the_public_fields_of_active_products(app, cluster):
+    cluster.answer(
+        "inventory.list_products",
+        [
+            {
+                "id": "p1",
+                "name": "One",
+                "cap_color": "gray",
+                "min_age_years": 12,
+                "ndc_unit_of_sale": "secret-ish",
+                "active": True,
+            },
+            {"id": "p2", "name": "Gone", "active": False},
+        ],
+    )
+
+    response = app.test_client().get("/api/v1/public/products")
+
+    assert response.status_code == 200
+    [product] = response.get_json()
+    assert product["id"] == "p1" and product["cap_color"] == "gray"
+    assert "ndc_unit_of_sale" not in product

@@ -7,12 +7,12 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from scheduling import geo, stock
-from scheduling.exceptions import Unprocessable
-from scheduling.models import LocationSettings, Slot
+from scheduling.exceptions import NotFound, Unprocessable
+from scheduling.models import ClinicDay, LocationSettings, Slot
 from scheduling.schemas import LocationSettingsOut
 
 MAX_RESULTS = 50
@@ -78,6 +78,57 @@ def feed(session: Session, now: datetime) -> list[dict]:
         .order_by(LocationSettings.location_id)
     ).all()
     return describe(session, locations, now, None, None)
+
+
+def one(session: Session, location_id: str, now: datetime, days: int = 14) -> dict:
+    """One published location as the locator describes it (free seats in the coming week),
+    with its open clinic days of the next `days` days and the seats free on each per product
+    (0 on a full day: the public may join that day's waitlist)."""
+    settings = session.get(LocationSettings, location_id)
+    if settings is None or not settings.published:
+        raise NotFound(f"location {location_id} not found")
+    answer = describe(session, [settings], now, None, None)[0]
+    answer["clinic_days"] = _clinic_days(session, settings, now, days)
+    return answer
+
+
+def _clinic_days(session: Session, settings: LocationSettings, now: datetime, days: int) -> list:
+    if not settings.accepting_appointments:
+        return []
+    today = now.astimezone(ZoneInfo(settings.time_zone)).date()
+    bookable = Slot.open.is_(True) & (Slot.starts_at > now) & (Slot.booked < Slot.capacity)
+    rows = session.execute(
+        select(
+            ClinicDay.id,
+            ClinicDay.date,
+            Slot.product_id,
+            func.sum(case((bookable, Slot.capacity - Slot.booked), else_=0)),
+            func.max(Slot.starts_at),
+        )
+        .join(Slot, Slot.clinic_day_id == ClinicDay.id)
+        .where(
+            ClinicDay.location_id == settings.location_id,
+            ClinicDay.status == "open",
+            ClinicDay.date >= today,
+            ClinicDay.date < today + timedelta(days=days),
+        )
+        .group_by(ClinicDay.id, ClinicDay.date, Slot.product_id)
+        .order_by(ClinicDay.date, Slot.product_id)
+    )
+    return [
+        {
+            "clinic_day_id": day_id,
+            "date": day.isoformat(),
+            "product_id": product,
+            "available": int(free or 0),
+        }
+        for day_id, day, product, free, last_start in rows
+        if last_start is not None and _aware(last_start) > now  # a day not yet over
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def describe(

@@ -145,6 +145,11 @@ class SchedulingService(CvmsService):
         return locator.search(self.db.session, data, self.now())
 
     @rpc
+    def public_location(self, location_id: str) -> dict:
+        """One published location with its coming clinic days and their free seats."""
+        return locator.one(self.db.session, _location(location_id), self.now())
+
+    @rpc
     def location_feed(self) -> list[dict]:
         return locator.feed(self.db.session, self.now())
 

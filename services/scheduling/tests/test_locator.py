@@ -156,3 +156,34 @@ def test_settings_refuse_unknown_products(service):
 
 def test_clock_is_the_tests(service):
     assert service.now() == datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_one_location_shows_its_coming_clinic_days_with_the_seats_left(service, day):
+    from cvms_platform.errors import NotFound
+
+    for slot in day["slots"]:
+        service.set_slot_capacity(LOCATION, slot["id"], {"capacity": 0})
+    service.create_clinic_days(
+        LOCATION,
+        {
+            "dates": ["2030-03-05"],
+            "product_id": PFIZER,
+            "opens": "09:00",
+            "closes": "09:30",
+            "every_minutes": 15,
+            "capacity": 3,
+        },
+        "manager",
+    )
+    service.save_location_settings("hidden", settings(published=False), "manager")
+
+    found = service.public_location(LOCATION)
+
+    assert found["name"] == "Clinic One"
+    assert [(d["date"], d["product_id"], d["available"]) for d in found["clinic_days"]] == [
+        ("2030-03-04", PFIZER, 0),  # full: the waitlist is offered
+        ("2030-03-05", PFIZER, 6),
+    ]
+    assert found["clinic_days"][0]["clinic_day_id"] == day["id"]
+    with pytest.raises(NotFound):
+        service.public_location("hidden")
