@@ -1,5 +1,5 @@
-"""Demo data for `make run`: an approved demo organization owning a demo location, and one user
-per staff role (see the README)."""
+"""Demo data for `make run`: an approved demo organization owning a demo location, one user
+per staff role, and the demo recipient's claimed account (see the README)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,13 @@ DEMO_USERS = (
     ("helpdesk.agent", "demo-helpdesk", "helpdesk", [], None),
     # An organization admin acts for the organization's locations (read at sign-in).
     ("org.admin", "demo-org-admin", "org_admin", [], "demo-org"),
+)
+# The demo recipient's claimed account, linked to administration's demo recipient (Rosa Demo,
+# born 1985-04-12, one dose of lot DEMO-FK5127 on 2026-01-15: administration/seed.py).
+DEMO_RECIPIENT = (
+    "demo.recipient",
+    "demo-recipient-password",
+    "5eed0000-0000-4000-8000-00000000d001",
 )
 
 
@@ -73,3 +80,16 @@ def run(engine: Engine, *, demo: bool = False) -> None:
                         created_at=now,
                     )
                 )
+        username, password, recipient_id = DEMO_RECIPIENT
+        if session.scalar(select(User).where(User.username == username)) is None:
+            session.add(
+                User(
+                    username=username,
+                    password_hash=hash_password(password),
+                    role="recipient",
+                    location_ids=[],
+                    recipient_id=recipient_id,
+                    active=True,
+                    created_at=now,
+                )
+            )
