@@ -15,7 +15,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_decimal, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -143,7 +143,8 @@ def _format_instant(value) -> str:
     instant = _parse_instant(value) if isinstance(value, str) else value
     if instant is None:
         return ""
-    return format_datetime(instant.astimezone(TIME_ZONE), "medium", rebase=False)
+    local = instant.astimezone(TIME_ZONE)
+    return f"{format_date(local, 'medium')}, {format_time(local, 'short', rebase=False)}"
 
 
 @bp.app_template_filter("doses_date")
@@ -297,13 +298,8 @@ def register_recipient(location_id: str):
             )
         else:
             if not answer.get("matched"):
-                flash(
-                    _(
-                        "%(name)s is registered. Record their dose below.",
-                        name=f"{answer['given_name']} {answer['family_name']}",
-                    ),
-                    "success",
-                )
+                name = " ".join((answer["given_name"], answer["family_name"]))
+                flash(_("%(name)s is registered. Record their dose below.", name=name), "success")
                 return redirect(
                     url_for(".record", location_id=location_id, recipient_id=answer["id"])
                 )
@@ -355,10 +351,14 @@ def _default_product(location_id: str, lots: list[dict], offered: list[dict]) ->
 
 
 def _lot_label(lot: dict) -> str:
+    try:
+        expires = format_date(date.fromisoformat(str(lot.get("expiration_date"))[:10]), "medium")
+    except ValueError:
+        expires = str(lot.get("expiration_date"))
     label = _(
-        "%(lot)s, expires %(expires)s, %(doses)s doses on hand",
+        "%(lot)s · expires %(expires)s · %(doses)s on hand",
         lot=lot["lot_number"],
-        expires=_format_day(lot.get("expiration_date")),
+        expires=expires,
         doses=format_decimal(lot.get("doses_on_hand", 0)),
     )
     if lot.get("status") == "quarantined":
