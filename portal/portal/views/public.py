@@ -1,15 +1,699 @@
-"""Public self-scheduling (placeholder routes, replaced by the public area's module)."""
+"""Public self-scheduling: find a location, book a time, manage the booking, the waitlist.
 
-from flask import Blueprint, render_template
+No sign-in: the confirmation code (or a waitlist entry's code) is the credential. It never
+appears in a URL (it would reach logs, history and the Referer): a code typed in or just
+received is kept in the server-side session, and the pages about "my appointment" read it from
+there. Personal data travels only in POST bodies. Every rule (who may book, how many seats, the
+minimum age, the series' interval) is the API's: its refusals are said in plain words.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_date, format_decimal, format_time
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.auth import api
+from portal.forms import FormErrors
+from portal.gateway import ApiProblem
 
 bp = Blueprint("public", __name__)
 
+RADII = (5, 10, 25, 50, 100)
+DEFAULT_RADIUS = 25
+PRODUCTS_TTL_SECONDS = 600
+CODE_KEY = "public_code"  # the booking this browser looks at (server-side session)
+WAITLIST_KEY = "public_waitlist_code"
+JUST_BOOKED_KEY = "public_just_booked"
+PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
+LANGUAGE_CHOICES = (("en", "English"), ("es", "Español"))
 
+CAP_COLOURS = {
+    "purple": _l("purple"),
+    "gray": _l("gray"),
+    "orange": _l("orange"),
+    "maroon": _l("maroon"),
+    "red": _l("red"),
+    "blue": _l("blue"),
+    "dark blue": _l("dark blue"),
+    "yellow": _l("yellow"),
+}
+STOCK_STATUS = {
+    "in_stock": _l("In stock"),
+    "call_to_confirm": _l("Call to confirm"),
+    "out_of_stock": _l("Out of stock"),
+}
+APPOINTMENT_STATUS = {
+    "booked": _l("Booked"),
+    "checked_in": _l("Checked in"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "no_show": _l("Missed"),
+}
+WAITLIST_STATUS = {
+    "waiting": _l("Waiting"),
+    "offered": _l("Offered a place"),
+    "accepted": _l("Accepted"),
+    "expired": _l("Expired"),
+    "withdrawn": _l("Withdrawn"),
+}
+WEEKDAYS = (
+    ("mon", _l("Monday")),
+    ("tue", _l("Tuesday")),
+    ("wed", _l("Wednesday")),
+    ("thu", _l("Thursday")),
+    ("fri", _l("Friday")),
+    ("sat", _l("Saturday")),
+    ("sun", _l("Sunday")),
+)
+# The API's refusals a member of the public meets, said plainly in their language.
+REFUSALS = {
+    "slot_full": _l(
+        "Sorry, that time was just taken: no place is left. Choose another time, or join the "
+        "day's waitlist if the day is full."
+    ),
+    "already_booked": _l(
+        "You already have an appointment for this dose. Use your confirmation code to see, "
+        "change or cancel it."
+    ),
+    "slot_unavailable": _l(
+        "That time can no longer be booked: it is closed or has passed. Choose another time."
+    ),
+    "rate_limited": _l("Too many requests from your connection. Wait a minute and try again."),
+    "appointment_not_active": _l("This appointment is no longer active, so it cannot be changed."),
+    "no_next_dose": _l(
+        "No next dose can be booked with this code: none is due, or it is booked already."
+    ),
+    "seats_available": _l("That day still has free times: book one instead."),
+    "already_waiting": _l("You are already on this day's waitlist."),
+    "offer_not_open": _l("There is no open offer to accept: it may have expired."),
+}
+
+_catalog_lock = threading.Lock()
+_catalog: dict = {"at": 0.0, "items": None}
+
+
+# -- helpers shared with the clinics pages --------------------------------------------------------
+def public_products() -> dict[str, dict]:
+    """The catalog's public part by product id, asked of the API at most every ten minutes."""
+    with _catalog_lock:
+        if (
+            _catalog["items"] is not None
+            and time.monotonic() - _catalog["at"] < PRODUCTS_TTL_SECONDS
+        ):
+            return _catalog["items"]
+    items = {p["id"]: p for p in api("GET", "/public/products")}
+    with _catalog_lock:
+        _catalog.update(at=time.monotonic(), items=items)
+    return items
+
+
+def cap_words(colour: str | None) -> str:
+    """The cap colour in words (never colour alone)."""
+    if not colour:
+        return ""
+    return _("cap colour: %(colour)s", colour=str(CAP_COLOURS.get(colour.lower(), colour)))
+
+
+def product_label(product_id: str, catalog: dict[str, dict] | None = None) -> str:
+    product = (catalog or {}).get(product_id)
+    if not product:
+        return product_id
+    colour = cap_words(product.get("cap_color"))
+    return f"{product['name']} ({colour})" if colour else product["name"]
+
+
+def refusal(problem: ApiProblem, rename: dict[str, str] | None = None) -> FormErrors:
+    """An API refusal as a form's errors, with the conflicts said plainly."""
+    errors = FormErrors.from_problem(problem, rename=rename)
+    if problem.status == 429:
+        errors.summary = str(REFUSALS["rate_limited"])
+    elif problem.code in REFUSALS:
+        errors.summary = str(REFUSALS[problem.code])
+    return errors
+
+
+def _instant(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "America/New_York")
+    except (KeyError, ValueError):
+        return ZoneInfo("America/New_York")
+
+
+@bp.app_template_filter("public_time")
+def local_time(value, zone: str | None = None) -> str:
+    instant = _instant(value)
+    if instant is None:
+        return ""
+    return format_time(instant.astimezone(_zone(zone)), "short", rebase=False)
+
+
+@bp.app_template_filter("public_day")
+def long_day(value, zone: str | None = None) -> str:
+    """A date (or the local date of an instant) in full, in the page's language."""
+    if not value:
+        return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, "full")
+    text = str(value)
+    if len(text) == 10:
+        try:
+            return format_date(date.fromisoformat(text), "full")
+        except ValueError:
+            return text
+    instant = _instant(text)
+    return format_date(instant.astimezone(_zone(zone)).date(), "full") if instant else text
+
+
+@bp.app_template_filter("public_when")
+def local_when(value, zone: str | None = None) -> str:
+    if not value:
+        return ""
+    return _("%(day)s at %(time)s", day=long_day(value, zone), time=local_time(value, zone))
+
+
+@bp.app_template_filter("public_number")
+def number(value) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def _context(**more) -> dict:
+    return {
+        "stock_status": STOCK_STATUS,
+        "appointment_status": APPOINTMENT_STATUS,
+        "waitlist_status": WAITLIST_STATUS,
+        "weekdays": WEEKDAYS,
+        "product_label": product_label,
+        **more,
+    }
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(template, **_context(**context)), status
+
+
+def _clean_code(value: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", value or "").upper()
+
+
+def _person(form) -> dict:
+    values = {name: (form.get(name) or "").strip() for name in PERSON_FIELDS}
+    if values["preferred_language"] not in dict(LANGUAGE_CHOICES):
+        values["preferred_language"] = "es" if request_lang() == "es" else "en"
+    return values
+
+
+def request_lang() -> str:
+    return g.get("lang", "en")
+
+
+def _person_request(values: dict) -> dict:
+    """The person as the API takes them: empty optional fields left out."""
+    sent = {k: v for k, v in values.items() if v}
+    return sent
+
+
+def _location(location_id: str) -> dict:
+    return api("GET", f"/public/locations/{location_id}")
+
+
+# -- find a location ------------------------------------------------------------------------------
 @bp.get("/find")
 def locator():
-    return render_template("home.html")
+    query = {
+        "zip": request.args.get("zip", "").strip(),
+        "radius": request.args.get("radius", "").strip() or str(DEFAULT_RADIUS),
+        "product": request.args.get("product", "").strip(),
+        "date": request.args.get("date", "").strip(),
+    }
+    catalog = public_products()
+    errors = FormErrors()
+    locations = None
+    if query["zip"]:
+        params = {"zip": query["zip"], "radius_miles": query["radius"]}
+        if query["product"]:
+            params["product_id"] = query["product"]
+        if query["date"]:
+            params["date"] = query["date"]
+        try:
+            locations = api("GET", "/public/locations", params=params)
+        except ApiProblem as problem:
+            if problem.status not in (400, 422, 429):
+                raise
+            errors = refusal(problem, rename={"radius_miles": "radius", "product_id": "product"})
+    elif request.args:
+        errors = FormErrors.single("zip", _("Enter a 5-digit ZIP code."))
+    return _render(
+        "public/locator.html",
+        query=query,
+        errors=errors,
+        locations=locations,
+        radii=[(str(r), _("%(miles)s miles", miles=r)) for r in RADII],
+        product_options=[(pid, product_label(pid, catalog)) for pid in catalog],
+        catalog=catalog,
+    )
 
 
-@bp.get("/appointments")
+@bp.get("/find/locations/<location_id>")
+def location(location_id: str):
+    place = _location(location_id)
+    catalog = public_products()
+    chosen = request.args.get("product", "")
+    days = [d for d in place.get("clinic_days", []) if not chosen or d["product_id"] == chosen]
+    return _render(
+        "public/location.html",
+        place=place,
+        catalog=catalog,
+        chosen=chosen,
+        days=days,
+    )
+
+
+@bp.get("/find/locations/<location_id>/times")
+def times(location_id: str):
+    day, product = request.args.get("date", ""), request.args.get("product", "")
+    place = _location(location_id)
+    slots = api(
+        "GET",
+        f"/public/locations/{location_id}/slots",
+        params={"date_from": day, "days": 1, "product_id": product},
+    )
+    slots = [s for s in slots if not day or _local_date(s["starts_at"], place) == day]
+    full_day = next(
+        (
+            d
+            for d in place.get("clinic_days", [])
+            if d["date"] == day and d["product_id"] == product
+        ),
+        None,
+    )
+    return _render(
+        "public/times.html",
+        place=place,
+        catalog=public_products(),
+        day=day,
+        product=product,
+        slots=slots,
+        clinic_day=full_day,
+    )
+
+
+def _local_date(starts_at: str, place: dict) -> str:
+    instant = _instant(starts_at)
+    return instant.astimezone(_zone(place.get("time_zone"))).date().isoformat() if instant else ""
+
+
+# -- book -----------------------------------------------------------------------------------------
+@bp.route("/find/locations/<location_id>/book", methods=["GET", "POST"])
+def book(location_id: str):
+    source = request.form if request.method == "POST" else request.args
+    slot_id = source.get("slot_id", "")
+    day, product = source.get("date", ""), source.get("product", "")
+    if not slot_id:
+        flash(_("Choose a time first."), "info")
+        return redirect(url_for(".times", location_id=location_id, date=day, product=product))
+    values = _person(request.form) if request.method == "POST" else _person({})
+    errors = FormErrors()
+    status = 200
+    if request.method == "POST":
+        try:
+            answer = api(
+                "POST", "/public/appointments", json={"slot_id": slot_id, **_person_request(values)}
+            )
+        except ApiProblem as problem:
+            if problem.status not in (400, 404, 409, 422, 429):
+                raise
+            errors, status = refusal(problem), problem.status
+        else:
+            session[CODE_KEY] = answer["confirmation_code"]
+            session[JUST_BOOKED_KEY] = True
+            return redirect(url_for(".booking"))
+    place = _location(location_id)
+    slots = api(
+        "GET",
+        f"/public/locations/{location_id}/slots",
+        params={"date_from": day, "days": 1, "product_id": product} if day else {},
+    )
+    slot = next((s for s in slots if s["id"] == slot_id), None)
+    if slot is None and request.method == "GET":
+        flash(str(REFUSALS["slot_unavailable"]), "warning")
+        return redirect(url_for(".times", location_id=location_id, date=day, product=product))
+    clinic_day = next(
+        (
+            d
+            for d in place.get("clinic_days", [])
+            if d["date"] == day and d["product_id"] == product and d["available"] == 0
+        ),
+        None,
+    )
+    return _render(
+        "public/book.html",
+        status,
+        place=place,
+        catalog=public_products(),
+        slot=slot,
+        slot_id=slot_id,
+        day=day,
+        product=product,
+        values=values,
+        errors=errors,
+        languages_offered=LANGUAGE_CHOICES,
+        full_day=clinic_day,
+    )
+
+
+# -- my appointment -------------------------------------------------------------------------------
+@bp.route("/appointments", methods=["GET", "POST"])
 def find_booking():
-    return render_template("home.html")
+    errors = FormErrors()
+    status = 200
+    if request.method == "POST":
+        code = _clean_code(request.form.get("code"))
+        if not code:
+            errors, status = FormErrors.single("code", _("Enter your confirmation code.")), 400
+        else:
+            try:
+                api("GET", f"/public/appointments/{code}")
+            except ApiProblem as problem:
+                if problem.status == 429:
+                    errors, status = refusal(problem), 429
+                elif problem.status in (400, 404):
+                    errors = FormErrors.single(
+                        "code",
+                        _(
+                            "We could not find an appointment with that code. "
+                            "Check it and try again."
+                        ),
+                    )
+                    status = 404
+                else:
+                    raise
+            else:
+                session[CODE_KEY] = code
+                session.pop(JUST_BOOKED_KEY, None)
+                return redirect(url_for(".booking"))
+    return _render(
+        "public/find_booking.html", status, errors=errors, has_code=bool(session.get(CODE_KEY))
+    )
+
+
+def _current_code():
+    return session.get(CODE_KEY)
+
+
+def _no_code():
+    flash(_("Enter your confirmation code to see your appointment."), "info")
+    return redirect(url_for(".find_booking"))
+
+
+@bp.get("/appointments/mine")
+def booking():
+    code = _current_code()
+    if not code:
+        return _no_code()
+    try:
+        appointment = api("GET", f"/public/appointments/{code}")
+    except ApiProblem as problem:
+        if problem.status != 404:
+            raise
+        session.pop(CODE_KEY, None)
+        return _no_code()
+    place = _location_or_none(appointment["location_id"])
+    just_booked = session.pop(JUST_BOOKED_KEY, False)
+    return _render(
+        "public/booking.html",
+        appointment=appointment,
+        place=place,
+        catalog=public_products(),
+        just_booked=just_booked,
+    )
+
+
+def _location_or_none(location_id: str) -> dict | None:
+    try:
+        return _location(location_id)
+    except ApiProblem as problem:
+        if problem.status != 404:
+            raise
+        return None  # no longer published: the booking still stands
+
+
+@bp.route("/appointments/mine/cancel", methods=["GET", "POST"])
+def cancel():
+    code = _current_code()
+    if not code:
+        return _no_code()
+    errors, status = FormErrors(), 200
+    if request.method == "POST":
+        reason = request.form.get("reason", "").strip()
+        try:
+            api("POST", f"/public/appointments/{code}/cancel", json={"reason": reason or None})
+        except ApiProblem as problem:
+            if problem.status not in (400, 409, 422, 429):
+                raise
+            errors, status = refusal(problem), problem.status
+        else:
+            flash(_("Your appointment is cancelled."), "success")
+            return redirect(url_for(".booking"))
+    appointment = api("GET", f"/public/appointments/{code}")
+    return _render(
+        "public/cancel.html",
+        status,
+        appointment=appointment,
+        place=_location_or_none(appointment["location_id"]),
+        catalog=public_products(),
+        errors=errors,
+    )
+
+
+def _slots_by_day(slots: list[dict], zone: str | None) -> list[tuple[str, list[dict]]]:
+    grouped: dict[str, list[dict]] = {}
+    for slot in slots:
+        instant = _instant(slot["starts_at"])
+        key = instant.astimezone(_zone(zone)).date().isoformat() if instant else ""
+        grouped.setdefault(key, []).append(slot)
+    return list(grouped.items())
+
+
+@bp.route("/appointments/mine/reschedule", methods=["GET", "POST"])
+def reschedule():
+    code = _current_code()
+    if not code:
+        return _no_code()
+    errors, status = FormErrors(), 200
+    if request.method == "POST":
+        slot_id = request.form.get("slot_id", "")
+        if not slot_id:
+            errors, status = FormErrors.single("slot_id", _("Choose a new time.")), 400
+        else:
+            try:
+                api("POST", f"/public/appointments/{code}/reschedule", json={"slot_id": slot_id})
+            except ApiProblem as problem:
+                if problem.status not in (400, 409, 422, 429):
+                    raise
+                errors, status = refusal(problem), problem.status
+            else:
+                flash(_("Your appointment has a new time."), "success")
+                return redirect(url_for(".booking"))
+    appointment = api("GET", f"/public/appointments/{code}")
+    place = _location_or_none(appointment["location_id"])
+    slots = []
+    if place is not None:
+        slots = api(
+            "GET",
+            f"/public/locations/{appointment['location_id']}/slots",
+            params={"product_id": appointment["product_id"], "days": 14},
+        )
+        slots = [s for s in slots if s["id"] != appointment.get("slot_id")]
+    return _render(
+        "public/reschedule.html",
+        status,
+        appointment=appointment,
+        place=place,
+        catalog=public_products(),
+        groups=_slots_by_day(slots, place.get("time_zone") if place else None),
+        errors=errors,
+    )
+
+
+@bp.route("/appointments/mine/next-dose", methods=["GET", "POST"])
+def next_dose():
+    code = _current_code()
+    if not code:
+        return _no_code()
+    errors, status = FormErrors(), 200
+    if request.method == "POST":
+        slot_id = request.form.get("slot_id", "")
+        if not slot_id:
+            errors, status = FormErrors.single("slot_id", _("Choose a time.")), 400
+        else:
+            try:
+                answer = api(
+                    "POST", f"/public/appointments/{code}/next-dose", json={"slot_id": slot_id}
+                )
+            except ApiProblem as problem:
+                if problem.status not in (400, 409, 422, 429):
+                    raise
+                errors, status = refusal(problem), problem.status
+            else:
+                session[CODE_KEY] = answer["confirmation_code"]
+                session[JUST_BOOKED_KEY] = True
+                return redirect(url_for(".booking"))
+    try:
+        offered = api("GET", f"/public/appointments/{code}/next-dose")
+    except ApiProblem as problem:
+        if problem.status != 409:
+            raise
+        flash(str(REFUSALS.get(problem.code, REFUSALS["no_next_dose"])), "info")
+        return redirect(url_for(".booking"))
+    place = _location_or_none(offered["next_dose"].get("location_id", ""))
+    return _render(
+        "public/next_dose.html",
+        status,
+        offered=offered,
+        place=place,
+        catalog=public_products(),
+        groups=_slots_by_day(offered["slots"], place.get("time_zone") if place else None),
+        errors=errors,
+    )
+
+
+@bp.post("/appointments/forget")
+def forget():
+    session.pop(CODE_KEY, None)
+    session.pop(WAITLIST_KEY, None)
+    session.pop(JUST_BOOKED_KEY, None)
+    flash(_("This device no longer shows your appointment. Keep your confirmation code."), "info")
+    return redirect(url_for(".find_booking"))
+
+
+# -- the waitlist ---------------------------------------------------------------------------------
+@bp.route("/waitlist/join/<location_id>", methods=["GET", "POST"])
+def join_waitlist(location_id: str):
+    source = request.form if request.method == "POST" else request.args
+    clinic_day_id, product = source.get("day", ""), source.get("product", "")
+    values = _person(request.form) if request.method == "POST" else _person({})
+    errors, status = FormErrors(), 200
+    if request.method == "POST":
+        try:
+            answer = api(
+                "POST",
+                "/public/waitlist",
+                json={
+                    "clinic_day_id": clinic_day_id,
+                    "product_id": product,
+                    **_person_request(values),
+                },
+            )
+        except ApiProblem as problem:
+            if problem.status not in (400, 404, 409, 422, 429):
+                raise
+            errors, status = refusal(problem), problem.status
+        else:
+            session[WAITLIST_KEY] = answer["code"]
+            flash(_("You are on the waitlist. Keep your waitlist code."), "success")
+            return redirect(url_for(".waitlist_entry"))
+    place = _location(location_id)
+    day = next(
+        (d for d in place.get("clinic_days", []) if d["clinic_day_id"] == clinic_day_id), None
+    )
+    return _render(
+        "public/join_waitlist.html",
+        status,
+        place=place,
+        catalog=public_products(),
+        clinic_day_id=clinic_day_id,
+        product=product,
+        day=day,
+        values=values,
+        errors=errors,
+        languages_offered=LANGUAGE_CHOICES,
+    )
+
+
+@bp.route("/waitlist", methods=["GET", "POST"])
+def find_waitlist():
+    errors, status = FormErrors(), 200
+    if request.method == "POST":
+        code = _clean_code(request.form.get("code"))
+        try:
+            if not code:
+                raise ApiProblem(404, "not_found", "")
+            api("GET", f"/public/waitlist/{code}")
+        except ApiProblem as problem:
+            if problem.status == 429:
+                errors, status = refusal(problem), 429
+            elif problem.status in (400, 404):
+                errors = FormErrors.single(
+                    "code", _("We could not find a waitlist entry with that code.")
+                )
+                status = 404
+            else:
+                raise
+        else:
+            session[WAITLIST_KEY] = code
+            return redirect(url_for(".waitlist_entry"))
+    return _render("public/find_waitlist.html", status, errors=errors)
+
+
+@bp.get("/waitlist/mine")
+def waitlist_entry():
+    code = session.get(WAITLIST_KEY)
+    if not code:
+        return redirect(url_for(".find_waitlist"))
+    entry = api("GET", f"/public/waitlist/{code}")
+    place = _location_or_none(entry["location_id"])
+    day = next(
+        (
+            d
+            for d in (place or {}).get("clinic_days", [])
+            if d["clinic_day_id"] == entry["clinic_day_id"]
+        ),
+        None,
+    )
+    return _render(
+        "public/waitlist_entry.html",
+        entry=entry,
+        code=code,
+        place=place,
+        day=day,
+        catalog=public_products(),
+    )
+
+
+@bp.post("/waitlist/mine/accept")
+def accept_offer():
+    code = session.get(WAITLIST_KEY)
+    if not code:
+        return redirect(url_for(".find_waitlist"))
+    try:
+        answer = api("POST", f"/public/waitlist/{code}/accept")
+    except ApiProblem as problem:
+        if problem.status not in (409, 429):
+            raise
+        flash(str(refusal(problem).summary), "error")
+        return redirect(url_for(".waitlist_entry"))
+    session[CODE_KEY] = answer["confirmation_code"]
+    session[JUST_BOOKED_KEY] = True
+    return redirect(url_for(".booking"))
+
+
+# Strings only used as values above, marked for the catalog.
+def _mark_for_extraction() -> None:  # pragma: no cover - never called
+    _("Enter a 5-digit ZIP code.")
