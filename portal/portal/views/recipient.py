@@ -1,15 +1,294 @@
-"""The recipient portal (placeholder routes, replaced by the recipient area's module)."""
+"""The recipient portal: claim an account with the vaccination card's details, see every dose,
+download the record as a PDF (English or Spanish), keep contact details and preferences up to
+date. Always the signed-in recipient's own record (the API's /me routes: no id in any URL).
 
-from flask import Blueprint, render_template
+A recipient's pages default to their preferred language: the first page after sign-in takes it
+from the API unless the person chose a language in this session."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import format_date, refresh
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.auth import api, signed_in
+from portal.forms import FormErrors
+from portal.gateway import ApiProblem, gateway
+from portal.i18n import LANGUAGES
 
 bp = Blueprint("recipient", __name__, url_prefix="/my")
 
+# Doses are shown on the day the clinic gave them (as the vaccination card says).
+TIME_ZONE = ZoneInfo(os.environ.get("CVMS_PORTAL_TIME_ZONE", "America/New_York"))
+
+CHANNELS = [
+    ("email", _l("By e-mail")),
+    ("sms", _l("By text message (SMS)")),
+    ("phone", _l("By phone call")),
+    ("mail", _l("By postal mail")),
+]
+CAP_COLOURS = {
+    "purple": _l("purple"),
+    "gray": _l("gray"),
+    "orange": _l("orange"),
+    "maroon": _l("maroon"),
+    "red": _l("red"),
+    "blue": _l("blue"),
+    "dark blue": _l("dark blue"),
+    "yellow": _l("yellow"),
+}
+CLAIM_FIELDS = ("username", "family_name", "date_of_birth", "lot_number", "administered_on")
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code")
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+    "AS",
+    "GU",
+    "MP",
+    "PR",
+    "VI",
+]
+
+
+def _adopt_preferred_language(me: dict) -> None:
+    """First page after sign-in: the recipient's preferred language, unless they chose one."""
+    if session.get("lang"):
+        return
+    preferred = me.get("preferred_language")
+    if preferred in LANGUAGES:
+        session["lang"] = preferred
+        if g.get("lang") != preferred:
+            g.lang = preferred
+            refresh()
+
 
 @bp.get("/")
+@signed_in
 def home():
-    return render_template("home.html")
+    me = api("GET", "/me")
+    _adopt_preferred_language(me)
+    doses = api("GET", "/me/vaccinations")
+    return render_template(
+        "recipient/home.html",
+        me=me,
+        doses=doses,
+        channels=CHANNELS,
+        languages=LANGUAGES,
+        cap_colours=CAP_COLOURS,
+        chosen_channels=[
+            str(label)
+            for channel, label in CHANNELS
+            if (me.get("contact_preferences") or {}).get(channel)
+        ],
+    )
 
 
-@bp.get("/claim")
+@bp.route("/claim", methods=["GET", "POST"])
 def claim():
-    return render_template("home.html")
+    errors = FormErrors()
+    values = {name: "" for name in CLAIM_FIELDS}
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in CLAIM_FIELDS}
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm_password", ""):
+            errors = FormErrors.single("confirm_password", _("The two passwords differ."))
+        else:
+            body = {name: value for name, value in values.items() if value}
+            if password:
+                body["password"] = password
+            try:
+                gateway().call("POST", "/recipient-accounts", json=body)
+            except ApiProblem as problem:
+                if problem.status not in (400, 409, 422, 429):
+                    raise
+                errors = FormErrors.from_problem(problem)
+                if problem.status == 409:
+                    errors.fields["username"] = [errors.summary]
+                elif problem.status == 422:
+                    # One answer for every reason (no match, wrong details, already claimed).
+                    errors.summary = _(
+                        "These details do not match a vaccination record that can be claimed. "
+                        "Check them against your vaccination card, or call the help desk."
+                    )
+            else:
+                flash(_("Your account is ready. Sign in to see your record."), "success")
+                return redirect(url_for("auth.sign_in", next=url_for("recipient.home")))
+    return render_template("recipient/claim.html", values=values, errors=errors), (
+        400 if errors else 200
+    )
+
+
+@bp.get("/record.pdf")
+@signed_in
+def record_pdf():
+    """The PDF record, streamed through from the API with its type and file name."""
+    lang = request.args.get("lang")
+    params = {"lang": lang} if lang in LANGUAGES else {}
+    upstream = api("GET", "/me/record.pdf", params=params, raw=True)
+    headers = {
+        "Content-Type": upstream.headers.get("Content-Type", "application/pdf"),
+        "Content-Disposition": upstream.headers.get(
+            "Content-Disposition", 'attachment; filename="vaccination-record.pdf"'
+        ),
+    }
+    if "Content-Length" in upstream.headers:
+        headers["Content-Length"] = upstream.headers["Content-Length"]
+
+    def chunks():
+        try:
+            yield from upstream.iter_content(64 * 1024)
+        finally:
+            upstream.close()
+
+    return Response(stream_with_context(chunks()), headers=headers)
+
+
+def _posted_contact() -> dict:
+    address = {name: request.form.get(f"address.{name}", "").strip() for name in ADDRESS_FIELDS}
+    return {
+        "phone": request.form.get("phone", "").strip(),
+        "email": request.form.get("email", "").strip(),
+        "preferred_language": request.form.get("preferred_language", ""),
+        "address": address,
+        "contact_preferences": {
+            channel: request.form.get(f"contact_preferences.{channel}") == "1"
+            for channel, _label in CHANNELS
+        },
+    }
+
+
+def _change(values: dict) -> dict:
+    """What PATCH /me/contact is sent: every field (an empty one clears it)."""
+    address = {name: value for name, value in values["address"].items() if value}
+    if address:
+        address.setdefault("line2", None)
+    change = {
+        "phone": values["phone"] or None,
+        "email": values["email"] or None,
+        "address": address or None,
+        "contact_preferences": values["contact_preferences"],
+    }
+    if values["preferred_language"]:
+        change["preferred_language"] = values["preferred_language"]
+    return change
+
+
+def _values(me: dict) -> dict:
+    address = me.get("address") or {}
+    preferences = me.get("contact_preferences") or {}
+    return {
+        "phone": me.get("phone") or "",
+        "email": me.get("email") or "",
+        "preferred_language": me.get("preferred_language") or "en",
+        "address": {name: address.get(name) or "" for name in ADDRESS_FIELDS},
+        "contact_preferences": {channel: bool(preferences.get(channel)) for channel, _ in CHANNELS},
+    }
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@signed_in
+def contact():
+    errors = FormErrors()
+    if request.method == "POST":
+        values = _posted_contact()
+        try:
+            api("PATCH", "/me/contact", json=_change(values))
+        except ApiProblem as problem:
+            if problem.status not in (400, 422):
+                raise
+            errors = FormErrors.from_problem(problem)
+        else:
+            flash(_("Your contact details are saved."), "success")
+            return redirect(url_for("recipient.home"))
+    else:
+        me = api("GET", "/me")
+        _adopt_preferred_language(me)
+        values = _values(me)
+    return render_template(
+        "recipient/contact.html",
+        values=values,
+        errors=errors,
+        channels=CHANNELS,
+        languages=LANGUAGES,
+        states=[(state, state) for state in US_STATES],
+    ), (400 if errors else 200)
+
+
+@bp.app_template_filter("recipient_date")
+def _date(value: str | None) -> str:
+    """A dose's day as the clinic saw it (the clinics' time zone), or a plain date."""
+    if not value:
+        return "—"
+    if "T" in value:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        day = moment.astimezone(TIME_ZONE).date()
+    else:
+        day = date.fromisoformat(value)
+    return format_date(day, "long")
