@@ -377,11 +377,13 @@ def test_the_whole_record_a_dose_journey_by_keyboard_alone(person, manager, lots
     tab_until(page, by_id("field-site"))
     arrow_to(page, "field-site", re.compile("Right deltoid"))
     before = manager.doses_on_hand(DEMO_LOCATION, page.locator("#field-lot_id").input_value())
-    tab_until(page, by_id("record-dose"))
-    navigate_by(page, "Enter")
+    tab_until(page, by_id("field-performer_name"))
+    keys.type("Nurse Keyes")
+    navigate_by(page, "Enter")  # Enter in a field records the dose (not "Choose lot")
     assert re.search(r"/doses/[0-9a-f-]{36}", page.url)
     expect(page.get_by_role("heading", name=f"Dose 1 for Ada {family}")).to_be_visible()
     assert page.get_by_role("row", name=re.compile("Site")).get_by_text("Right deltoid").count()
+    expect(page.get_by_role("row", name=re.compile("Given by"))).to_contain_text("Nurse Keyes")
     person.check_accessibility()
     wait_for_text(
         person,

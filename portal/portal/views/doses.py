@@ -495,7 +495,7 @@ def record(location_id: str):
     return _page(
         "doses/record.html",
         location_id,
-        (422 if errors.code == "rule_violated" else 400) if errors else 200,
+        (422 if errors.code == "rule_violated" else 400) if errors and posted else 200,
         recipient=person,
         values=values,
         errors=errors,
