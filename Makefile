@@ -22,6 +22,12 @@ $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt cons
 	@test -x /usr/bin/chromium || { apt-get update -q >/dev/null && \
 		apt-get install -y -q chromium >/dev/null; } || \
 		echo "Chromium could not be installed: the browser tests will fail (apt-get install chromium)"
+	# promtool and prometheus (the alert rules' tests, the scrape test) from Debian's package;
+	# pg_dump and pg_restore (cvms backup / restore) from the PostgreSQL client.
+	@command -v promtool >/dev/null && command -v pg_restore >/dev/null || { \
+		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends \
+		prometheus postgresql-client >/dev/null; } || \
+		echo "prometheus/postgresql-client could not be installed: the operations tests will fail"
 	touch $(STAMP)
 
 install: $(STAMP)

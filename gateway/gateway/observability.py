@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -37,14 +38,34 @@ HTTP_REQUESTS = Counter(
     "Gateway requests by route template and status class",
     ["route", "outcome"],
 )
+# Saturation, summed over the live workers: requests being served against the threads there are.
+HTTP_IN_FLIGHT = Gauge(
+    "cvms_http_requests_in_flight",
+    "Gateway requests being served now",
+    multiprocess_mode="livesum",
+)
+HTTP_THREADS = Gauge(
+    "cvms_http_threads",
+    "Gateway request threads (workers x threads)",
+    multiprocess_mode="livesum",
+)
 
 
 def install(app: Flask) -> None:
+    HTTP_THREADS.set(int(os.environ.get("GATEWAY_THREADS", "8")))
+
     @app.before_request
     def _start():
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        HTTP_IN_FLIGHT.inc()
+        g.in_flight = True
+
+    @app.teardown_request
+    def _done(_error=None):
+        if g.pop("in_flight", False):
+            HTTP_IN_FLIGHT.dec()
 
     @app.after_request
     def _finish(response):

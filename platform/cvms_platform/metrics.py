@@ -41,6 +41,18 @@ OUTBOX_PUBLISHED = Counter(
     "Outbox events the relay published, by outcome (confirmed, failed, unroutable)",
     ["service", "outcome"],
 )
+EVENTS_PUBLISHED = Counter(
+    "cvms_events_published_total",
+    "Events the relay published and the broker confirmed, by type: the business figures "
+    "(dose_administered, appointment_booked, stock_low, lot_expiring, ...)",
+    ["service", "event_type"],
+)
+WORKERS_IN_FLIGHT = Gauge(
+    "cvms_workers_in_flight", "Entrypoint workers of a service running now", ["service"]
+)
+WORKERS_MAX = Gauge(
+    "cvms_workers_max", "The most entrypoint workers a service runs at once", ["service"]
+)
 OUTBOX_PUBLISH_LATENCY = Histogram(
     "cvms_outbox_publish_lag_seconds",
     "Time from an event's commit to its confirmed publish",
@@ -63,14 +75,20 @@ class EntrypointMetrics(DependencyProvider):
 
     def setup(self) -> None:
         self.started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Saturation: workers running against the most the container runs at once.
+        service = self.container.service_name
+        self.in_flight = WORKERS_IN_FLIGHT.labels(service)
+        WORKERS_MAX.labels(service).set(self.container.max_workers)
 
     def worker_setup(self, worker_ctx) -> None:
         self.started[worker_ctx] = time.perf_counter()
+        self.in_flight.inc()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         started = self.started.pop(worker_ctx, None)
         if started is None:
             return
+        self.in_flight.dec()
         entrypoint = worker_ctx.entrypoint
         outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
         ENTRYPOINT_LATENCY.labels(

@@ -40,6 +40,7 @@ from cvms_platform.confirms import (
 from cvms_platform.contracts import has_subscribers
 from cvms_platform.db import make_engine
 from cvms_platform.metrics import (
+    EVENTS_PUBLISHED,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
     OUTBOX_PUBLISH_LATENCY,
@@ -192,6 +193,7 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.labels(self.service, "failed").inc()
             return self._retry_later(row, "broker nacked the publish", now)
         OUTBOX_PUBLISHED.labels(self.service, "confirmed").inc()
+        EVENTS_PUBLISHED.labels(self.service, row.body["type"]).inc()
         OUTBOX_PUBLISH_LATENCY.labels(self.service).observe(
             (now - as_utc(row.created_at)).total_seconds()
         )
