@@ -50,6 +50,7 @@ HISTORY_ACTIONS = {
     "no_show": _l("Marked as no-show"),
     "completed": _l("Completed (dose recorded)"),
     "moved": _l("Moved to another day"),
+    "next_dose_booked": _l("Next dose booked"),
 }
 DAY_STATUS = {"open": _l("Open"), "closed": _l("Closed")}
 
@@ -143,7 +144,8 @@ def _dates(values: dict) -> tuple[list[str], FormErrors]:
     if last is None or last < first:
         return [], FormErrors.single("last_date", _("The last date must be on or after the first."))
     keys = [key for key, _label in DAY_CHOICES]
-    chosen = set(values["weekdays"]) or set(keys)
+    chosen = set(values["weekdays"]) if values["last_date"] else set(keys)
+    chosen = chosen or set(keys)
     dates, day = [], first
     while day <= last:
         if keys[day.weekday()] in chosen:
