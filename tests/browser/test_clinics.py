@@ -246,6 +246,9 @@ def test_a_full_slot_and_a_wrong_code_are_said_plainly(person, api, manager):
     open_day(manager, DEMO_LOCATION, day, opens="11:00", closes="12:00", capacity=1)
     first, second = public_slots(manager, DEMO_LOCATION, day)[:2]
 
+    person.goto(f"/find?zip={ZIP}&radius=25")
+    expect(page.locator("main")).to_contain_text("Demo Community Vaccine Clinic")
+    person.shot("public-locator")
     person.goto(f"/find/locations/{DEMO_LOCATION}/times?date={day.isoformat()}&product={PRODUCT}")
     page.locator("label", has_text="11:00").first.click()
     page.get_by_role("button", name="Continue").click()
@@ -294,4 +297,3 @@ def test_a_full_slot_and_a_wrong_code_are_said_plainly(person, api, manager):
     assert "We could not find an appointment with that code" in main_text(person)
     assert page.get_by_label("Confirmation code").get_attribute("aria-invalid") == "true"
     person.check_accessibility()
-    person.shot("public-find-booking")
