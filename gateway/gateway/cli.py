@@ -10,6 +10,7 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cvms_platform import backup as backups
 from cvms_platform import config
 from cvms_platform.db import make_engine
 from cvms_platform.timeutil import utcnow
@@ -108,7 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     location = commands.add_parser("create-location", help="register a location")
     location.add_argument("--id", required=True)
     location.add_argument("--name", required=True)
+    backups.add_commands(commands)  # backup, restore, replay-outbox
     args = parser.parse_args(argv)
+
+    if backups.run(args):
+        return
 
     if args.command == "import":
         from gateway import import_cli  # only this command needs requests and tqdm
