@@ -3,8 +3,8 @@
 A manager receives a shipment and sees it on the dashboard with its expiry warning, records
 wastage and sees on-hand fall, meets the API's refusal beside the field; the report draws stock
 over time and downloads its CSV; the offline page downloads the paper forms and an uploaded CSV
-shows its per-row report (with the script's progress bar, and without JavaScript); a location
-the manager does not act for is refused."""
+shows its per-row report (with the script's progress bar, and as a plain form post without
+it); state admins see the state; a location the manager does not act for is refused."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.conftest import DEMO_LOCATION, MANAGER
+from tests.conftest import DEMO_LOCATION, MANAGER, STATE_ADMIN
 
 PRODUCT = "pfizer-gray-12plus"
 PAGES = f"/provider/locations/{DEMO_LOCATION}"
@@ -151,11 +151,11 @@ def test_the_report_draws_stock_over_time_and_downloads_its_csv(person, stocked,
 
 def administrations_csv(lot: str) -> bytes:
     family = f"Offline{uuid.uuid4().hex[:6]}"
-    today = datetime.now(UTC).date().isoformat()
+    given = (datetime.now(UTC) - timedelta(seconds=5)).isoformat(timespec="seconds")
     rows = [
         ["record_id", "given_name", "family_name", "birth_date", "administered_at", "lot_number"],
-        [f"OFF-{uuid.uuid4().hex[:10]}", "Ana", family, "1980-03-04", today, lot],
-        [f"OFF-{uuid.uuid4().hex[:10]}", "Eva", family, "2030-01-01", today, lot],
+        [f"OFF-{uuid.uuid4().hex[:10]}", "Ana", family, "1980-03-04", given, lot],
+        [f"OFF-{uuid.uuid4().hex[:10]}", "Eva", family, "2030-01-01", given, lot],
     ]
     out = io.StringIO()
     csv.writer(out).writerows(rows)
@@ -219,9 +219,11 @@ def test_offline_forms_download_and_an_upload_shows_its_report(person, stocked, 
     assert "Unknown columns" in error.text_content()
 
 
-def test_the_inventory_form_uploads_without_javascript(make_person, api):
-    person = make_person(java_script_enabled=False)
+def test_the_inventory_form_uploads_without_its_script(person, api):
+    """Without offline.js (blocked here: axe itself needs JavaScript) the form posts as a plain
+    form and the report page follows."""
     page = person.page
+    page.route("**/static/offline.js", lambda route: route.abort())
     manager = api.as_user(*MANAGER)
     template = manager.get(f"/locations/{DEMO_LOCATION}/inventory-levels/form.csv")
     assert template.status_code == 200, template.text
@@ -259,3 +261,81 @@ def test_another_locations_dashboard_is_refused(person, location):
     assert person.page.get_by_role(
         "heading", name="You do not have access to this page"
     ).is_visible()
+
+
+def test_a_state_admin_sees_the_state(person, stocked):
+    person.sign_in(*STATE_ADMIN)
+    person.goto(f"{PAGES}/reports/levels")
+    person.page.get_by_role("link", name="The whole state's report").click()
+    person.page.wait_for_load_state()
+    person.check_accessibility()
+    page = person.page
+    assert page.get_by_role("heading", name="Inventory report: the state", level=1).is_visible()
+    assert page.locator("svg.cvms-chart[role=img] polyline").count() >= 1
+    levels = page.get_by_role("table", name="Inventory levels per product")
+    assert DEMO_LOCATION in levels.text_content()
+    assert "State total" in levels.text_content()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download CSV").click()
+    assert info.value.suggested_filename.startswith("inventory-levels-all-")
+
+
+def test_an_excursion_quarantines_a_lot_until_released_and_doses_are_transferred(
+    person, api, location
+):
+    manager = api.as_user(*MANAGER)
+    unit = f"FRIDGE-{uuid.uuid4().hex[:4].upper()}"
+    number = lot_number("COLD")
+    response = manager.post(
+        f"/locations/{DEMO_LOCATION}/lots",
+        json={
+            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
+            "product_id": PRODUCT,
+            "lot_number": number,
+            "expiration_date": (date.today() + timedelta(days=120)).isoformat(),
+            "doses": 40,
+            "storage_unit": unit,
+        },
+    )
+    assert response.status_code == 201, response.text
+    page = person.page
+    person.sign_in(*MANAGER)
+    person.goto(f"{PAGES}/inventory")
+    page.get_by_role("link", name="Report a temperature excursion").click()
+    page.wait_for_load_state()
+    person.check_accessibility()
+    page.get_by_label("Storage unit").fill(unit)
+    press(page, "Report excursion")  # no reading: the API's reason beside the field
+    person.check_accessibility()
+    assert "Give the temperature read" in page.locator("#field-temperature_c-error").text_content()
+    page.get_by_label("Temperature (°C)").fill("14.5")
+    press(page, "Report excursion")
+    assert (
+        f"Excursion recorded in {unit}: 1 lots quarantined" in page.locator("main").text_content()
+    )
+    row = page.locator("tr", has=page.get_by_role("rowheader", name=number, exact=True))
+    reload_until(person, row, "Quarantined")
+
+    row.get_by_role("link", name=f"Ledger, wastage and transfers of lot {number}").click()
+    page.wait_for_load_state()
+    page.get_by_label("Why the lot is fit for use again").fill("Manufacturer: stable at 14.5 °C.")
+    press(page, "Release lot")
+    assert "The lot is released" in page.locator("main").text_content()
+
+    page.get_by_label("Destination location ID").fill(location)
+    page.get_by_label("Doses to transfer").fill("5")
+    press(page, "Transfer doses")
+    assert f"5 doses transferred to {location}." in page.locator("main").text_content()
+    reload_until(person, page.locator("#lot-on-hand"), "35")
+
+    person.goto(f"{PAGES}/inventory/threshold")
+    page.get_by_label("Days of supply").fill("0")
+    press(page, "Save threshold")
+    person.check_accessibility()
+    assert page.locator("#field-threshold_days-error").is_visible()
+    page.get_by_label("Days of supply").fill("10")
+    press(page, "Save threshold")
+    assert "Stock is now low under 10 days of supply." in page.locator("main").text_content()
+
+    person.goto(f"{PAGES}/inventory/discrepancies")
+    assert page.get_by_role("heading", name="Discrepancies", level=1).is_visible()

@@ -133,6 +133,12 @@ def build_chart(series: list[dict], catalog: dict, date_from: str, date_to: str)
     ]
     if len(x_ticks) > 1 and x_ticks[-1]["x"] - x_ticks[-2]["x"] < plot_w / 12:
         x_ticks.pop(-2)  # two labels on top of each other at the end
+    for number, tick in enumerate(x_ticks):
+        # The first and last labels stay inside the drawing.
+        first, last = number == 0, number == len(x_ticks) - 1
+        tick["anchor"] = (
+            "middle" if len(x_ticks) == 1 else "start" if first else "end" if last else "middle"
+        )
     table = [
         {"date": day, "values": [item["points"][i]["on_hand"] for item in series]}
         for i, day in enumerate(days)
