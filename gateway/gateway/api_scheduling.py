@@ -2,11 +2,11 @@
 is the credential), and the clinic's side of it.
 
 Public self-scheduling is where a rush lands (in January 2021 one state site saw 10,000
-requests/s for 6,000 slots and answered 502s). So its routes are limited per client address
-(in Redis, across workers and instances, by `hardening`), and each gunicorn worker serves at
-most a bounded number of them at once (`admission`): beyond that it answers 503 with
-Retry-After at once, instead of queueing requests until gunicorn's timeout turns them into
-502s."""
+requests/s for 6,000 slots and answered 502s). So its routes are limited per code, person and
+slot, with generous ceilings per address that many people share (in Redis, across workers and
+instances, by `public_limits`), and each gunicorn worker serves at most a bounded number of
+them at once (`admission`): beyond that it answers 503 with Retry-After at once, instead of
+queueing requests until gunicorn's timeout turns them into 502s."""
 
 from __future__ import annotations
 

@@ -48,6 +48,11 @@ class FullSlots:
                     self._until.clear()
             self._until[slot_id] = (now + self.seconds, answer.args)
 
+    def is_full(self, slot_id: str) -> bool:
+        """Whether the slot was said to be full moments ago (without counting an answer)."""
+        known = self._until.get(slot_id)
+        return known is not None and known[0] > self.clock()
+
     def refusal(self, slot_id: str) -> Conflict | None:
         """Scheduling's "full" answer for the slot, while it is fresh."""
         known = self._until.get(slot_id)

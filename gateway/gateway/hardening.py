@@ -1,5 +1,6 @@
 """Abuse limits and browser hardening: rate limits (flask-limiter, counted in Redis so they hold
-across gunicorn workers and gateway instances), security headers, and the client's address.
+across gunicorn workers and gateway instances) and security headers. The client's address is
+`addresses.client_ip`; the public routes' limits are in `public_limits`.
 
 Rate limits fail open: if Redis cannot be reached, requests are served unlimited and
 flask-limiter logs the error, rather than the API going down with its counter store.
@@ -14,15 +15,16 @@ import jwt
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
-from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import addresses, public_limits
 from gateway.access import api_key_principal, bearer_principal
+from gateway.addresses import client_ip
 from gateway.errors import error_response
 from gateway.settings import Settings
 
 OFF = "off"
 # The endpoints a password, a refresh token or a one-time token is tried against, and the
-# public ones that create something: limited per client IP.
+# public ones that create something: limited per client address.
 AUTH_ENDPOINTS = (
     "api.issue_access_token",
     "api.refresh_access_token",
@@ -35,9 +37,6 @@ AUTH_ENDPOINTS = (
     "administration.claim_recipient_account",
 )
 
-# The public self-scheduling routes (api_scheduling's `public_*` views).
-PUBLIC_BOOKING_PREFIX = "scheduling.public_"
-
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -48,11 +47,6 @@ SECURITY_HEADERS = {
     ),
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-
-
-def client_ip() -> str:
-    """The client's address: the peer's, or what trusted proxies say (`trusted_proxies`)."""
-    return request.remote_addr or "unknown"
 
 
 def _user_or_ip() -> str:
@@ -79,8 +73,7 @@ def _ip() -> str:
 
 def install(app: Flask, settings: Settings) -> Limiter | None:
     """Security headers on every answer, rate limits on /api/; call after the routes exist."""
-    if settings.trusted_proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
+    app.extensions[addresses.EXTENSION] = addresses.networks(settings.trusted_proxies)
 
     @app.after_request
     def _security_headers(response):
@@ -92,11 +85,24 @@ def install(app: Flask, settings: Settings) -> Limiter | None:
 
     default_on = settings.rate_limit.strip().lower() != OFF
     auth_on = settings.auth_rate_limit.strip().lower() != OFF
-    if not (default_on or auth_on):
+    public_on = any(
+        value.strip().lower() != OFF
+        for value in (
+            settings.booking_rate_limit,
+            settings.locator_rate_limit,
+            settings.code_rate_limit,
+            settings.code_miss_limit,
+            settings.person_rate_limit,
+            settings.slot_rate_limit,
+        )
+    )
+    if not (default_on or auth_on or public_on):
         return None
     limiter = Limiter(
         key_func=_user_or_ip,
         application_limits=[settings.rate_limit] if default_on else [],
+        # The public routes have limits of their own, made for addresses many people share.
+        application_limits_exempt_when=public_limits.is_public,
         storage_uri=settings.redis_url,
         storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         strategy="fixed-window",
@@ -111,19 +117,15 @@ def install(app: Flask, settings: Settings) -> Limiter | None:
             app.view_functions[endpoint] = limiter.limit(settings.auth_rate_limit, key_func=_ip)(
                 app.view_functions[endpoint]
             )
-    # Public self-scheduling: one counter per client IP across all its routes.
-    public_booking = limiter.shared_limit(
-        settings.booking_rate_limit, scope="public-booking", key_func=_ip
-    )
-    for endpoint in [e for e in app.view_functions if e.startswith(PUBLIC_BOOKING_PREFIX)]:
-        app.view_functions[endpoint] = public_booking(app.view_functions[endpoint])
+    public_limits.install(app, limiter, settings)
     app.extensions["cvms_limiter"] = limiter
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded):
-        response = error_response(
-            429, "rate_limited", f"Too many requests (limit {error.description}); slow down."
-        )
+        message = error.description
+        if message == str(error.limit.limit):
+            message = f"Too many requests (limit {message}); slow down."
+        response = error_response(429, "rate_limited", message)
         retry_after = 1
         current = limiter.current_limit
         if current is not None:
