@@ -90,6 +90,22 @@ def test_the_record_pdf_in_english_and_spanish(api, vaccinated):
     assert "Deltoides izquierdo" in texts["es"].replace("\n", " ")
 
 
+def test_the_record_names_the_cap_colour_once_in_the_readers_language(api, vaccinated):
+    lot, [(recipient, _), _] = vaccinated
+    me = signed_in(api, recipient, lot)
+    texts = {}
+    for language in ("en", "es"):
+        response = me.get("/me/record.pdf", params={"lang": language})
+        assert response.status_code == 200
+        page = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+        texts[language] = " ".join(page.split())  # table cells wrap
+    assert "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)" in texts["en"]
+    assert texts["en"].lower().count("gray") == 1 and "tapa" not in texts["en"]
+    assert "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)" in texts["es"]
+    assert texts["es"].lower().count("gris") == 1
+    assert "gray" not in texts["es"].lower() and "cap" not in texts["es"].lower()
+
+
 def test_wrong_details_and_a_second_claim_get_one_answer(api, vaccinated):
     lot, [(recipient, _), _] = vaccinated
     _, wrong_day = claim(api, recipient, lot, administered_on="2026-01-20")

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from fpdf import FPDF
 
 from cvms_platform.codes import ADMINISTRATION_ROUTES, ADMINISTRATION_SITES, label
+from cvms_platform.products import product_label
 
 LABELS = {
     "en": {
@@ -18,7 +19,6 @@ LABELS = {
         "doses": "Doses given",
         "date": "Date",
         "product": "Product",
-        "cap": "cap",
         "lot": "Lot",
         "dose": "Dose",
         "location": "Location",
@@ -34,7 +34,6 @@ LABELS = {
         "doses": "Dosis administradas",
         "date": "Fecha",
         "product": "Producto",
-        "cap": "tapa",
         "lot": "Lote",
         "dose": "Dosis",
         "location": "Lugar",
@@ -43,31 +42,12 @@ LABELS = {
         "printed": "Impreso el {when} desde el Sistema de Gestión de Vacunas COVID-19.",
     },
 }
-CAP_COLORS_ES = {
-    "gray": "gris",
-    "grey": "gris",
-    "purple": "morada",
-    "orange": "naranja",
-    "red": "roja",
-    "blue": "azul",
-    "dark blue": "azul oscuro",
-    "maroon": "granate",
-    "yellow": "amarilla",
-    "royal blue": "azul rey",
-    "light blue": "azul claro",
-}
 # Column widths (mm) of the doses table on a portrait Letter page with 15 mm margins.
 WIDTHS = (22, 60, 22, 12, 34, 30)
 
 
 def format_date(value: date, language: str) -> str:
     return value.strftime("%d/%m/%Y") if language == "es" else value.strftime("%m/%d/%Y")
-
-
-def cap_color(color: str | None, language: str) -> str:
-    if not color:
-        return ""
-    return CAP_COLORS_ES.get(color.lower(), color) if language == "es" else color
 
 
 def render(
@@ -126,9 +106,7 @@ def _doses_table(pdf: FPDF, vaccinations, location_names, language: str, words: 
             row.cell(_latin(text))
         for dose in vaccinations:
             given = datetime.fromisoformat(dose["administered_at"]).date()
-            product = dose["product_name"]
-            if dose.get("cap_color"):
-                product += f" ({words['cap']} {cap_color(dose['cap_color'], language)})"
+            product = product_label(dose["product_name"], dose.get("cap_color"), language)
             how = " / ".join(
                 part
                 for part in (

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from cvms_platform.contracts import WASTAGE_REASONS
 from cvms_platform.errors import InvalidInput, Unprocessable
+from cvms_platform.products import product_label
 from cvms_platform.timeutil import utcnow
 from inventory import ledger, levels, vials
 from inventory.models import FormRow, LedgerEntry, Lot, Product
@@ -179,7 +180,6 @@ def as_pdf(data: dict) -> bytes:
     headings = (
         "Row",
         "Product",
-        "Cap",
         "Lot",
         "Expires",
         "On hand",
@@ -189,7 +189,7 @@ def as_pdf(data: dict) -> bytes:
         "Counted on hand",
         "Wasted now (reason)",
     )
-    widths = (10, 52, 14, 24, 19, 14, 13, 42, 20, 24, 27)  # 259 mm: the page inside margins
+    widths = (10, 66, 24, 19, 14, 13, 42, 20, 24, 27)  # 259 mm: the page inside margins
     pdf.set_font("Helvetica", "B", 7)
     for heading, width in zip(headings, widths, strict=True):
         pdf.cell(width, 6, heading, border=1)
@@ -204,8 +204,7 @@ def as_pdf(data: dict) -> bytes:
         )
         cells = (
             row["row_id"].rsplit("-", 1)[-1],
-            "(new lot received)" if blank else row["product_name"],
-            "" if blank else row["cap_color"],
+            "(new lot received)" if blank else product_label(row["product_name"], row["cap_color"]),
             "" if blank else row["lot_number"],
             "" if blank else row["expiration_date"],
             "" if blank else str(row["on_hand"]),

@@ -59,7 +59,10 @@ def test_the_pdf_lists_each_lot_with_its_figures(service, lots):
         for page in PdfReader(io.BytesIO(base64.b64decode(answer["base64"]))).pages
     )
     assert "FORM-A" in text and "FORM-B" in text
-    assert "gray" in text and "red" in text
+    # each product named once with its cap colour, which is not repeated
+    assert "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)" in text
+    assert "Moderna COVID-19 Vaccine (Red Cap)" in text
+    assert text.count("Cap") == 2 and "gray" not in text
     assert "broken 2" in text
     assert "Counted on hand" in text
 
