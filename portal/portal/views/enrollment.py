@@ -239,7 +239,7 @@ def edit(enrollment_id: str):
                     "Your changes are saved, but the application is not complete yet. "
                     "Correct the fields below and submit again."
                 )
-            return _form_page(saved, form, errors, status=saved["status"]), 400
+            return _form_page(saved, form, errors, status=saved["status"])
         if action == "submit":
             flash(
                 _("Your application is submitted. A state administrator will review it."), "success"
