@@ -7,7 +7,9 @@
    is one conditional UPDATE plus a few INSERTs in one transaction: the database's transaction
    rate is what bounds it).
 2. Rush: `--slots` slots of one seat each at the demo clinic; `--clients` concurrent clients
-   make `--attempts` POST /api/v1/public/appointments in all. Each client picks a random slot
+   make `--attempts` POST /api/v1/public/appointments in all, every one a different person and
+   all from one address (as through the portal or a carrier's NAT), against the gateway's
+   production-default limits. Each client picks a random slot
    it has not seen full yet, as a person refreshing a booking page would; once every slot it
    knows is full it keeps trying (and must be told "full", 409). Checked: exactly `--slots`
    bookings, every other answer a clean 409 `slot_full` (503 `overloaded`, with Retry-After,
@@ -330,9 +332,13 @@ def main() -> None:
     print(f"  hello: {hello['rps']:,.0f} req/s, p99 {hello['p99_ms']:.0f} ms", flush=True)
 
     print("starting CVMS ...", flush=True)
+    # Every client comes from this machine's one address, as the public comes through the
+    # portal's server (or a carrier's NAT), and the gateway's limits are the production ones:
+    # a crowd behind one address must get its seats and clean "full" answers, never a 429.
     with RunningSystem(
         gateway_workers=args.gateway_workers,
         replicas={"scheduling": args.scheduling_instances},
+        production_limits=True,
     ) as system:
         base = system.api.base
         slot_ids = make_slots(system, args.slots)

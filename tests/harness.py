@@ -187,6 +187,18 @@ class Cluster:
             "CVMS_AUTH_RATE_LIMIT": os.environ.get("CVMS_AUTH_RATE_LIMIT", "1000/minute"),
             # Public self-scheduling's per-address limit: the booking rush comes from one address.
             "CVMS_BOOKING_RATE_LIMIT": os.environ.get("CVMS_BOOKING_RATE_LIMIT", "1000000/minute"),
+            # The public routes' other limits: tests poll one code many times a second and
+            # look up unknown codes on purpose (tests/test_shared_address.py runs the defaults).
+            **{
+                name: os.environ.get(name, "1000000/minute")
+                for name in (
+                    "CVMS_LOCATOR_RATE_LIMIT",
+                    "CVMS_CODE_RATE_LIMIT",
+                    "CVMS_CODE_MISS_LIMIT",
+                    "CVMS_PERSON_RATE_LIMIT",
+                    "CVMS_SLOT_RATE_LIMIT",
+                )
+            },
             "CVMS_TOKEN_TTL_SECONDS": "3600",
             "GATEWAY_BIND": f"127.0.0.1:{self.ports['gateway']}",
             "GATEWAY_WORKERS": "2",
