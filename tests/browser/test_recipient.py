@@ -136,3 +136,11 @@ def test_a_contact_channel_without_its_detail_is_refused_beside_the_field(phone,
         page.get_by_role("button", name="Save my contact details").click()
     phone.check_accessibility()
     assert page.locator("#error-summary").is_visible()
+
+
+def test_the_demo_recipient_signs_in_and_sees_their_dose(person):
+    """`make run` seeds a claimed demo recipient, so someone can click through this role."""
+    person.sign_in("demo.recipient", "demo-recipient-password")
+    assert person.page.url.rstrip("/").endswith("/my")
+    card = person.page.locator(".usa-card").filter(has_text="DEMO-FK5127")
+    assert "January 15, 2026" in card.inner_text()
