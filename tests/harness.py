@@ -237,7 +237,12 @@ class Cluster:
                 "python:gateway.gunicorn_conf",
                 "gateway.wsgi:app",
             ],
-            "portal": [str(BIN / "gunicorn"), "-c", "python:portal.gunicorn_conf", "portal.wsgi:app"],
+            "portal": [
+                str(BIN / "gunicorn"),
+                "-c",
+                "python:portal.gunicorn_conf",
+                "portal.wsgi:app",
+            ],
         }
 
     def migrate(self) -> None:

@@ -183,9 +183,7 @@ def list_locations():
         )
     with transaction() as session:
         found = session.scalars(query.limit(paging.page_size())).all()
-        return jsonify(
-            locations=[schemas.LocationSummary().dump(location) for location in found]
-        )
+        return jsonify(locations=[schemas.LocationSummary().dump(location) for location in found])
 
 
 # -- users ----------------------------------------------------------------------------------------

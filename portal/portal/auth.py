@@ -7,6 +7,7 @@ a 403 from the API is shown as refused.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -17,9 +18,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from portal.gateway import ApiProblem, gateway
 from portal.tokens import SignedOut, Tokens, TokenStore
 
-STAFF_ROLES = frozenset(
-    {"state_admin", "location_manager", "vaccinator", "org_admin", "helpdesk"}
-)
+STAFF_ROLES = frozenset({"state_admin", "location_manager", "vaccinator", "org_admin", "helpdesk"})
 
 
 def token_store() -> TokenStore:
@@ -65,15 +64,14 @@ def end_session() -> None:
     if ref:
         tokens = token_store().forget(ref)
         if tokens:
-            try:
+            # Already expired or revoked (a 4xx): nothing left to revoke.
+            with contextlib.suppress(ApiProblem):
                 gateway().call(
                     "POST",
                     "/auth/logout",
                     token=tokens.access_token,
                     json={"refresh_token": tokens.refresh_token},
                 )
-            except ApiProblem:
-                pass  # already expired or revoked: nothing left to revoke
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -40,5 +40,7 @@ def test_nested_api_errors_are_flattened_to_field_names():
 
 
 def test_an_api_problem_knows_its_fields():
-    problem = ApiProblem(422, "rule_violated", "The request breaks a rule.", {"lot_id": ["Expired"]})
+    problem = ApiProblem(
+        422, "rule_violated", "The request breaks a rule.", {"lot_id": ["Expired"]}
+    )
     assert problem.field_errors() == {"lot_id": ["Expired"]}

@@ -29,8 +29,13 @@ def spanish_catalog() -> dict[str, str]:
     for po_path in sorted((PACKAGE / "translations").glob("*/es/LC_MESSAGES/messages.po")):
         with po_path.open("rb") as handle:
             for message in read_po(handle, locale="es"):
-                if message.id and message.string and not message.fuzzy:
-                    translations[message.id] = message.string
+                if not message.id or message.fuzzy:
+                    continue
+                # A plural message is keyed by its singular and needs every form.
+                forms = message.string if message.pluralizable else (message.string,)
+                if all(forms):
+                    msgid = message.id[0] if message.pluralizable else message.id
+                    translations[msgid] = forms[0]
     return translations
 
 
@@ -44,5 +49,5 @@ def test_every_marked_string_has_a_spanish_translation():
 
 def test_placeholders_survive_translation():
     for msgid, msgstr in spanish_catalog().items():
-        for name in ("%(name)s",):
+        for name in ("%(name)s", "%(num)s"):
             assert (name in msgid) == (name in msgstr), msgid

@@ -83,9 +83,7 @@ class Browsing:
             for v in results.response["violations"]
             if v.get("impact") in BLOCKING_IMPACTS
         ]
-        assert not blocking, f"accessibility violations on {self.page.url}:\n" + "\n".join(
-            blocking
-        )
+        assert not blocking, f"accessibility violations on {self.page.url}:\n" + "\n".join(blocking)
 
     def shot(self, name: str) -> Path:
         width = self.page.viewport_size["width"]

@@ -94,9 +94,7 @@ def forgot_password():
             errors = FormErrors.single("username", _("Enter your username."))
         else:
             try:
-                gateway().call(
-                    "POST", "/auth/password/reset-requests", json={"username": username}
-                )
+                gateway().call("POST", "/auth/password/reset-requests", json={"username": username})
             except ApiProblem as problem:
                 errors = FormErrors.from_problem(problem)
             else:

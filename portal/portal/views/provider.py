@@ -22,9 +22,7 @@ def home():
     locations = api("GET", "/locations", params=params)["locations"]
     if len(locations) == 1 and not query and account["role"] in ("location_manager", "vaccinator"):
         return redirect(url_for("provider.location", location_id=locations[0]["id"]))
-    return render_template(
-        "provider/home.html", account=account, locations=locations, query=query
-    )
+    return render_template("provider/home.html", account=account, locations=locations, query=query)
 
 
 @bp.get("/locations/<location_id>")
