@@ -136,7 +136,7 @@ def issue_password_reset_link(user_id: str):
     return created(_link_answer(link), f"{API_PREFIX}/users/{user_id}")
 
 
-# -- the signed-in person ----------------------------------------------------------------------------
+# -- the signed-in person --------------------------------------------------------------------------
 @identity.get("/account")
 @allow(*(role for role in ROLES if role != "recipient"))
 @doc(
