@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform import validation
+from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
 from gateway import schemas
 from gateway.access import MANAGERS, STAFF, allow, public, require_location
@@ -149,7 +150,8 @@ def logout():
 )
 def list_products():
     with _services() as services:
-        return jsonify(services.inventory.list_products())
+        catalog = services.inventory.list_products()
+    return jsonify([{**product, "labels": product_labels(product)} for product in catalog])
 
 
 @api.post("/locations/<location_id>/lots")

@@ -15,6 +15,7 @@ import logging
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform.errors import Conflict
+from cvms_platform.products import product_labels
 from gateway import schemas_scheduling as schemas
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.docs import doc
@@ -100,7 +101,10 @@ def public_products():
         catalog = s.inventory.list_products()
     return jsonify(
         [
-            {name: product.get(name) for name in PUBLIC_PRODUCT_FIELDS}
+            {
+                **{name: product.get(name) for name in PUBLIC_PRODUCT_FIELDS},
+                "labels": product_labels(product),
+            }
             for product in catalog
             if product.get("active", True)
         ]

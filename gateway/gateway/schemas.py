@@ -48,6 +48,18 @@ class Product(Schema):
     id = fields.Str(metadata={"example": "pfizer-gray-12plus"})
     name = fields.Str(metadata={"example": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)"})
     cap_color = fields.Str()
+    labels = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Str(),
+        metadata={
+            "description": "The product as named for a person, per language: the cap colour "
+            "once, in that language",
+            "example": {
+                "en": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
+                "es": "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)",
+            },
+        },
+    )
     manufacturer = fields.Str()
     mvx_code = fields.Str()
     cvx_code = fields.Str()

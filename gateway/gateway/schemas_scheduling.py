@@ -321,6 +321,11 @@ class PublicProduct(Schema):
     name = fields.Str()
     manufacturer = fields.Str()
     cap_color = fields.Str()
+    labels = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Str(),
+        metadata={"description": "Named for a person, per language (cap colour once)"},
+    )
     min_age_years = fields.Int()
     series_doses = fields.Int()
     min_interval_days = fields.Int()

@@ -64,11 +64,26 @@ def assert_error(response, status: int, code: str):
 
 # -- inventory routes -----------------------------------------------------------------------------
 def test_list_products(client, rpc, login):
-    products = [{"id": "pfizer-gray-12plus", "doses_per_vial": 6}]
+    products = [
+        {
+            "id": "pfizer-gray-12plus",
+            "name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
+            "cap_color": "gray",
+            "doses_per_vial": 6,
+        }
+    ]
     rpc.answer("inventory.list_products", products)
     response = client.get("/api/v1/products", headers=login("clinic.vaccinator"))
     assert response.status_code == 200
-    assert response.get_json() == products
+    [product] = response.get_json()
+    assert product == {
+        **products[0],
+        # The cap colour once, in each language, for front ends to name the product.
+        "labels": {
+            "en": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
+            "es": "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)",
+        },
+    }
     assert rpc.calls == [("inventory.list_products", ())]
 
 

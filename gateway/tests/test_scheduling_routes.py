@@ -208,4 +208,5 @@ def test_anyone_sees_the_public_fields_of_active_products(app, cluster):
     assert response.status_code == 200
     [product] = response.get_json()
     assert product["id"] == "p1" and product["cap_color"] == "gray"
+    assert product["labels"] == {"en": "One (Gray Cap)", "es": "One (tapa gris)"}
     assert "ndc_unit_of_sale" not in product

@@ -52,3 +52,15 @@ def product_label(name: str, cap_color: str | None, language: str = "en") -> str
         cap_color = named.group(1)
     cap = cap_label(cap_color, language)
     return f"{base} ({cap})" if cap else base
+
+
+LANGUAGES = ("en", "es")
+
+
+def product_labels(product: dict) -> dict[str, str]:
+    """The product's label in every language people read CVMS in (the API gives them all, so a
+    front end names a product as the record and the paper forms do)."""
+    return {
+        language: product_label(product.get("name") or "", product.get("cap_color"), language)
+        for language in LANGUAGES
+    }
