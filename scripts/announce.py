@@ -37,6 +37,7 @@ CVMS is running. Open the portal in a browser:
     state.admin / demo-state-admin         clinic.manager / demo-clinic-manager
     clinic.vaccinator / demo-vaccinator    (location: demo-clinic)
     org.admin / demo-org-admin             (organization demo-org)   helpdesk.agent / demo-helpdesk
+    demo.recipient / demo-recipient-password   (a recipient with a dose: the recipient portal)
   Public (no sign-in): {GATEWAY}/api/v1/public/locations?zip=30303&radius_miles=25
   Try:  curl -s -X POST {GATEWAY}/api/v1/auth/token -H 'Content-Type: application/json' \\
           -d '{{"username":"clinic.manager","password":"demo-clinic-manager"}}'

@@ -212,6 +212,8 @@ class Cluster:
         self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
         # The web portal: started only by the tests that use it (tests/browser).
         self.env["CVMS_GATEWAY_URL"] = self.gateway_url
+        # The portal passes the browser's address on; the gateway believes it from loopback.
+        self.env["CVMS_TRUSTED_PROXIES"] = "127.0.0.1"
         self.env["PORTAL_BIND"] = f"127.0.0.1:{self.ports['portal']}"
         self.env["PORTAL_WORKERS"] = "2"
         self.env["PORTAL_LOG_LEVEL"] = "WARNING"
