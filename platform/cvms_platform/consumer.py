@@ -28,6 +28,45 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-cvms-attempt"
 
+# Every event queue and dead-letter queue is a quorum queue: durable, replicated on every node of
+# a RabbitMQ cluster (on one node, still written to its log before a publish is confirmed).
+# RPC queues and reply queues stay classic: an RPC lost with a node is answered 503 and retried.
+QUORUM = {"x-queue-type": "quorum"}
+# A message the broker has handed out this many times without an ack (its consumer died holding
+# it, over and over) goes to the dead-letter queue, with x-death saying why, instead of being
+# handed out again for ever. The consumer's own retries republish (they do not count here).
+# Fixed, not a setting: every process must declare a queue with the same arguments.
+DELIVERY_LIMIT = 20
+
+
+def dead_letter_queue(service: str) -> str:
+    return f"{service}.dead-letter"
+
+
+def event_queue_arguments(service: str) -> dict:
+    """The arguments of `service`'s event queues (nameko's `evt-…` queues)."""
+    return {
+        **QUORUM,
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": dead_letter_queue(service),
+        # At-least-once: the broker moves a dead letter only once the dead-letter queue has it
+        # (RabbitMQ 3.10+; it needs reject-publish, which changes nothing without a length limit).
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+def dead_letter_queue_of(service: str, **kwargs) -> Queue:
+    """`service`'s dead-letter queue. No delivery limit: listing its letters hands them out."""
+    return Queue(
+        dead_letter_queue(service),
+        durable=True,
+        auto_delete=False,
+        queue_arguments=dict(QUORUM),
+        **kwargs,
+    )
+
 
 def is_outage(error: BaseException) -> bool:
     """A failure of what the handler depends on (its database unreachable), not of the event."""
@@ -36,16 +75,15 @@ def is_outage(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
-def dead_letter_queue(service: str) -> str:
-    return f"{service}.dead-letter"
-
-
 class PoisonSafeQueueConsumer(QueueConsumer):
     """nameko's queue consumer, except that a message whose body cannot be decoded (not JSON,
     or a content type we do not accept) goes to the dead-letter queue; nameko's own would
     raise inside its consumer loop and take the service's event consumption down with it."""
 
     def get_consumers(self, consumer_cls, channel):
+        # The dead-letter queue exists from the start (after every reconnection too): the
+        # broker's own dead-lettering (DELIVERY_LIMIT) needs somewhere to put a letter.
+        dead_letter_queue_of(self.container.service_name, channel=channel).declare()
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             consumer.on_decode_error = functools.partial(self._dead_letter, provider, channel)
@@ -53,7 +91,7 @@ class PoisonSafeQueueConsumer(QueueConsumer):
 
     def _dead_letter(self, provider, channel, message, error: Exception) -> None:
         service = self.container.service_name
-        queue = Queue(dead_letter_queue(service), durable=True, auto_delete=False, channel=channel)
+        queue = dead_letter_queue_of(service, channel=channel)
         queue.declare()
         Producer(channel).publish(
             message.body,
@@ -82,10 +120,20 @@ class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         service = self.container.service_name
+        # nameko's queue, as a quorum queue (it is consumed only once the container starts).
+        self.queue = Queue(
+            self.queue.name,
+            exchange=self.queue.exchange,
+            routing_key=self.queue.routing_key,
+            durable=True,
+            auto_delete=False,
+            exclusive=False,
+            queue_arguments=event_queue_arguments(service),
+        )
         self.max_attempts = config.int_setting("CVMS_EVENT_MAX_ATTEMPTS", 5)
         self.retry_delay = config.float_setting("CVMS_EVENT_RETRY_DELAY", 0.2)
         self.outage_delay = config.float_setting("CVMS_EVENT_OUTAGE_DELAY", 5.0)
-        self.dead_letters = Queue(dead_letter_queue(service), durable=True, auto_delete=False)
+        self.dead_letters = dead_letter_queue_of(service)
         self.publisher = Publisher(self.container.config[AMQP_URI_CONFIG_KEY])
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:

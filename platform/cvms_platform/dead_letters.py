@@ -15,16 +15,43 @@ from dataclasses import dataclass
 import pika
 
 from cvms_platform import config
-from cvms_platform.consumer import ATTEMPT_HEADER, dead_letter_queue
+from cvms_platform.consumer import ATTEMPT_HEADER, QUORUM, dead_letter_queue
 
-# Headers the consumer added when it gave up; a replayed message leaves them behind.
+# Headers the consumer (or the broker) added when it gave up; a replayed message leaves them
+# behind.
 DEAD_LETTER_HEADERS = (
     ATTEMPT_HEADER,
     "x-cvms-dead-letter-reason",
     "x-cvms-error",
     "x-cvms-queue",
     "x-cvms-routing-key",
+    "x-death",
+    "x-delivery-count",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
 )
+
+
+def _broker_death(headers: dict) -> dict:
+    """What the broker said when it dead-lettered the message itself (a queue's delivery limit:
+    its consumer kept dying holding it): x-death's newest entry."""
+    deaths = headers.get("x-death") or []
+    return deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+
+
+def _reason(headers: dict) -> str:
+    if "x-cvms-dead-letter-reason" in headers:
+        return str(headers["x-cvms-dead-letter-reason"])
+    death = _broker_death(headers)
+    return f"broker:{death['reason']}" if death.get("reason") else "?"
+
+
+def _origin(headers: dict) -> str | None:
+    return headers.get("x-cvms-queue") or _broker_death(headers).get("queue")
 
 
 @dataclass
@@ -45,9 +72,9 @@ def _describe(properties, body: bytes) -> DeadLetter:
     if not isinstance(envelope, dict):
         envelope = {}
     return DeadLetter(
-        reason=str(headers.get("x-cvms-dead-letter-reason", "?")),
+        reason=_reason(headers),
         error=str(headers.get("x-cvms-error", "")),
-        queue=headers.get("x-cvms-queue"),
+        queue=_origin(headers),
         event_id=envelope.get("id"),
         event_type=envelope.get("type"),
     )
@@ -65,9 +92,11 @@ def inspect(service: str, amqp_uri: str) -> list[DeadLetter]:
     connection, channel = _channel(amqp_uri)
     try:
         queue = dead_letter_queue(service)
-        depth = channel.queue_declare(queue, durable=True).method.message_count
+        channel.queue_declare(queue, durable=True, arguments=QUORUM)
         letters = []
-        for _ in range(depth):
+        # Until the queue has nothing more to hand out: what this channel holds unacked is not
+        # handed out to it again (a depth read first may lag behind a quorum queue's returns).
+        while True:
             method, properties, body = channel.basic_get(queue, auto_ack=False)
             if method is None:
                 break
@@ -85,12 +114,12 @@ def replay(service: str, amqp_uri: str, *, limit: int | None = None) -> tuple[in
     replayed = kept = 0
     try:
         queue = dead_letter_queue(service)
-        depth = channel.queue_declare(queue, durable=True).method.message_count
-        for _ in range(depth if limit is None else min(depth, limit)):
+        channel.queue_declare(queue, durable=True, arguments=QUORUM)
+        while limit is None or replayed + kept < limit:
             method, properties, body = channel.basic_get(queue, auto_ack=False)
             if method is None:
                 break
-            origin = (properties.headers or {}).get("x-cvms-queue")
+            origin = _origin(properties.headers or {})
             if not origin:
                 kept += 1
                 continue  # unacked: back to the dead-letter queue when the connection closes

@@ -36,6 +36,7 @@ import pika  # noqa: E402
 import pytest  # noqa: E402
 
 from cvms_platform import tables  # noqa: E402
+from cvms_platform.consumer import QUORUM  # noqa: E402
 from cvms_platform.db import make_engine  # noqa: E402
 from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
 
@@ -100,7 +101,10 @@ class Broker:
         return queue
 
     def declare_durable_queue(self, name: str) -> str:
-        self.channel.queue_declare(name, durable=True)
+        # A dead-letter queue with the arguments the platform declares it with (a quorum
+        # queue), or the broker refuses one of the two declarations.
+        arguments = QUORUM if name.endswith(".dead-letter") else None
+        self.channel.queue_declare(name, durable=True, arguments=arguments)
         return name
 
     def publish_event(self, body, *, source: str = "inventory", event_type: str | None = None):
