@@ -37,8 +37,7 @@ migrate: install
 
 run: install
 	@$(BIN)/cvms-preflight
-	@mkdir -p var/mail
-	$(BIN)/cvms-migrate $(SERVICES) --demo
+	CVMS_DEMO_STOCK=1 $(BIN)/cvms-migrate $(SERVICES) --demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 test: install

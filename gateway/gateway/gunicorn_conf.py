@@ -15,6 +15,8 @@ graceful_timeout = 20
 keepalive = 5
 # Bounded accept queue: under overload, clients are refused fast rather than queued forever.
 backlog = int(os.environ.get("GATEWAY_BACKLOG", "256"))
+# No gunicornc control socket: several masters on one machine would share its default path.
+control_socket_disable = True
 accesslog = None  # the app logs each request with its request id and route template
 errorlog = "-"
 loglevel = os.environ.get("GATEWAY_LOG_LEVEL", "info")

@@ -12,6 +12,8 @@ threads = int(os.environ.get("PORTAL_THREADS", "8"))
 timeout = 60  # an offline import's upload may take a while
 graceful_timeout = 20
 keepalive = 5
+# No gunicornc control socket: several masters on one machine would share its default path.
+control_socket_disable = True
 accesslog = None  # the app logs each request with its id and route template
 errorlog = "-"
 loglevel = os.environ.get("PORTAL_LOG_LEVEL", "info")

@@ -98,3 +98,22 @@ def test_another_products_name_is_a_conflict(service):
 def test_an_unknown_product_is_not_found(service):
     with pytest.raises(NotFound):
         service.update_product("no-such-product", {"active": False}, "state.admin")
+
+
+def test_demo_stock_is_received_once_with_its_events_and_only_when_asked(
+    service, db, read, monkeypatch
+):
+    db.close()
+    seed.run(db.engine, demo=True)
+    assert service.location_inventory(seed.DEMO_LOCATION) == []  # not without CVMS_DEMO_STOCK
+
+    monkeypatch.setenv("CVMS_DEMO_STOCK", "1")
+    db.close()  # the test's one pooled connection, for the seed's own session
+    seed.run(db.engine, demo=True)
+    seed.run(db.engine, demo=True)  # make run again: nothing received twice
+
+    lots = service.location_inventory(seed.DEMO_LOCATION)
+    assert sorted(lot["lot_number"] for lot in lots) == ["DM1001", "DM1002", "DM2001"]
+    assert len(read.events("lot_received")) == 3
+    soonest = min(lots, key=lambda lot: lot["expiration_date"])
+    assert soonest["lot_number"] == "DM1001"  # the one that shows the 30-day expiry warning
