@@ -12,13 +12,34 @@ import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from cvms_platform.envelope import CORRELATION_KEY
 
 # Errors after which a proxy's connection or reply queue can no longer be trusted.
-_BROKEN = (RpcTimeout, UnknownService, OSError, ConnectionError)
+_BROKEN = (RpcTimeout, UnknownService, OSError, ConnectionError, KombuOperationalError)
+
+
+class BrokerUnavailable(ConnectionError):
+    """RabbitMQ could not be reached, or dropped the connection (answered 503, Retry-After)."""
+
+
+def _broker_down(error: BaseException) -> bool:
+    """Whether `error` says the broker is unreachable: kombu's connection errors, and the plain
+    OSError py-amqp raises when a server (restarting, say) closes the connection at once."""
+    return isinstance(error, KombuOperationalError | ConnectionError | TimeoutError) or (
+        type(error) is OSError
+    )
+
+
+def _as_unavailable(error: BaseException) -> BaseException:
+    if _broker_down(error) and not isinstance(error, ConnectionError | TimeoutError):
+        unavailable = BrokerUnavailable(f"cannot reach RabbitMQ ({type(error).__name__})")
+        unavailable.__cause__ = error
+        return unavailable
+    return error
 
 
 class RpcPool:
@@ -35,14 +56,18 @@ class RpcPool:
             standalone = self._idle.get_nowait()
         except queue.Empty:
             standalone = ClusterRpcProxy(self._config, timeout=self._timeout)
-            standalone.start()
+            try:
+                standalone.start()
+            except BaseException as error:
+                self._discard(standalone)
+                raise _as_unavailable(error) from error
         # The standalone proxy keeps one worker context for its life; set this request's id.
         standalone._worker_ctx.data[CORRELATION_KEY] = correlation_id
         try:
             yield standalone._proxy
-        except _BROKEN:
+        except _BROKEN as error:
             self._discard(standalone)
-            raise
+            raise _as_unavailable(error) from error
         except BaseException:
             self._release(standalone)
             raise

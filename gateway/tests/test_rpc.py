@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import eventlet
 import pytest
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.containers import ServiceContainer
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import rpc
@@ -12,7 +13,7 @@ from nameko.rpc import rpc
 from cvms_platform.errors import NotFound
 from cvms_platform.service import CorrelationId
 from gateway import rpc as rpc_module
-from gateway.rpc import RpcPool
+from gateway.rpc import BrokerUnavailable, RpcPool
 
 
 # -- the pool, with a stand-in for nameko's standalone proxy --------------------------------------
@@ -203,3 +204,48 @@ def test_the_gateway_with_the_broker_unreachable_is_503(make_app):
     assert body["error"] == "service_unavailable"
     assert response.headers["Retry-After"] == "5"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+class BrokerClosingStandalone(FakeStandalone):
+    """A broker that accepts the connection and closes it at once (RabbitMQ while it restarts):
+    py-amqp raises a plain OSError; kombu, when it wraps it, its OperationalError."""
+
+    error: BaseException = OSError("Server unexpectedly closed connection")
+
+    def start(self):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError("Server unexpectedly closed connection"), KombuOperationalError("refused")],
+    ids=type,
+)
+def test_a_broker_closing_the_connection_is_broker_unavailable(monkeypatch, error):
+    BrokerClosingStandalone.error = error
+    monkeypatch.setattr(rpc_module, "ClusterRpcProxy", BrokerClosingStandalone)
+    pool = RpcPool("amqp://broker/", size=2, timeout=1)
+    with pytest.raises(BrokerUnavailable), pool.services("req-1"):
+        pass
+
+
+def test_a_call_failing_on_a_lost_broker_is_broker_unavailable_and_drops_the_proxy(
+    fake_proxies,
+):
+    pool = RpcPool("amqp://broker/", size=2, timeout=1)
+    with pytest.raises(BrokerUnavailable), pool.services("req-1"):
+        raise KombuOperationalError("[Errno 111] Connection refused")
+    assert fake_proxies[0].stopped
+
+
+def test_the_gateway_answers_503_while_the_broker_restarts(make_app, monkeypatch):
+    BrokerClosingStandalone.error = KombuOperationalError("Server unexpectedly closed connection")
+    monkeypatch.setattr(rpc_module, "ClusterRpcProxy", BrokerClosingStandalone)
+    app = make_app(keep_rpc=True)
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "state.admin", "password": "demo-state-admin"}
+    ).get_json()["access_token"]
+    response = client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"] == "5"
