@@ -41,7 +41,7 @@ from tests.harness import metric
 VACCINATOR = ("clinic.vaccinator", "demo-vaccinator")
 PORTAL_THREADS = int(os.environ.get("PORTAL_THREADS", "8"))  # as portal/gunicorn_conf.py
 RESULTS = Path(__file__).resolve().parent / "results" / "portal_pages.json"
-LOCATOR_PATH = "/find?zip=30303&radius_miles=25"
+LOCATOR_PATH = "/find?zip=30303&radius=25"
 
 
 class FormReader(HTMLParser):
