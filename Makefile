@@ -84,5 +84,9 @@ bench-portal: install  # the dose-recording and locator pages through portal, ga
 bench-report: install  # the inventory levels report over a 1,000,000-entry ledger
 	$(BIN)/python -m bench.inventory_report $(BENCH_ARGS)
 
+.PHONY: chaos
+chaos: install  # 10,000 doses while every part fails in turn; CHAOS_ARGS="--short" for a quick one
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
+
 clean:
 	rm -rf var $(VENV)
