@@ -74,7 +74,8 @@ def set_stock_threshold(location_id: str):
 @allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     "Days of supply per product: usable doses on hand over the average daily use of the last "
-    "7 days, and the location's stock_low threshold",
+    "7 days, with the product's next lot to use now (as next-lot chooses it; null when none "
+    "is usable), and the location's stock_low threshold",
     tag="inventory",
     responses={200: ("Days of supply", inventory_schemas.StockSupply)},
 )

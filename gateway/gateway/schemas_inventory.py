@@ -55,6 +55,11 @@ class ProductSupply(Schema):
     doses_on_hand = fields.Int(metadata={"description": "Usable: not quarantined, not expired"})
     average_daily_use = fields.Float(metadata={"description": "Over the 7 days before today"})
     days_of_supply = fields.Float(allow_none=True, metadata={"description": "null: none used"})
+    next_lot = fields.Nested(
+        NextLot,
+        allow_none=True,
+        metadata={"description": "The lot to use now, as next-lot answers it; null: none usable"},
+    )
 
 
 class StockSupply(Schema):

@@ -114,6 +114,53 @@ def test_a_vaccinator_may_not_set_the_threshold(client, rpc, login):
     error(response, 403, "forbidden")
 
 
+def test_the_days_of_supply_carry_each_products_next_lot_in_one_call(client, rpc, login):
+    supply = {
+        "location_id": "demo-clinic",
+        "threshold_days": 7,
+        "products": [
+            {
+                "location_id": "demo-clinic",
+                "product_id": GRAY,
+                "doses_on_hand": 12,
+                "average_daily_use": 2.0,
+                "days_of_supply": 6.0,
+                "next_lot": {
+                    "lot_id": LOT_ID,
+                    "lot_number": "FK5127",
+                    "product_id": GRAY,
+                    "expiration_date": "2027-01-31",
+                    "open_vial_id": None,
+                },
+            },
+            {
+                "location_id": "demo-clinic",
+                "product_id": "moderna-red-18plus",
+                "doses_on_hand": 0,
+                "average_daily_use": 1.0,
+                "days_of_supply": 0.0,
+                "next_lot": None,
+            },
+        ],
+    }
+    rpc.answer("inventory.stock_supply", supply)
+
+    response = client.get(f"{BASE}/stock-supply", headers=login("clinic.vaccinator"))
+
+    assert response.status_code == 200
+    assert response.get_json() == supply
+    assert rpc.calls == [("inventory.stock_supply", ("demo-clinic",))]
+
+
+def test_another_locations_days_of_supply_are_refused(client, rpc, login):
+    response = client.get(
+        "/api/v1/locations/other-clinic/stock-supply", headers=login("clinic.vaccinator")
+    )
+
+    assert response.status_code == 403
+    assert rpc.calls == []
+
+
 # -- transfers ------------------------------------------------------------------------------------
 def transfer(**overrides) -> dict:
     return {"transfer_id": "TR-1", "to_location_id": "other-clinic", "doses": 4, **overrides}

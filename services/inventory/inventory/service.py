@@ -364,13 +364,19 @@ class InventoryService(CvmsService):
     @rpc
     def stock_supply(self, location_id: str) -> dict:
         """The location's threshold and, per product, usable doses on hand, average daily use
-        over the last 7 days and the days of supply that makes (None: nothing used)."""
+        over the last 7 days, the days of supply that makes (None: nothing used) and the
+        `next_lot` to use now (as choose_lot answers it; None: no usable lot), so a dashboard
+        needs one call for all of them."""
         location_id = _location(location_id)
         session = self.db.session
+        now = utcnow()
+        products = supply.days_of_supply(session, now.date(), location_id)
+        for product in products:
+            product["next_lot"] = vials.next_lot(session, location_id, product["product_id"], now)
         return {
             "location_id": location_id,
             "threshold_days": supply.threshold(session, location_id),
-            "products": supply.days_of_supply(session, utcnow().date(), location_id),
+            "products": products,
         }
 
     @timer(interval=3600, eager=True)

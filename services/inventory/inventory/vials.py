@@ -174,6 +174,14 @@ def choose_lot(session: Session, location_id: str, product_id: str, at: datetime
     return _choice(lot, None)
 
 
+def next_lot(session: Session, location_id: str, product_id: str, at: datetime) -> dict | None:
+    """choose_lot's answer, or None when no lot of the product is usable."""
+    try:
+        return choose_lot(session, location_id, product_id, at)
+    except NoUsableLot:
+        return None
+
+
 def _choice(lot: Lot, vial_id: str | None) -> dict:
     return {
         "lot_id": lot.id,

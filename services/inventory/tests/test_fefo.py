@@ -153,3 +153,29 @@ def test_bad_arguments_are_invalid_input(service, product_id, at, field):
 def test_a_bad_location_is_invalid_input(service):
     with pytest.raises(InvalidInput):
         service.choose_lot("no such/location", GRAY_CAP, now())
+
+
+def test_the_days_of_supply_name_each_products_next_lot(service, receive):
+    """One call for a dashboard: every product's next lot with its days of supply."""
+    receive(TODAY + timedelta(days=90), lot_number="LATE")
+    soon = receive(TODAY + timedelta(days=20), lot_number="SOON")
+    red = receive(TODAY + timedelta(days=30), product_id="moderna-red-18plus", lot_number="RED")
+    receive(TODAY + timedelta(days=10), location="clinic-2", lot_number="ELSEWHERE")
+
+    supply = {p["product_id"]: p for p in service.stock_supply(LOCATION)["products"]}
+
+    assert supply[GRAY_CAP]["next_lot"] == service.choose_lot(LOCATION, GRAY_CAP, now())
+    assert supply[GRAY_CAP]["next_lot"]["lot_id"] == soon["id"]
+    assert supply["moderna-red-18plus"]["next_lot"]["lot_id"] == red["id"]
+
+
+def test_a_product_with_no_usable_lot_has_no_next_lot(service, receive):
+    receive(TODAY + timedelta(days=20), lot_number="SPOILED", storage_unit="freezer-Q")
+    lot = receive(TODAY + timedelta(days=20), doses=1, lot_number="USED")
+    give(service, lot)
+    service.report_excursion(LOCATION, "freezer-Q", {"observed_at": now(), "max_c": 12})
+
+    [product] = service.stock_supply(LOCATION)["products"]  # listed: its emptied lot is usable
+
+    assert product["doses_on_hand"] == 0
+    assert product["next_lot"] is None
