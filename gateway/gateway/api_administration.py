@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cvms_platform import config, validation
+from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
 from gateway import paper_forms, record_pdf, schemas, schemas_administration
 from gateway.access import MANAGERS, STAFF, allow, public
@@ -310,7 +311,14 @@ def _my_vaccinations(recipient_id: str) -> list[dict]:
         doses = s.administration.recipient_vaccinations(recipient_id)
     names = _location_names({dose["location_id"] for dose in doses})
     return [
-        {**dose, "location_name": names.get(dose["location_id"], dose["location_id"])}
+        {
+            **dose,
+            "location_name": names.get(dose["location_id"], dose["location_id"]),
+            # The product named for a person as the catalog's labels name it (cap colour once).
+            "labels": product_labels(
+                {"name": dose.get("product_name"), "cap_color": dose.get("cap_color")}
+            ),
+        }
         for dose in doses
     ]
 

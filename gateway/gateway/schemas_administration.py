@@ -179,6 +179,11 @@ class Vaccination(Schema):
     product_id = fields.Str()
     product_name = fields.Str()
     cap_color = fields.Str(allow_none=True)
+    labels = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Str(),
+        metadata={"description": "The product named for a person, per language (cap colour once)"},
+    )
     manufacturer = fields.Str(allow_none=True)
     lot_number = fields.Str()
     location_id = fields.Str()

@@ -136,6 +136,11 @@ def test_me_routes_answer_for_the_tokens_recipient_only(app, client, rpc):
     assert client.get("/api/v1/me", headers=headers).get_json() == RECIPIENT
     [dose] = client.get("/api/v1/me/vaccinations", headers=headers).get_json()
     assert dose["location_name"] == "Demo Community Vaccine Clinic"
+    # The product named once with its cap colour, in each language.
+    assert dose["labels"] == {
+        "en": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
+        "es": "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)",
+    }
     fhir = client.get("/api/v1/me/fhir", headers=headers)
     assert fhir.headers["Content-Type"].startswith("application/fhir+json")
     changed = client.patch("/api/v1/me/contact", json={"phone": "217-555-0100"}, headers=headers)

@@ -128,6 +128,7 @@ def test_a_recipients_doses_are_read_with_location_names(app, client, rpc, login
     assert response.status_code == 200
     [answer] = response.get_json()
     assert answer["id"] == "a-1" and answer["location_name"]
+    assert answer["labels"]["es"] == "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)"
     assert rpc.calls == [("administration.recipient_vaccinations", ("r-1",))]
     with app.extensions["cvms_sessions"]() as session:
         [event] = session.scalars(select(AuditEvent)).all()
