@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import auth, i18n, observability
+from portal import auth, catalog, formatting, i18n, observability
 from portal.gateway import ApiProblem, Gateway, GatewayUnavailable
 from portal.settings import Settings
 from portal.tokens import SignedOut, TokenStore
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, data_dir: Path | None = None) -
 
     observability.install(app)
     i18n.install(app, data_dir or Path(_data_dir()))
+    formatting.install(app)
+    catalog.install(app)
     app.before_request(auth.check_idle)
     register_views(app)
     _install_errors(app)

@@ -57,6 +57,23 @@ class FormErrors:
         return cls(fields={name: [message]}, summary=_("Some fields need your attention."))
 
 
+def int_or_text(value: str | None):
+    """A whole number if the text is one, else the text as typed: the API says what is wrong
+    with it, beside its field."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def float_or_text(value: str | None):
+    """A number (a decimal comma too) if the text is one, else the text as typed."""
+    try:
+        return float(str(value).replace(",", "."))
+    except (TypeError, ValueError):
+        return value
+
+
 # Strings that only exist as values above, marked for the catalog extractor.
 def _mark_for_extraction() -> None:  # pragma: no cover - never called
     _("Some fields need your attention.")

@@ -22,6 +22,8 @@ from flask_babel import Babel
 from flask_babel import gettext as _gettext
 
 LANGUAGES = {"en": "English", "es": "Español"}
+# For a form's choice of a person's preferred language: (code, name in that language).
+LANGUAGE_CHOICES = tuple(LANGUAGES.items())
 LANG_COOKIE = "cvms_lang"
 SOURCE = Path(__file__).parent / "translations"
 

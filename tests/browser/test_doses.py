@@ -124,7 +124,8 @@ def test_a_vaccinator_registers_a_recipient_and_records_a_dose_from_the_fefo_lot
     person.check_accessibility()
     choose_product(page)
     assert page.locator("#field-lot_id").input_value() == next_lot(manager)
-    assert "cap colour: red" in page.locator("#field-product_id option:checked").text_content()
+    chosen = page.locator("#field-product_id option:checked").text_content()
+    assert chosen.count("Red Cap") == 1  # the cap colour in words, once
     page.get_by_label("Site", exact=True).select_option("LD")
     assert page.get_by_label("Route", exact=True).input_value() == "IM"
     person.check_accessibility()
@@ -164,7 +165,7 @@ def test_a_vaccinator_registers_a_recipient_and_records_a_dose_from_the_fefo_lot
         row.get_by_role("link", name=f"Record of Grace {family}").click()
     expect(page.get_by_role("heading", name=f"Grace {family}", level=1)).to_be_visible()
     expect(page.get_by_role("cell", name=lot_number)).to_be_visible()
-    assert "cap colour: red" in page.get_by_role("table").last.text_content()
+    assert "Moderna COVID-19 Vaccine (Red Cap)" in page.get_by_role("table").last.text_content()
     person.check_accessibility()
     person.shot("doses-recipient")
 

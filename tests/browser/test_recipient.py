@@ -87,7 +87,7 @@ def test_a_recipient_claims_their_account_downloads_the_record_and_sets_contact(
     card = page.locator(".usa-card").filter(has_text=dosed["lot_number"])
     assert card.count() == 1
     assert "January 15, 2026" in card.inner_text()
-    assert "gray" in card.inner_text()  # the cap colour in words
+    assert "(Gray Cap)" in card.inner_text()  # the cap colour in words, once
     phone.shot("recipient-home")
 
     for link, words in (

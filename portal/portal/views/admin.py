@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -336,10 +335,3 @@ def product(product_id: str):
     return render_template("admin/product.html", product=current, values=values, errors=errors), (
         400 if errors else 200
     )
-
-
-@bp.app_template_filter("admin_datetime")
-def _datetime(value: str | None) -> str:
-    if not value:
-        return "—"
-    return format_datetime(datetime.fromisoformat(value), "medium")

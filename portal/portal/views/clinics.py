@@ -7,31 +7,27 @@ API's decision: a refusal is shown as such (the app renders an uncaught 403 as r
 
 from __future__ import annotations
 
-import os
-import time
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import api, signed_in
-from portal.forms import FormErrors
+from portal.catalog import location_page, product_options, products
+from portal.formatting import local_day, today
+from portal.forms import FormErrors, int_or_text
 from portal.gateway import ApiProblem
 from portal.views.public import (
     APPOINTMENT_STATUS,
     STOCK_STATUS,
     WAITLIST_STATUS,
     WEEKDAYS,
-    cap_words,
     refusal,
 )
 
 bp = Blueprint("clinics", __name__, url_prefix="/provider/locations/<location_id>")
 
-TIME_ZONE = ZoneInfo(os.environ.get("CVMS_PORTAL_TIME_ZONE", "America/New_York"))
-PRODUCTS_TTL_SECONDS = 600
 MAX_DAYS = 62
 DAY_CHOICES = (
     ("mon", _l("Mon")),
@@ -56,40 +52,6 @@ DAY_STATUS = {"open": _l("Open"), "closed": _l("Closed")}
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def location_name(location_id: str) -> str:
-    """The location's name, asked of the API once per session."""
-    names = session.get("clinics_location_names") or {}
-    if location_id not in names:
-        found = api("GET", "/locations", params={"q": location_id, "limit": 20})["locations"]
-        name = next((loc["name"] for loc in found if loc["id"] == location_id), location_id)
-        names = {**names, location_id: name}
-        session["clinics_location_names"] = names
-    return names[location_id]
-
-
-def products() -> dict[str, dict]:
-    """The product catalog by id, asked of the API at most every ten minutes per session."""
-    cached = session.get("clinics_products")
-    if cached and time.time() - cached.get("at", 0) < PRODUCTS_TTL_SECONDS:
-        return cached["items"]
-    keep = ("id", "name", "cap_color", "active")
-    items = {p["id"]: {k: p.get(k) for k in keep} for p in api("GET", "/products")}
-    session["clinics_products"] = {"at": time.time(), "items": items}
-    return items
-
-
-def product_label(product_id: str, catalog: dict | None = None) -> str:
-    product = (catalog or {}).get(product_id)
-    if not product:
-        return product_id
-    colour = cap_words(product.get("cap_color"))
-    return f"{product['name']} ({colour})" if colour else product["name"]
-
-
-def today() -> date:
-    return datetime.now(TIME_ZONE).date()
-
-
 def _parse_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat((value or "").strip())
@@ -97,28 +59,28 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "appointment_status": APPOINTMENT_STATUS,
+        "waitlist_status": WAITLIST_STATUS,
+        "stock_status": STOCK_STATUS,
+        "weekdays": WEEKDAYS,
+        "day_status": DAY_STATUS,
+        "history_actions": HISTORY_ACTIONS,
+    }
+
+
 def _page(template: str, location_id: str, status: int = 200, **context):
-    catalog = context.pop("catalog", None)
-    if catalog is None:
-        catalog = products()
-    return (
-        render_template(
-            template,
-            location_id=location_id,
-            location_name=location_name(location_id),
-            catalog=catalog,
-            product_label=product_label,
-            product_options=[(pid, product_label(pid, catalog)) for pid in catalog],
-            appointment_status=APPOINTMENT_STATUS,
-            waitlist_status=WAITLIST_STATUS,
-            stock_status=STOCK_STATUS,
-            weekdays=WEEKDAYS,
-            day_status=DAY_STATUS,
-            history_actions=HISTORY_ACTIONS,
-            time_zone=TIME_ZONE.key,
-            **context,
-        ),
+    """A clinics page: in the location's frame, with the product catalog (kept per session)."""
+    catalog = products()
+    return location_page(
+        template,
+        location_id,
         status,
+        catalog=catalog,
+        product_options=product_options(catalog),
+        **context,
     )
 
 
@@ -160,13 +122,6 @@ def _dates(values: dict) -> tuple[list[str], FormErrors]:
     return dates, FormErrors()
 
 
-def _int(value: str):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value  # the API says what is wrong with it
-
-
 @bp.route("/clinic-days", methods=["GET", "POST"])
 @signed_in
 def days(location_id: str):
@@ -184,8 +139,8 @@ def days(location_id: str):
                         "product_id": values["product_id"],
                         "opens": values["opens"],
                         "closes": values["closes"],
-                        "every_minutes": _int(values["every_minutes"]),
-                        "capacity": _int(values["capacity"]),
+                        "every_minutes": int_or_text(values["every_minutes"]),
+                        "capacity": int_or_text(values["capacity"]),
                     },
                 )
             except ApiProblem as problem:
@@ -265,7 +220,7 @@ def slot_capacity(location_id: str, day_id: str, slot_id: str):
         api(
             "PATCH",
             f"/locations/{location_id}/slots/{slot_id}",
-            json={"capacity": _int(request.form.get("capacity", "").strip())},
+            json={"capacity": int_or_text(request.form.get("capacity", "").strip())},
         )
     except ApiProblem as problem:
         if problem.status not in (400, 409, 422):
@@ -369,14 +324,6 @@ def appointments(location_id: str):
     )
 
 
-def _local_day(instant: str) -> str:
-    try:
-        moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return ""
-    return moment.astimezone(TIME_ZONE).date().isoformat()
-
-
 def _candidates(appointment: dict) -> list[dict]:
     """Registered recipients who may be this person (the API's search by name and birth date)."""
     try:
@@ -404,12 +351,13 @@ def appointment(location_id: str, appointment_id: str):
 def _appointment_page(location_id, appointment_id, errors=None, status=200, values=None):
     detail = api("GET", f"/locations/{location_id}/appointments/{appointment_id}")
     candidates = _candidates(detail) if detail["status"] == "booked" else []
+    day = local_day(detail["starts_at"])
     return _page(
         "clinics/appointment.html",
         location_id,
         status,
         detail=detail,
-        detail_day=_local_day(detail["starts_at"]),
+        detail_day=day.isoformat() if day else "",
         candidates=candidates,
         errors=errors or FormErrors(),
         values=values or {},

@@ -8,26 +8,29 @@ correct or void; the clinical checks) is the API's: its refusals are shown besid
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_decimal, format_time
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import api, signed_in
+from portal.catalog import location_page, product_label, products
+from portal.formatting import (
+    format_day,
+    format_instant,
+    format_number,
+    local_input,
+    now_input,
+    parse_day,
+    parse_local,
+    today,
+)
 from portal.forms import FormErrors
 from portal.gateway import ApiProblem
+from portal.i18n import LANGUAGE_CHOICES
 
 bp = Blueprint("doses", __name__, url_prefix="/provider/locations/<location_id>")
-
-# The time a dose was given is entered and shown in the clinics' time zone.
-TIME_ZONE = ZoneInfo(os.environ.get("CVMS_PORTAL_TIME_ZONE", "America/New_York"))
-PRODUCTS_TTL_SECONDS = 600
 
 # HL7 table 0163 (administrative site) and 0162 (route of administration): the codes the API
 # accepts, with their names for people.
@@ -55,17 +58,6 @@ ROUTES = [
     ("TD", _l("Transdermal")),
     ("OTH", _l("Other or miscellaneous")),
 ]
-CAP_COLOURS = {
-    "purple": _l("purple"),
-    "gray": _l("gray"),
-    "orange": _l("orange"),
-    "maroon": _l("maroon"),
-    "red": _l("red"),
-    "blue": _l("blue"),
-    "dark blue": _l("dark blue"),
-    "yellow": _l("yellow"),
-}
-LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
 # A 422 on these fields may be a clinical check (minimum age, minimum interval, dose sequence, a
 # quarantined lot): the API lets some roles record the dose anyway with a reason, so the form
 # offers it; the API says whether this person may.
@@ -98,123 +90,9 @@ def route_label(code: str | None) -> str:
     return next((str(label) for value, label in ROUTES if value == code), code or "")
 
 
-def cap_label(colour: str | None) -> str:
-    """The cap colour in words (never colour alone)."""
-    if not colour:
-        return _("no cap colour")
-    return _("cap colour: %(colour)s", colour=str(CAP_COLOURS.get(colour.lower(), colour)))
-
-
-def product_label(product: dict) -> str:
-    return f"{product['name']} · {cap_label(product.get('cap_color'))}"
-
-
-def _parse_instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def local_input(value: datetime | str | None) -> str:
-    """A datetime-local field's value (YYYY-MM-DDTHH:MM) in the clinics' zone."""
-    instant = _parse_instant(value) if isinstance(value, str) else value
-    if instant is None:
-        return ""
-    return instant.astimezone(TIME_ZONE).strftime("%Y-%m-%dT%H:%M")
-
-
-def parse_local(value: str) -> datetime | None:
-    """A datetime-local value, as an aware datetime in the clinics' zone; None if malformed."""
-    try:
-        naive = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
-    except ValueError:
-        try:
-            naive = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M:%S")
-        except ValueError:
-            return None
-    return naive.replace(tzinfo=TIME_ZONE)
-
-
-@bp.app_template_filter("doses_datetime")
-def _format_instant(value) -> str:
-    instant = _parse_instant(value) if isinstance(value, str) else value
-    if instant is None:
-        return ""
-    local = instant.astimezone(TIME_ZONE)
-    return f"{format_date(local, 'medium')}, {format_time(local, 'short', rebase=False)}"
-
-
-@bp.app_template_filter("doses_date")
-def _format_day(value) -> str:
-    if not value:
-        return ""
-    try:
-        day = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    return format_date(day, "long")
-
-
-@bp.app_template_filter("doses_number")
-def _format_number(value) -> str:
-    return "" if value is None else format_decimal(value)
-
-
-def mask_phone(phone: str | None) -> str:
-    digits = "".join(c for c in phone or "" if c.isdigit())
-    return f"***-***-{digits[-4:]}" if len(digits) >= 4 else ""
-
-
-def mask_email(email: str | None) -> str:
-    if not email or "@" not in email:
-        return ""
-    local, domain = email.rsplit("@", 1)
-    return f"{local[:1]}***@{domain}"
-
-
-def location_name(location_id: str) -> str:
-    """The location's name, asked of the API once per session."""
-    names = session.get("doses_location_names") or {}
-    if location_id not in names:
-        found = api("GET", "/locations", params={"q": location_id, "limit": 20})["locations"]
-        name = next((loc["name"] for loc in found if loc["id"] == location_id), location_id)
-        names = {**names, location_id: name}
-        session["doses_location_names"] = names
-    return names[location_id]
-
-
-def products() -> list[dict]:
-    """The product catalog, asked of the API at most every ten minutes per session."""
-    cached = session.get("doses_products")
-    if cached and time.time() - cached.get("at", 0) < PRODUCTS_TTL_SECONDS:
-        return cached["items"]
-    keep = ("id", "name", "cap_color", "dose_volume_ml", "active")
-    items = [{k: p.get(k) for k in keep} for p in api("GET", "/products")]
-    session["doses_products"] = {"at": time.time(), "items": items}
-    return items
-
-
-def _page(template: str, location_id: str, status: int = 200, **context):
-    return (
-        render_template(
-            template,
-            location_id=location_id,
-            location_name=location_name(location_id),
-            sites=SITES,
-            routes=ROUTES,
-            site_label=site_label,
-            route_label=route_label,
-            cap_label=cap_label,
-            mask_phone=mask_phone,
-            mask_email=mask_email,
-            time_zone=TIME_ZONE.key,
-            **context,
-        ),
-        status,
-    )
+@bp.context_processor
+def _pick_lists() -> dict:
+    return {"sites": SITES, "routes": ROUTES, "site_label": site_label, "route_label": route_label}
 
 
 # -- find or register a recipient -----------------------------------------------------------------
@@ -247,7 +125,7 @@ def find_recipient(location_id: str):
         "email": "",
         "language": "en",
     }
-    return _page(
+    return location_page(
         "doses/find_recipient.html",
         location_id,
         400 if errors else 200,
@@ -310,7 +188,7 @@ def register_recipient(location_id: str):
         "birth_date": new["birth_date"],
         "phone": new["phone"],
     }
-    return _page(
+    return location_page(
         "doses/find_recipient.html",
         location_id,
         200 if match else 400,
@@ -332,7 +210,7 @@ def register_recipient(location_id: str):
 def recipient(location_id: str, recipient_id: str):
     person = api("GET", f"/recipients/{recipient_id}")
     doses = api("GET", f"/recipients/{recipient_id}/vaccinations")
-    return _page("doses/recipient.html", location_id, recipient=person, doses=doses)
+    return location_page("doses/recipient.html", location_id, recipient=person, doses=doses)
 
 
 # -- record a dose --------------------------------------------------------------------------------
@@ -351,23 +229,17 @@ def _default_product(location_id: str, lots: list[dict], offered: list[dict]) ->
 
 
 def _lot_label(lot: dict) -> str:
-    try:
-        expires = format_date(date.fromisoformat(str(lot.get("expiration_date"))[:10]), "medium")
-    except ValueError:
-        expires = str(lot.get("expiration_date"))
     label = _(
         "%(lot)s · expires %(expires)s · %(doses)s on hand",
         lot=lot["lot_number"],
-        expires=expires,
-        doses=format_decimal(lot.get("doses_on_hand", 0)),
+        expires=format_day(lot.get("expiration_date")),
+        doses=format_number(lot.get("doses_on_hand", 0)),
     )
     if lot.get("status") == "quarantined":
         label += " · " + _("quarantined")
-    try:
-        if date.fromisoformat(str(lot.get("expiration_date"))[:10]) < date.today():
-            label += " · " + _("expired")
-    except ValueError:
-        pass
+    expires = parse_day(lot.get("expiration_date"))
+    if expires and expires < today():
+        label += " · " + _("expired")
     return label
 
 
@@ -464,12 +336,12 @@ def record(location_id: str):
     inventory = api("GET", f"/locations/{location_id}/inventory")
     catalog = products()
     held = {lot["product_id"] for lot in inventory["lots"]}
-    offered = [p for p in catalog if p["id"] in held] or [
-        p for p in catalog if p.get("active", True)
+    offered = [p for p in catalog.values() if p["id"] in held] or [
+        p for p in catalog.values() if p.get("active", True)
     ]
     if not values["product_id"]:
         values["product_id"] = _default_product(location_id, inventory["lots"], offered)
-    product = next((p for p in catalog if p["id"] == values["product_id"]), None)
+    product = catalog.get(values["product_id"])
     lots = [lot for lot in inventory["lots"] if lot["product_id"] == values["product_id"]]
     lots.sort(key=lambda lot: (str(lot.get("expiration_date")), lot["lot_number"]))
     fefo = None
@@ -486,13 +358,13 @@ def record(location_id: str):
     if product and (choosing or not values["dose_volume_ml"]) and product.get("dose_volume_ml"):
         values["dose_volume_ml"] = f"{product['dose_volume_ml']:g}"
     if not values["administered_at"]:
-        values["administered_at"] = local_input(datetime.now(TIME_ZONE))
+        values["administered_at"] = now_input()
     if not values["route"] and not posted:
         values["route"] = "IM"
     if not values["record_id"]:
         values["record_id"] = str(uuid.uuid4())
     values["lots_product"] = values["product_id"]
-    return _page(
+    return location_page(
         "doses/record.html",
         location_id,
         (422 if errors.code == "rule_violated" else 400) if errors and posted else 200,
@@ -522,8 +394,7 @@ def _dose_page(
         abort(404)
     person = api("GET", f"/recipients/{dose['recipient_id']}")
     inventory = api("GET", f"/locations/{location_id}/inventory")
-    catalog = {p["id"]: p for p in products()}
-    product = catalog.get(dose["product_id"])
+    product = products().get(dose["product_id"])
     lot = next((lot for lot in inventory["lots"] if lot["id"] == dose["lot_id"]), None)
     lots = sorted(
         (lot for lot in inventory["lots"] if lot["product_id"] == dose["product_id"]),
@@ -533,7 +404,7 @@ def _dose_page(
     lot_options = [(lot["id"], _lot_label(lot)) for lot in lots]
     if not any(value == dose["lot_id"] for value, _label in lot_options):
         lot_options.insert(0, (dose["lot_id"], dose["lot_number"]))
-    return _page(
+    return location_page(
         "doses/dose.html",
         location_id,
         status,
@@ -587,7 +458,7 @@ def _shown(name: str, value) -> str:
     if name == "route":
         return route_label(value)
     if name == "administered_at":
-        return _format_instant(value)
+        return format_instant(value)
     if name == "status":
         return {"completed": _("completed"), "voided": _("voided")}.get(value, str(value))
     return str(value)

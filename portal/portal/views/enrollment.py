@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -404,12 +403,3 @@ def approved(enrollment_id: str):
     return render_template(
         "enrollment/approved.html", answer=answer, links=links, roles=ROLE_LABELS
     )
-
-
-@bp.app_template_filter("enrollment_datetime")
-def _datetime(value: str | None) -> str:
-    if not value:
-        return "—"
-    from datetime import datetime
-
-    return format_datetime(datetime.fromisoformat(value), "medium")

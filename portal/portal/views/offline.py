@@ -24,11 +24,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.auth import api, signed_in
+from portal.auth import api, api_download, signed_in
+from portal.catalog import location_page
 from portal.forms import FormErrors
 from portal.gateway import ApiProblem
-from portal.views.inventory import page
-from portal.views.reports import proxy_download
 
 bp = Blueprint("offline", __name__, url_prefix="/provider/locations/<location_id>/offline")
 
@@ -87,7 +86,7 @@ KEPT_LEVELS_REPORTS = 5
 
 
 def _index(location_id: str, status: int = 200, admin_errors=None, levels_errors=None):
-    return page(
+    return location_page(
         "offline/index.html",
         location_id,
         status,
@@ -114,7 +113,7 @@ def download(location_id: str, name: str):
         for key in ("from", "to"):
             if request.args.get(key):
                 params[key] = request.args[key]
-    return proxy_download(path.replace("{location}", location_id), params, name)
+    return api_download(path.replace("{location}", location_id), params, name)
 
 
 def _to_report(url: str):
@@ -179,7 +178,7 @@ def import_administrations(location_id: str):
 @signed_in
 def administration_report(location_id: str, import_id: str):
     report = api("GET", f"/locations/{location_id}/administration-imports/{import_id}")
-    return page(
+    return location_page(
         "offline/administration_report.html",
         location_id,
         report=report,
@@ -191,7 +190,7 @@ def administration_report(location_id: str, import_id: str):
 @bp.get("/administration-imports/<import_id>/report.csv")
 @signed_in
 def administration_report_csv(location_id: str, import_id: str):
-    return proxy_download(
+    return api_download(
         f"/locations/{location_id}/administration-imports/{import_id}/report.csv",
         None,
         f"import-{import_id}-report.csv",
@@ -253,7 +252,7 @@ def _levels_report(location_id: str, report_id: str) -> dict:
 @signed_in
 def levels_report(location_id: str, report_id: str):
     kept = _levels_report(location_id, report_id)
-    return page(
+    return location_page(
         "offline/levels_report.html",
         location_id,
         report=kept["answer"],

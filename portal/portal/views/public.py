@@ -10,41 +10,27 @@ minimum age, the series' interval) is the API's: its refusals are said in plain 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_decimal, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.auth import api
+from portal.catalog import product_options, products
+from portal.formatting import local_day
 from portal.forms import FormErrors
 from portal.gateway import ApiProblem
+from portal.i18n import LANGUAGE_CHOICES
 
 bp = Blueprint("public", __name__)
 
 RADII = (5, 10, 25, 50, 100)
 DEFAULT_RADIUS = 25
-PRODUCTS_TTL_SECONDS = 600
 CODE_KEY = "public_code"  # the booking this browser looks at (server-side session)
 WAITLIST_KEY = "public_waitlist_code"
 JUST_BOOKED_KEY = "public_just_booked"
 PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
-LANGUAGE_CHOICES = (("en", "English"), ("es", "Español"))
 
-CAP_COLOURS = {
-    "purple": _l("purple"),
-    "gray": _l("gray"),
-    "orange": _l("orange"),
-    "maroon": _l("maroon"),
-    "red": _l("red"),
-    "blue": _l("blue"),
-    "dark blue": _l("dark blue"),
-    "yellow": _l("yellow"),
-}
 STOCK_STATUS = {
     "in_stock": _l("In stock"),
     "call_to_confirm": _l("Call to confirm"),
@@ -96,40 +82,8 @@ REFUSALS = {
     "offer_not_open": _l("There is no open offer to accept: it may have expired."),
 }
 
-_catalog_lock = threading.Lock()
-_catalog: dict = {"at": 0.0, "items": None}
-
 
 # -- helpers shared with the clinics pages --------------------------------------------------------
-def public_products() -> dict[str, dict]:
-    """The catalog's public part by product id, asked of the API at most every ten minutes."""
-    with _catalog_lock:
-        if (
-            _catalog["items"] is not None
-            and time.monotonic() - _catalog["at"] < PRODUCTS_TTL_SECONDS
-        ):
-            return _catalog["items"]
-    items = {p["id"]: p for p in api("GET", "/public/products")}
-    with _catalog_lock:
-        _catalog.update(at=time.monotonic(), items=items)
-    return items
-
-
-def cap_words(colour: str | None) -> str:
-    """The cap colour in words (never colour alone)."""
-    if not colour:
-        return ""
-    return _("cap colour: %(colour)s", colour=str(CAP_COLOURS.get(colour.lower(), colour)))
-
-
-def product_label(product_id: str, catalog: dict[str, dict] | None = None) -> str:
-    product = (catalog or {}).get(product_id)
-    if not product:
-        return product_id
-    colour = cap_words(product.get("cap_color"))
-    return f"{product['name']} ({colour})" if colour else product["name"]
-
-
 def refusal(problem: ApiProblem, rename: dict[str, str] | None = None) -> FormErrors:
     """An API refusal as a form's errors, with the conflicts said plainly."""
     errors = FormErrors.from_problem(problem, rename=rename)
@@ -140,66 +94,12 @@ def refusal(problem: ApiProblem, rename: dict[str, str] | None = None) -> FormEr
     return errors
 
 
-def _instant(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "America/New_York")
-    except (KeyError, ValueError):
-        return ZoneInfo("America/New_York")
-
-
-@bp.app_template_filter("public_time")
-def local_time(value, zone: str | None = None) -> str:
-    instant = _instant(value)
-    if instant is None:
-        return ""
-    return format_time(instant.astimezone(_zone(zone)), "short", rebase=False)
-
-
-@bp.app_template_filter("public_day")
-def long_day(value, zone: str | None = None) -> str:
-    """A date (or the local date of an instant) in full, in the page's language."""
-    if not value:
-        return ""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return format_date(value, "full")
-    text = str(value)
-    if len(text) == 10:
-        try:
-            return format_date(date.fromisoformat(text), "full")
-        except ValueError:
-            return text
-    instant = _instant(text)
-    return format_date(instant.astimezone(_zone(zone)).date(), "full") if instant else text
-
-
-@bp.app_template_filter("public_when")
-def local_when(value, zone: str | None = None) -> str:
-    if not value:
-        return ""
-    return _("%(day)s at %(time)s", day=long_day(value, zone), time=local_time(value, zone))
-
-
-@bp.app_template_filter("public_number")
-def number(value) -> str:
-    return "" if value is None else format_decimal(value)
-
-
 def _context(**more) -> dict:
     return {
         "stock_status": STOCK_STATUS,
         "appointment_status": APPOINTMENT_STATUS,
         "waitlist_status": WAITLIST_STATUS,
         "weekdays": WEEKDAYS,
-        "product_label": product_label,
         **more,
     }
 
@@ -242,7 +142,7 @@ def locator():
         "product": request.args.get("product", "").strip(),
         "date": request.args.get("date", "").strip(),
     }
-    catalog = public_products()
+    catalog = products(public=True)
     errors = FormErrors()
     locations = None
     if query["zip"]:
@@ -265,7 +165,7 @@ def locator():
         errors=errors,
         locations=locations,
         radii=[(str(r), _("%(miles)s miles", miles=r)) for r in RADII],
-        product_options=[(pid, product_label(pid, catalog)) for pid in catalog],
+        product_options=product_options(catalog),
         catalog=catalog,
     )
 
@@ -273,7 +173,7 @@ def locator():
 @bp.get("/find/locations/<location_id>")
 def location(location_id: str):
     place = _location(location_id)
-    catalog = public_products()
+    catalog = products(public=True)
     chosen = request.args.get("product", "")
     days = [d for d in place.get("clinic_days", []) if not chosen or d["product_id"] == chosen]
     return _render(
@@ -306,7 +206,7 @@ def times(location_id: str):
     return _render(
         "public/times.html",
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         day=day,
         product=product,
         slots=slots,
@@ -315,8 +215,8 @@ def times(location_id: str):
 
 
 def _local_date(starts_at: str, place: dict) -> str:
-    instant = _instant(starts_at)
-    return instant.astimezone(_zone(place.get("time_zone"))).date().isoformat() if instant else ""
+    day = local_day(starts_at, place.get("time_zone"))
+    return day.isoformat() if day else ""
 
 
 # -- book -----------------------------------------------------------------------------------------
@@ -366,7 +266,7 @@ def book(location_id: str):
         "public/book.html",
         status,
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         slot=slot,
         slot_id=slot_id,
         day=day,
@@ -440,7 +340,7 @@ def booking():
         "public/booking.html",
         appointment=appointment,
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         just_booked=just_booked,
     )
 
@@ -477,7 +377,7 @@ def cancel():
         status,
         appointment=appointment,
         place=_location_or_none(appointment["location_id"]),
-        catalog=public_products(),
+        catalog=products(public=True),
         errors=errors,
     )
 
@@ -485,9 +385,8 @@ def cancel():
 def _slots_by_day(slots: list[dict], zone: str | None) -> list[tuple[str, list[dict]]]:
     grouped: dict[str, list[dict]] = {}
     for slot in slots:
-        instant = _instant(slot["starts_at"])
-        key = instant.astimezone(_zone(zone)).date().isoformat() if instant else ""
-        grouped.setdefault(key, []).append(slot)
+        day = local_day(slot["starts_at"], zone)
+        grouped.setdefault(day.isoformat() if day else "", []).append(slot)
     return list(grouped.items())
 
 
@@ -526,7 +425,7 @@ def reschedule():
         status,
         appointment=appointment,
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         groups=_slots_by_day(slots, place.get("time_zone") if place else None),
         errors=errors,
     )
@@ -568,7 +467,7 @@ def next_dose():
         status,
         offered=offered,
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         groups=_slots_by_day(offered["slots"], place.get("time_zone") if place else None),
         errors=errors,
     )
@@ -617,7 +516,7 @@ def join_waitlist(location_id: str):
         "public/join_waitlist.html",
         status,
         place=place,
-        catalog=public_products(),
+        catalog=products(public=True),
         clinic_day_id=clinic_day_id,
         product=product,
         day=day,
@@ -673,7 +572,7 @@ def waitlist_entry():
         code=code,
         place=place,
         day=day,
-        catalog=public_products(),
+        catalog=products(public=True),
     )
 
 

@@ -7,35 +7,17 @@ from the API unless the person chose a language in this session."""
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
-
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    stream_with_context,
-    url_for,
-)
-from flask_babel import format_date, refresh
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 
-from portal.auth import api, signed_in
+from portal.auth import api, api_download, signed_in
 from portal.forms import FormErrors
 from portal.gateway import ApiProblem, gateway
 from portal.i18n import LANGUAGES
 
 bp = Blueprint("recipient", __name__, url_prefix="/my")
-
-# Doses are shown on the day the clinic gave them (as the vaccination card says).
-TIME_ZONE = ZoneInfo(os.environ.get("CVMS_PORTAL_TIME_ZONE", "America/New_York"))
 
 CHANNELS = [
     ("email", _l("By e-mail")),
@@ -43,16 +25,6 @@ CHANNELS = [
     ("phone", _l("By phone call")),
     ("mail", _l("By postal mail")),
 ]
-CAP_COLOURS = {
-    "purple": _l("purple"),
-    "gray": _l("gray"),
-    "orange": _l("orange"),
-    "maroon": _l("maroon"),
-    "red": _l("red"),
-    "blue": _l("blue"),
-    "dark blue": _l("dark blue"),
-    "yellow": _l("yellow"),
-}
 CLAIM_FIELDS = ("username", "family_name", "date_of_birth", "lot_number", "administered_on")
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code")
 US_STATES = [
@@ -139,7 +111,6 @@ def home():
         doses=doses,
         channels=CHANNELS,
         languages=LANGUAGES,
-        cap_colours=CAP_COLOURS,
         chosen_channels=[
             str(label)
             for channel, label in CHANNELS
@@ -189,23 +160,7 @@ def record_pdf():
     """The PDF record, streamed through from the API with its type and file name."""
     lang = request.args.get("lang")
     params = {"lang": lang} if lang in LANGUAGES else {}
-    upstream = api("GET", "/me/record.pdf", params=params, raw=True)
-    headers = {
-        "Content-Type": upstream.headers.get("Content-Type", "application/pdf"),
-        "Content-Disposition": upstream.headers.get(
-            "Content-Disposition", 'attachment; filename="vaccination-record.pdf"'
-        ),
-    }
-    if "Content-Length" in upstream.headers:
-        headers["Content-Length"] = upstream.headers["Content-Length"]
-
-    def chunks():
-        try:
-            yield from upstream.iter_content(64 * 1024)
-        finally:
-            upstream.close()
-
-    return Response(stream_with_context(chunks()), headers=headers)
+    return api_download("/me/record.pdf", params, "vaccination-record.pdf")
 
 
 def _posted_contact() -> dict:
@@ -277,18 +232,3 @@ def contact():
         languages=LANGUAGES,
         states=[(state, state) for state in US_STATES],
     ), (400 if errors else 200)
-
-
-@bp.app_template_filter("recipient_date")
-def _date(value: str | None) -> str:
-    """A dose's day as the clinic saw it (the clinics' time zone), or a plain date."""
-    if not value:
-        return "—"
-    if "T" in value:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        day = moment.astimezone(TIME_ZONE).date()
-    else:
-        day = date.fromisoformat(value)
-    return format_date(day, "long")

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from portal.auth import api, signed_in
+from portal.auth import api, api_download, signed_in
+from portal.catalog import location_page, product_label, products
+from portal.formatting import parse_day, today
 from portal.forms import FormErrors
 from portal.gateway import ApiProblem
-from portal.views.inventory import (
-    WASTAGE_REASONS,
-    cap_text,
-    location_name,
-    parse_day,
-    product_names,
-    today,
-)
+from portal.views.inventory import WASTAGE_REASONS
 
 bp = Blueprint("reports", __name__)
 
@@ -104,14 +99,11 @@ def build_chart(series: list[dict], catalog: dict, date_from: str, date_to: str)
     lines = []
     for number, item in enumerate(series):
         colour, dash = LINE_STYLES[number % len(LINE_STYLES)]
-        product = catalog.get(item["product_id"], {})
-        name = product.get("name") or item["product_id"]
         points = item["points"]
         lines.append(
             {
                 "product_id": item["product_id"],
-                "name": name,
-                "cap": cap_text(product.get("cap_color")),
+                "name": product_label(item["product_id"], catalog),
                 "colour": colour,
                 "dash": dash,
                 "points": " ".join(f"{x(i)},{y(p['on_hand'])}" for i, p in enumerate(points)),
@@ -175,7 +167,7 @@ def _report(location_id: str | None):
         if problem.status not in (400, 422):
             raise
         errors = FormErrors.from_problem(problem)
-    catalog = product_names()
+    catalog = products()
     chart = build_chart(daily["products"], catalog, date_from, date_to) if daily else None
     pages = 1
     if report:
@@ -188,7 +180,6 @@ def _report(location_id: str | None):
         "columns": COLUMNS,
         "wasted_columns": [(f"wasted_{code}", label) for code, label in WASTAGE_REASONS],
         "catalog": catalog,
-        "cap_text": cap_text,
         "page_number": page_number,
         "pages": pages,
         "range_from": parse_day(date_from),
@@ -200,21 +191,15 @@ def _report(location_id: str | None):
 @signed_in
 def levels(location_id: str):
     context = _report(location_id)
-    return (
-        render_template(
-            "reports/levels.html",
-            location_id=location_id,
-            location_name=location_name(location_id),
-            state=False,
-            csv_url=url_for(
-                ".levels_csv",
-                location_id=location_id,
-                **context["values"],
-                page=context["page_number"],
-            ),
-            **context,
-        ),
+    return location_page(
+        "reports/levels.html",
+        location_id,
         400 if context["errors"] else 200,
+        state=False,
+        csv_url=url_for(
+            ".levels_csv", location_id=location_id, **context["values"], page=context["page_number"]
+        ),
+        **context,
     )
 
 
@@ -233,30 +218,6 @@ def state_levels():
     )
 
 
-def proxy_download(path: str, params: dict | None = None, fallback_name: str = "download"):
-    """Stream the API's bytes to the browser with its content type and file name."""
-    answer = api("GET", path, params=params, raw=True)
-    headers = {
-        "Content-Disposition": answer.headers.get(
-            "Content-Disposition", f'attachment; filename="{fallback_name}"'
-        )
-    }
-    if "Content-Length" in answer.headers:
-        headers["Content-Length"] = answer.headers["Content-Length"]
-
-    def chunks():
-        try:
-            yield from answer.iter_content(64 * 1024)
-        finally:
-            answer.close()
-
-    return Response(
-        stream_with_context(chunks()),
-        content_type=answer.headers.get("Content-Type", "application/octet-stream"),
-        headers=headers,
-    )
-
-
 def _csv_params() -> dict:
     date_from, date_to = _range()
     return {
@@ -271,7 +232,7 @@ def _csv_params() -> dict:
 @bp.get("/provider/locations/<location_id>/reports/levels.csv")
 @signed_in
 def levels_csv(location_id: str):
-    return proxy_download(
+    return api_download(
         f"/locations/{location_id}/inventory-levels", _csv_params(), "inventory-levels.csv"
     )
 
@@ -279,4 +240,4 @@ def levels_csv(location_id: str):
 @bp.get("/provider/reports/levels.csv")
 @signed_in
 def state_levels_csv():
-    return proxy_download("/inventory-levels", _csv_params(), "inventory-levels.csv")
+    return api_download("/inventory-levels", _csv_params(), "inventory-levels.csv")
