@@ -1,0 +1,324 @@
+"""Every page renders from the API's answers at a cost of at most 3 API calls (issue 12), once
+the product catalog and the location's name are kept; products are named once with their cap
+colour, in the page's language (issue 19). The gateway is a fake that answers from fixtures and
+counts the calls (the browser tests in tests/browser drive the real stack)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from portal import catalog
+from portal.app import create_app
+from portal.gateway import Gateway
+from portal.settings import Settings
+from portal.tokens import TokenStore
+
+LOCATION = "demo-clinic"
+RED = "moderna-red-18plus"
+PRODUCT = {
+    "id": RED,
+    "name": "Moderna COVID-19 Vaccine (Red Cap)",
+    "cap_color": "red",
+    "labels": {
+        "en": "Moderna COVID-19 Vaccine (Red Cap)",
+        "es": "Moderna COVID-19 Vaccine (tapa roja)",
+    },
+    "active": True,
+    "dose_volume_ml": 0.5,
+    "doses_per_vial": 10,
+}
+LOT = {
+    "id": "lot-1",
+    "product_id": RED,
+    "lot_number": "AB1234",
+    "expiration_date": "2099-01-31",
+    "doses_on_hand": 10,
+    "doses_received": 10,
+    "status": "usable",
+    "storage_unit": "fridge-1",
+}
+NEXT_LOT = {
+    "lot_id": "lot-1",
+    "lot_number": "AB1234",
+    "product_id": RED,
+    "expiration_date": "2099-01-31",
+    "open_vial_id": None,
+}
+RECIPIENT = {
+    "id": "r-1",
+    "given_name": "Grace",
+    "family_name": "Hopper",
+    "birth_date": "1975-03-09",
+    "phone": "217-555-0142",
+    "email": None,
+    "preferred_language": "en",
+    "contact_preferences": {"sms": True},
+}
+DOSE = {
+    "id": "a-1",
+    "administered_at": "2026-01-15T15:30:00+00:00",
+    "dose_number": 1,
+    "product_id": RED,
+    "product_name": PRODUCT["name"],
+    "cap_color": "red",
+    "labels": PRODUCT["labels"],
+    "lot_number": "AB1234",
+    "location_id": LOCATION,
+    "location_name": "Demo Clinic",
+    "site": "LD",
+    "route": "IM",
+}
+ADMINISTRATION = {
+    **DOSE,
+    "recipient_id": "r-1",
+    "lot_id": "lot-1",
+    "status": "completed",
+    "dose_volume_ml": 0.5,
+    "recorded_by": "clinic.vaccinator",
+    "recorded_at": "2026-01-15T15:31:00+00:00",
+    "history": [
+        {
+            "action": "corrected",
+            "changed_at": "2026-01-15T16:00:00+00:00",
+            "changed_by": "clinic.manager",
+            "reason": "Wrong arm.",
+            "before": {"site": "LD"},
+            "after": {"site": "RD"},
+        }
+    ],
+}
+SLOT = {
+    "id": "s-1",
+    "starts_at": "2099-01-02T14:00:00+00:00",
+    "ends_at": "2099-01-02T14:30:00+00:00",
+    "product_id": RED,
+    "capacity": 2,
+    "booked": 1,
+    "available": 1,
+    "open": True,
+}
+CLINIC_DAY = {
+    "id": "d-1",
+    "date": "2099-01-02",
+    "status": "open",
+    "booked": 1,
+    "capacity": 2,
+    "slots": [SLOT],
+    "walk_ins": [],
+    "waitlist_waiting": 0,
+}
+APPOINTMENT = {
+    "id": "ap-1",
+    "status": "booked",
+    "starts_at": SLOT["starts_at"],
+    "given_name": "Lucia",
+    "family_name": "Rivera",
+    "birth_date": "1985-04-12",
+    "product_id": RED,
+    "dose_number": 1,
+    "location_id": LOCATION,
+    "slot_id": "s-1",
+    "history": [{"action": "booked", "at": "2098-12-01T10:00:00+00:00", "by": "public"}],
+    "next_dose": None,
+}
+PLACE = {
+    "location_id": LOCATION,
+    "name": "Demo Clinic",
+    "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
+    "time_zone": "America/Chicago",
+    "accepting_appointments": True,
+    "walk_ins_accepted": True,
+    "products": [{"product_id": RED, "stock_status": "in_stock", "appointments_available": 3}],
+    "clinic_days": [
+        {
+            "clinic_day_id": "d-1",
+            "date": "2099-01-02",
+            "product_id": RED,
+            "available": 1,
+        }
+    ],
+    "hours": {},
+}
+ANSWERS = [
+    ("GET", r"/products", [PRODUCT]),
+    ("GET", r"/public/products", [PRODUCT]),
+    ("GET", r"/locations", {"locations": [{"id": LOCATION, "name": "Demo Clinic"}]}),
+    ("GET", r"/account", {"role": "location_manager", "organization_id": None, "user_id": "u"}),
+    (
+        "GET",
+        r"/locations/[^/]+/inventory",
+        {"lots": [LOT], "total_doses_on_hand": 10},
+    ),
+    ("GET", r"/locations/[^/]+/open-vials", []),
+    (
+        "GET",
+        r"/locations/[^/]+/stock-supply",
+        {
+            "threshold_days": 7,
+            "products": [
+                {
+                    "product_id": RED,
+                    "doses_on_hand": 10,
+                    "average_daily_use": 1.0,
+                    "days_of_supply": 10.0,
+                    "next_lot": NEXT_LOT,
+                }
+            ],
+        },
+    ),
+    ("GET", r"/locations/[^/]+/products/[^/]+/next-lot", NEXT_LOT),
+    ("GET", r"/locations/[^/]+/lots/[^/]+/ledger", {"entries": [], "next_before": None}),
+    ("GET", r"/locations/[^/]+/discrepancies", []),
+    ("GET", r"/recipients", {"recipients": [RECIPIENT], "more": False}),
+    ("GET", r"/recipients/[^/]+", RECIPIENT),
+    ("GET", r"/recipients/[^/]+/vaccinations", [DOSE]),
+    ("GET", r"/administrations/[^/]+", ADMINISTRATION),
+    ("GET", r"/locations/[^/]+/clinic-days", [CLINIC_DAY]),
+    ("GET", r"/locations/[^/]+/clinic-days/[^/]+", CLINIC_DAY),
+    ("GET", r"/locations/[^/]+/clinic-days/[^/]+/waitlist", []),
+    ("GET", r"/locations/[^/]+/appointments", [APPOINTMENT]),
+    ("GET", r"/locations/[^/]+/appointments/[^/]+", APPOINTMENT),
+    ("GET", r"/locations/[^/]+/public-settings", {"name": "Demo Clinic", "products": [RED]}),
+    ("GET", r"/locations/[^/]+/stock-status", {RED: {"status": "in_stock"}}),
+    (
+        "GET",
+        r"(/locations/[^/]+)?/inventory-levels",
+        {"rows": [], "totals": [], "grand_total": None, "total_rows": 0, "page_size": 200},
+    ),
+    ("GET", r"(/locations/[^/]+)?/inventory-levels/daily", {"products": []}),
+    ("GET", r"/public/locations", [{**PLACE, "distance_miles": 2.5}]),
+    ("GET", r"/public/locations/[^/]+", PLACE),
+    ("GET", r"/public/locations/[^/]+/slots", [SLOT]),
+    ("GET", r"/public/appointments/[^/]+", APPOINTMENT),
+    ("GET", r"/me", RECIPIENT),
+    ("GET", r"/me/vaccinations", [DOSE]),
+    ("GET", r"/users", {"users": []}),
+    ("GET", r"/audit-events", {"events": [], "page": 1, "next_page": None}),
+    ("GET", r"/enrollment-reviews", {"enrollments": []}),
+]
+
+
+class FakeGateway(Gateway):
+    def __init__(self):
+        super().__init__("http://gateway.invalid", 1)
+        self.calls: list[str] = []
+
+    def call(self, method, path, **kwargs):
+        self.calls.append(f"{method} {path}")
+        for answer_method, pattern, answer in ANSWERS:
+            if answer_method == method and re.fullmatch(pattern, path):
+                return answer
+        raise AssertionError(f"no fixture for {method} {path}")
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    settings = Settings(
+        gateway_url="http://gateway.invalid",
+        redis_url="redis://127.0.0.1:6379/0",
+        secret_key="test",
+        redis_prefix=f"cvms-test-{uuid.uuid4().hex[:8]}:portal",
+    )
+    app = create_app(settings, data_dir=tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    gateway = FakeGateway()
+    app.extensions["cvms_gateway"] = gateway
+    monkeypatch.setattr(TokenStore, "access_token", lambda self, ref: "token")
+    monkeypatch.setattr(catalog, "_public", {"at": 0.0, "items": None})
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["auth"] = "ref"
+        session["role"] = "location_manager"
+        session["seen"] = 9e12
+    return client, gateway
+
+
+LOCATION_PAGES = f"/provider/locations/{LOCATION}"
+PAGES = [
+    f"{LOCATION_PAGES}/inventory",
+    f"{LOCATION_PAGES}/inventory/receive",
+    f"{LOCATION_PAGES}/inventory/lots/lot-1",
+    f"{LOCATION_PAGES}/inventory/excursions",
+    f"{LOCATION_PAGES}/inventory/threshold",
+    f"{LOCATION_PAGES}/inventory/discrepancies",
+    f"{LOCATION_PAGES}/recipients",
+    f"{LOCATION_PAGES}/recipients?family_name=Hopper&birth_date=1975-03-09",
+    f"{LOCATION_PAGES}/recipients/r-1",
+    f"{LOCATION_PAGES}/doses/new?recipient_id=r-1",
+    f"{LOCATION_PAGES}/doses/a-1",
+    f"{LOCATION_PAGES}/clinic-days",
+    f"{LOCATION_PAGES}/clinic-days/d-1",
+    f"{LOCATION_PAGES}/clinic-days/d-1/waitlist",
+    f"{LOCATION_PAGES}/appointments?date=2099-01-02",
+    f"{LOCATION_PAGES}/appointments/ap-1",
+    f"{LOCATION_PAGES}/listing",
+    f"{LOCATION_PAGES}/reports/levels",
+    f"{LOCATION_PAGES}/offline",
+    "/provider/reports/levels",
+    "/find?zip=62701",
+    f"/find/locations/{LOCATION}",
+    f"/find/locations/{LOCATION}/times?date=2099-01-02&product={RED}",
+    f"/find/locations/{LOCATION}/book?slot_id=s-1&date=2099-01-02&product={RED}",
+    "/my/",
+    "/provider/admin/audit",
+    "/provider/enrollments",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_costs_at_most_three_api_calls(fake, path):
+    client, gateway = fake
+    first = client.get(path)
+    assert first.status_code == 200, first.get_data(as_text=True)[-2000:]
+    gateway.calls.clear()
+
+    again = client.get(path)
+
+    assert again.status_code == 200
+    assert len(gateway.calls) <= 3, gateway.calls
+    assert "GET /products" not in gateway.calls  # the catalog is kept for a while
+    assert not any(call.startswith("GET /locations?") for call in gateway.calls)
+
+
+def test_recording_a_dose_asks_for_the_recipient_the_stock_and_the_next_lot(fake):
+    client, gateway = fake
+    client.get(f"{LOCATION_PAGES}/doses/new?recipient_id=r-1&product_id={RED}")
+    gateway.calls.clear()
+
+    client.get(f"{LOCATION_PAGES}/doses/new?recipient_id=r-1&product_id={RED}")
+
+    assert gateway.calls == [
+        "GET /recipients/r-1",
+        f"GET /locations/{LOCATION}/inventory",
+        f"GET /locations/{LOCATION}/products/{RED}/next-lot",
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{LOCATION_PAGES}/doses/new?recipient_id=r-1&product_id={RED}",
+        f"{LOCATION_PAGES}/recipients/r-1",
+        f"{LOCATION_PAGES}/doses/a-1",
+        f"{LOCATION_PAGES}/inventory",
+        f"/find/locations/{LOCATION}",
+        "/my/",
+    ],
+)
+@pytest.mark.parametrize(
+    ("lang", "label", "other"),
+    [("en", "(Red Cap)", "(tapa roja)"), ("es", "(tapa roja)", "(Red Cap)")],
+)
+def test_a_product_is_named_once_with_its_cap_colour_in_the_pages_language(
+    fake, path, lang, label, other
+):
+    client, _gateway = fake
+    client.get(f"/language/{lang}")
+
+    page = client.get(path).get_data(as_text=True)
+
+    assert label in page and other not in page
+    assert "cap colour:" not in page and "color de tapa:" not in page
