@@ -14,12 +14,39 @@ from contextlib import contextmanager
 
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.rpc import ServiceProxy
+from nameko.standalone.rpc import ClusterProxy
+from nameko.standalone.rpc import ClusterRpcProxy as _NamekoClusterRpcProxy
 
 from cvms_platform.envelope import CORRELATION_KEY
 
 # Errors after which a proxy's connection or reply queue can no longer be trusted.
 _BROKEN = (RpcTimeout, UnknownService, OSError, ConnectionError, KombuOperationalError)
+
+
+class _ExpiringClusterProxy(ClusterProxy):
+    """nameko's cluster proxy, whose requests expire in their queue when the caller stops
+    waiting for the reply. After an outage a service then starts on what callers still wait
+    for, not on a backlog of requests already answered 503 (and sent again by their clients)."""
+
+    def __init__(self, worker_ctx, reply_listener, *, expiration: float):
+        super().__init__(worker_ctx, reply_listener)
+        self._expiration = expiration
+
+    def __getattr__(self, name):
+        if name not in self._proxies:
+            self._proxies[name] = ServiceProxy(
+                self._worker_ctx, name, self._reply_listener, expiration=self._expiration
+            )
+        return self._proxies[name]
+
+
+class ClusterRpcProxy(_NamekoClusterRpcProxy):
+    def __init__(self, config, *, timeout: float):
+        super().__init__(config, timeout=timeout)
+        self._proxy = _ExpiringClusterProxy(
+            self._worker_ctx, self._reply_listener, expiration=timeout
+        )
 
 
 class BrokerUnavailable(ConnectionError):

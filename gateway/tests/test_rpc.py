@@ -249,3 +249,25 @@ def test_the_gateway_answers_503_while_the_broker_restarts(make_app, monkeypatch
     response = client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503, response.get_json()
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_request_nobody_waits_for_any_more_expires_in_its_queue(amqp_uri):
+    """After an outage a service must not work through requests whose callers have given up
+    (answered 503 and sent again): each request expires when its caller stops waiting."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    channel.exchange_declare("nameko-rpc", exchange_type="topic", durable=True)
+    channel.queue_declare("rpc-sleepy", durable=True)  # the service's queue; it is not running
+    channel.queue_bind("rpc-sleepy", "nameko-rpc", routing_key="sleepy.*")
+    pool = RpcPool(amqp_uri, size=1, timeout=0.5)
+    try:
+        with pytest.raises(RpcTimeout), pool.services("req-1") as services:
+            services.sleepy.work()
+        eventlet.sleep(0.5)
+        method, _, _ = channel.basic_get("rpc-sleepy", auto_ack=True)
+        assert method is None  # expired, never delivered
+    finally:
+        pool.close()
+        connection.close()
