@@ -19,6 +19,7 @@ from flask import Flask
 from flask_babel import format_date, format_decimal
 from flask_babel import format_time as _format_time
 from flask_babel import gettext as _
+from jinja2 import Undefined
 
 from portal.catalog import TIME_ZONE
 
@@ -140,7 +141,10 @@ def format_instant(value, zone_name: str | None = None) -> str:
 
 
 def format_number(value) -> str:
-    return "" if value is None or value == "" else format_decimal(value)
+    """A number with the language's separators; "" for none (or a column an answer lacks)."""
+    if value is None or value == "" or isinstance(value, Undefined):
+        return ""
+    return format_decimal(value)
 
 
 # -- contact details shown to staff (masked) ------------------------------------------------------

@@ -53,6 +53,19 @@ class FormErrors:
         return cls(fields=fields, summary=summary, code=problem.code)
 
     @classmethod
+    def refusal(
+        cls,
+        problem: ApiProblem,
+        statuses: tuple[int, ...] = (400, 409, 422),
+        rename: dict[str, str] | None = None,
+    ) -> FormErrors:
+        """A refusal a person may meet on this form (`statuses`) beside its fields; any other
+        (a 403, a 404) goes on, to the error pages."""
+        if problem.status not in statuses:
+            raise problem
+        return cls.from_problem(problem, rename=rename)
+
+    @classmethod
     def single(cls, name: str, message: str) -> FormErrors:
         return cls(fields={name: [message]}, summary=_("Some fields need your attention."))
 

@@ -226,9 +226,31 @@ ANSWERS = [
     (
         "GET",
         r"(/locations/[^/]+)?/inventory-levels",
-        {"rows": [], "totals": [], "grand_total": None, "total_rows": 0, "page_size": 200},
+        {
+            "rows": [
+                {"location_id": LOCATION, "product_id": RED, "received": 10, "on_hand_end": 9}
+            ],
+            "totals": [{"product_id": RED, "received": 10, "on_hand_end": 9}],
+            "grand_total": {"received": 10, "on_hand_end": 9},
+            "total_rows": 1,
+            "page_size": 200,
+        },
     ),
-    ("GET", r"(/locations/[^/]+)?/inventory-levels/daily", {"products": []}),
+    (
+        "GET",
+        r"(/locations/[^/]+)?/inventory-levels/daily",
+        {
+            "products": [
+                {
+                    "product_id": RED,
+                    "points": [
+                        {"date": "2026-01-14", "on_hand": 10},
+                        {"date": "2026-01-15", "on_hand": 9},
+                    ],
+                }
+            ]
+        },
+    ),
     ("GET", r"/public/locations", [{**PLACE, "distance_miles": 2.5}]),
     ("GET", r"/public/locations/[^/]+", PLACE),
     ("GET", r"/public/locations/[^/]+/slots", [SLOT]),

@@ -89,9 +89,7 @@ def users():
                 json={key: value for key, value in new.items() if value not in ("", [])},
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem)
             if problem.status == 409:
                 errors.fields.setdefault("email", []).append(errors.summary or "")
         else:
@@ -194,9 +192,7 @@ def api_keys():
                 json={key: value for key, value in new.items() if value not in ("", [])},
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem)
         else:
             _show_once("api_key", {"name": answer["name"], "key": answer["key"]})
             flash(_("The API key %(name)s is issued.", name=answer["name"]), "success")
@@ -326,9 +322,7 @@ def product(product_id: str):
         try:
             api("PATCH", f"/products/{product_id}", json=changes)
         except ApiProblem as problem:
-            if problem.status not in (400, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem)
         else:
             flash(_("%(name)s is saved.", name=values["name"]), "success")
             return redirect(url_for("admin.products"))

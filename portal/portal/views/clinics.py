@@ -144,9 +144,7 @@ def days(location_id: str):
                     },
                 )
             except ApiProblem as problem:
-                if problem.status not in (400, 409, 422):
-                    raise
-                errors = FormErrors.from_problem(problem, rename={"dates": "first_date"})
+                errors = FormErrors.refusal(problem, rename={"dates": "first_date"})
             else:
                 slots = sum(day.get("slots_added", 0) for day in created)
                 flash(
@@ -243,9 +241,7 @@ def walk_in(location_id: str, day_id: str):
     try:
         api("POST", f"/locations/{location_id}/clinic-days/{day_id}/walk-ins", json=sent)
     except ApiProblem as problem:
-        if problem.status not in (400, 409, 422):
-            raise
-        errors = FormErrors.from_problem(problem)
+        errors = FormErrors.refusal(problem)
         flash(" ".join([errors.summary or "", *sum(errors.fields.values(), [])]), "error")
     else:
         flash(_("Walk-in recorded."), "success")

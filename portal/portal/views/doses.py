@@ -110,9 +110,7 @@ def find_recipient(location_id: str):
         try:
             answer = api("GET", "/recipients", params={k: v for k, v in query.items() if v})
         except ApiProblem as problem:
-            if problem.status not in (400, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem, (400, 422))
             if problem.field_errors().get("_schema"):
                 errors.summary = _("Give the family name and date of birth, or a phone number.")
         else:
@@ -533,9 +531,9 @@ def correct(location_id: str, administration_id: str):
         try:
             api("POST", f"/administrations/{administration_id}/corrections", json=change)
         except ApiProblem as problem:
-            if problem.status not in (400, 403, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem, rename={"override.reason": "override_reason"})
+            errors = FormErrors.refusal(
+                problem, (400, 403, 409, 422), rename={"override.reason": "override_reason"}
+            )
             if problem.status == 422 and set(problem.field_errors()) & CLINICAL_FIELDS:
                 show_override = True
         else:
@@ -570,9 +568,9 @@ def void(location_id: str, administration_id: str):
                 json={"id": request.form.get("void_id") or str(uuid.uuid4()), "reason": reason},
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 403, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem, rename={"reason": "void_reason"})
+            errors = FormErrors.refusal(
+                problem, (400, 403, 409, 422), rename={"reason": "void_reason"}
+            )
         else:
             flash(_("The dose is voided; it stays on record with its history."), "success")
             return redirect(

@@ -368,9 +368,7 @@ def review(enrollment_id: str):
             else:
                 abort(400)
         except ApiProblem as problem:
-            if problem.status not in (400, 409, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem)
     found = api("GET", f"/enrollment-reviews/{enrollment_id}")
     return render_template(
         "enrollment/review.html",

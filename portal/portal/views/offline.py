@@ -123,11 +123,20 @@ def _to_report(url: str):
     return redirect(url, 303)
 
 
-def _uploaded_csv(field: str) -> bytes | None:
+def _post_csv(location_id: str, field: str, path: str, errors_name: str, **headers):
+    """The CSV uploaded in `field` posted to the API: (its answer, None), or (None, the page
+    again with what is wrong beside the file input)."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        return None
-    return upload.read()
+        errors = FormErrors.single(field, _("Choose the filled CSV file."))
+        return None, _index(location_id, 400, **{errors_name: errors})
+    try:
+        answer = api(
+            "POST", path, data=upload.read(), headers={"Content-Type": "text/csv", **headers}
+        )
+    except ApiProblem as problem:
+        return None, _index(location_id, 400, **{errors_name: _upload_errors(problem, field)})
+    return answer, None
 
 
 def _upload_errors(problem: ApiProblem, field: str) -> FormErrors:
@@ -146,20 +155,14 @@ def _upload_errors(problem: ApiProblem, field: str) -> FormErrors:
 @bp.post("/administration-imports")
 @signed_in
 def import_administrations(location_id: str):
-    data = _uploaded_csv("administrations_file")
-    if data is None:
-        errors = FormErrors.single("administrations_file", _("Choose the filled CSV file."))
-        return _index(location_id, 400, admin_errors=errors)
-    try:
-        answer = api(
-            "POST",
-            f"/locations/{location_id}/administration-imports",
-            data=data,
-            headers={"Content-Type": "text/csv"},
-        )
-    except ApiProblem as problem:
-        errors = _upload_errors(problem, "administrations_file")
-        return _index(location_id, 400, admin_errors=errors)
+    answer, refused = _post_csv(
+        location_id,
+        "administrations_file",
+        f"/locations/{location_id}/administration-imports",
+        "admin_errors",
+    )
+    if refused:
+        return refused
     flash(
         _(
             "File imported: %(accepted)s accepted, %(duplicate)s duplicate, %(rejected)s rejected.",
@@ -205,20 +208,15 @@ def _kept_reports() -> dict:
 @bp.post("/levels-imports")
 @signed_in
 def import_levels(location_id: str):
-    data = _uploaded_csv("levels_file")
-    if data is None:
-        errors = FormErrors.single("levels_file", _("Choose the filled CSV file."))
-        return _index(location_id, 400, levels_errors=errors)
-    try:
-        answer = api(
-            "POST",
-            f"/locations/{location_id}/inventory-levels/form.csv",
-            data=data,
-            headers={"Content-Type": "text/csv", "Accept": "application/json"},
-        )
-    except ApiProblem as problem:
-        errors = _upload_errors(problem, "levels_file")
-        return _index(location_id, 400, levels_errors=errors)
+    answer, refused = _post_csv(
+        location_id,
+        "levels_file",
+        f"/locations/{location_id}/inventory-levels/form.csv",
+        "levels_errors",
+        Accept="application/json",
+    )
+    if refused:
+        return refused
     # The API keeps no report of a form import: the person's session keeps their last few.
     report_id = uuid.uuid4().hex[:16]
     kept = dict(_kept_reports())

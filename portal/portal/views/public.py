@@ -84,6 +84,14 @@ REFUSALS = {
 
 
 # -- helpers shared with the clinics pages --------------------------------------------------------
+def refused(problem: ApiProblem, statuses=(400, 404, 409, 422, 429)) -> tuple[FormErrors, int]:
+    """A refusal a member of the public may meet here (`statuses`), said plainly, with its
+    status; anything else goes on to the error pages."""
+    if problem.status not in statuses:
+        raise problem
+    return refusal(problem), problem.status
+
+
 def refusal(problem: ApiProblem, rename: dict[str, str] | None = None) -> FormErrors:
     """An API refusal as a form's errors, with the conflicts said plainly."""
     errors = FormErrors.from_problem(problem, rename=rename)
@@ -105,6 +113,9 @@ def _context(**more) -> dict:
 
 
 def _render(template: str, status: int = 200, **context):
+    """A public page, with the public catalog to name products by (kept in the process)."""
+    if "catalog" not in context:
+        context["catalog"] = products(public=True)
     return render_template(template, **_context(**context)), status
 
 
@@ -206,7 +217,6 @@ def times(location_id: str):
     return _render(
         "public/times.html",
         place=place,
-        catalog=products(public=True),
         day=day,
         product=product,
         slots=slots,
@@ -237,9 +247,7 @@ def book(location_id: str):
                 "POST", "/public/appointments", json={"slot_id": slot_id, **_person_request(values)}
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 404, 409, 422, 429):
-                raise
-            errors, status = refusal(problem), problem.status
+            errors, status = refused(problem)
         else:
             session[CODE_KEY] = answer["confirmation_code"]
             session[JUST_BOOKED_KEY] = True
@@ -266,7 +274,6 @@ def book(location_id: str):
         "public/book.html",
         status,
         place=place,
-        catalog=products(public=True),
         slot=slot,
         slot_id=slot_id,
         day=day,
@@ -308,9 +315,9 @@ def find_booking():
                 session[CODE_KEY] = code
                 session.pop(JUST_BOOKED_KEY, None)
                 return redirect(url_for(".booking"))
-    return _render(
-        "public/find_booking.html", status, errors=errors, has_code=bool(session.get(CODE_KEY))
-    )
+    return render_template(
+        "public/find_booking.html", errors=errors, has_code=bool(session.get(CODE_KEY))
+    ), status
 
 
 def _current_code():
@@ -340,7 +347,6 @@ def booking():
         "public/booking.html",
         appointment=appointment,
         place=place,
-        catalog=products(public=True),
         just_booked=just_booked,
     )
 
@@ -365,9 +371,7 @@ def cancel():
         try:
             api("POST", f"/public/appointments/{code}/cancel", json={"reason": reason or None})
         except ApiProblem as problem:
-            if problem.status not in (400, 409, 422, 429):
-                raise
-            errors, status = refusal(problem), problem.status
+            errors, status = refused(problem, (400, 409, 422, 429))
         else:
             flash(_("Your appointment is cancelled."), "success")
             return redirect(url_for(".booking"))
@@ -377,7 +381,6 @@ def cancel():
         status,
         appointment=appointment,
         place=_location_or_none(appointment["location_id"]),
-        catalog=products(public=True),
         errors=errors,
     )
 
@@ -404,9 +407,7 @@ def reschedule():
             try:
                 api("POST", f"/public/appointments/{code}/reschedule", json={"slot_id": slot_id})
             except ApiProblem as problem:
-                if problem.status not in (400, 409, 422, 429):
-                    raise
-                errors, status = refusal(problem), problem.status
+                errors, status = refused(problem, (400, 409, 422, 429))
             else:
                 flash(_("Your appointment has a new time."), "success")
                 return redirect(url_for(".booking"))
@@ -425,7 +426,6 @@ def reschedule():
         status,
         appointment=appointment,
         place=place,
-        catalog=products(public=True),
         groups=_slots_by_day(slots, place.get("time_zone") if place else None),
         errors=errors,
     )
@@ -447,9 +447,7 @@ def next_dose():
                     "POST", f"/public/appointments/{code}/next-dose", json={"slot_id": slot_id}
                 )
             except ApiProblem as problem:
-                if problem.status not in (400, 409, 422, 429):
-                    raise
-                errors, status = refusal(problem), problem.status
+                errors, status = refused(problem, (400, 409, 422, 429))
             else:
                 session[CODE_KEY] = answer["confirmation_code"]
                 session[JUST_BOOKED_KEY] = True
@@ -467,7 +465,6 @@ def next_dose():
         status,
         offered=offered,
         place=place,
-        catalog=products(public=True),
         groups=_slots_by_day(offered["slots"], place.get("time_zone") if place else None),
         errors=errors,
     )
@@ -501,9 +498,7 @@ def join_waitlist(location_id: str):
                 },
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 404, 409, 422, 429):
-                raise
-            errors, status = refusal(problem), problem.status
+            errors, status = refused(problem)
         else:
             session[WAITLIST_KEY] = answer["code"]
             flash(_("You are on the waitlist. Keep your waitlist code."), "success")
@@ -516,7 +511,6 @@ def join_waitlist(location_id: str):
         "public/join_waitlist.html",
         status,
         place=place,
-        catalog=products(public=True),
         clinic_day_id=clinic_day_id,
         product=product,
         day=day,
@@ -548,7 +542,7 @@ def find_waitlist():
         else:
             session[WAITLIST_KEY] = code
             return redirect(url_for(".waitlist_entry"))
-    return _render("public/find_waitlist.html", status, errors=errors)
+    return render_template("public/find_waitlist.html", errors=errors), status
 
 
 @bp.get("/waitlist/mine")
@@ -572,7 +566,6 @@ def waitlist_entry():
         code=code,
         place=place,
         day=day,
-        catalog=products(public=True),
     )
 
 

@@ -135,9 +135,7 @@ def claim():
             try:
                 gateway().call("POST", "/recipient-accounts", json=body)
             except ApiProblem as problem:
-                if problem.status not in (400, 409, 422, 429):
-                    raise
-                errors = FormErrors.from_problem(problem)
+                errors = FormErrors.refusal(problem, (400, 409, 422, 429))
                 if problem.status == 409:
                     errors.fields["username"] = [errors.summary]
                 elif problem.status == 422:
@@ -214,9 +212,7 @@ def contact():
         try:
             api("PATCH", "/me/contact", json=_change(values))
         except ApiProblem as problem:
-            if problem.status not in (400, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.refusal(problem, (400, 422))
         else:
             flash(_("Your contact details are saved."), "success")
             return redirect(url_for("recipient.home"))

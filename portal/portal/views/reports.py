@@ -164,9 +164,7 @@ def _report(location_id: str | None):
         )
         daily = api("GET", f"{base}/inventory-levels/daily", params=params)
     except ApiProblem as problem:
-        if problem.status not in (400, 422):
-            raise
-        errors = FormErrors.from_problem(problem)
+        errors = FormErrors.refusal(problem, (400, 422))
     catalog = products()
     chart = build_chart(daily["products"], catalog, date_from, date_to) if daily else None
     pages = 1
