@@ -9,6 +9,9 @@ call: a bare RPC went from about 730 to about 890 calls/s here (8 clients) witho
 
 from __future__ import annotations
 
+import logging
+
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
@@ -18,6 +21,11 @@ from nameko.constants import (
     SERIALIZER_CONFIG_KEY,
 )
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+
+log = logging.getLogger(__name__)
+
+# What publishing a reply raises when RabbitMQ is unreachable (restarting, cut off).
+BROKER_ERRORS = (KombuOperationalError, OSError)
 
 
 class _ReplyPublisher(Publisher):
@@ -40,7 +48,21 @@ class _RpcConsumer(RpcConsumer):
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_ERRORS as error:
+            # Raising here would end the whole service (nameko stops the container on an error
+            # in handle_result). The request is not acknowledged: it goes back to its queue (at
+            # once if this connection still works, when the broker sees it closed otherwise),
+            # unless it expires first; the caller, who got no reply, has answered 503 and its
+            # client sends it again. Either way it is handled once more, as after a crash.
+            log.warning(
+                "could not send the reply to %s (%s); the request goes back to its queue",
+                message.delivery_info.get("routing_key"),
+                type(error).__name__,
+            )
+            self.queue_consumer.requeue_message(message)
+            return result, exc_info
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
