@@ -293,6 +293,7 @@ class Phase:
     fault_over_at: float = 0.0
     healed_at: float | None = None
     doses: list[Dose] = field(default_factory=list)
+    crashed: list[str] = field(default_factory=list)  # processes that exited by themselves
 
 
 @dataclass
@@ -344,10 +345,12 @@ class Chaos:
         self.recipients: list[str] = []
         self.appointments: list[tuple[str, str]] = []  # (appointment id, recipient id)
         self.stop_load = threading.Event()
+        self.abort = threading.Event()  # tearing down early: clients stop resending at once
         self.stop_watch = threading.Event()
         self.local = threading.local()
         self.sent = 0
         self.starved = 0
+        self.processes_lock = threading.Lock()  # the supervisor and the faults both restart
 
     # -- setting up --------------------------------------------------------------------------------
     def start_servers(self) -> tuple[str, str]:
@@ -469,9 +472,12 @@ class Chaos:
         )
         assert response.status_code == 201, response.text
         day = manager.get(f"/locations/{LOCATION}/clinic-days/{response.json()[0]['id']}").json()
+        # The day may exist already (the demo data's, capacity 10): book each slot's free seats.
+        seats = [s["id"] for s in day["slots"] for _ in range(s["available"])]
+        assert len(seats) >= count, f"{len(seats)} free seats on {on} for {count} appointments"
         booked = []
         for index in range(count):
-            slot = day["slots"][index // per_slot]
+            slot = {"id": seats[index]}
             answer = requests.post(
                 f"{self.api.base}/public/appointments",
                 json={
@@ -514,7 +520,7 @@ class Chaos:
         url = f"{self.api.base}/administrations"
         attempt = 0
         dose.first_sent = time.time()
-        while time.time() - dose.first_sent < GIVE_UP_S:
+        while time.time() - dose.first_sent < GIVE_UP_S and not self.abort.is_set():
             attempt += 1
             wait = min(2.0, 0.2 * 2 ** (attempt - 1))
             try:
@@ -542,7 +548,7 @@ class Chaos:
                 elif status not in (500, 502):
                     dose.refused = True  # (4xx): counted against the phase, not retried
                     return
-            time.sleep(wait)
+            self.abort.wait(wait)
         dose.gave_up = True
 
     def _dispatch(self) -> None:
@@ -653,8 +659,23 @@ class Chaos:
         phase.injected_at = time.time()
 
     def kill_process(self, name: str) -> None:
-        self.cluster.stop(name, kill=True)
-        self.cluster.start(name)
+        with self.processes_lock:
+            self.cluster.stop(name, kill=True)
+            self.cluster.start(name)
+
+    def _supervise(self) -> None:
+        """Start again any process that exits by itself, as Kubernetes or compose would, and
+        note it against the fault of the moment: a crash is a finding."""
+        while not self.stop_watch.is_set():
+            with self.processes_lock:
+                for name, process in list(self.cluster.processes.items()):
+                    if process.poll() is not None:
+                        log(f"  {name} exited ({process.returncode}); starting it again")
+                        with self.lock:
+                            self.phase.crashed.append(name)
+                        self.cluster.processes.pop(name)
+                        self.cluster.start(name)
+            self.stop_watch.wait(0.5)
 
     def kill_gateway_workers(self) -> None:
         master = self.cluster.processes["gateway"].pid
@@ -703,8 +724,15 @@ class Chaos:
             },
             "gateway": f"{self.cluster.gateway_url}/ready",
         }
+        deadline = time.monotonic() + 120
         for name, url in urls.items():
-            self.cluster.wait_http(url, name, timeout=120)
+            while True:
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(url, timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready at {url}:\n{self.cluster.tail(name)}")
+                time.sleep(0.2)
 
     # -- the run -----------------------------------------------------------------------------------
     def execute(self, faults: list[Fault]) -> dict:
@@ -713,10 +741,11 @@ class Chaos:
         self.prepare(faults)
         watcher = threading.Thread(target=self._watch, daemon=True, name="ledger")
         watcher.start()
+        threading.Thread(target=self._supervise, daemon=True, name="supervisor").start()
         steady, *fault_phases, after = self.phases
         self.enter(steady)
         steady.fault_over_at = steady.injected_at
-        loader = threading.Thread(target=self._dispatch, name="load")
+        loader = threading.Thread(target=self._dispatch, daemon=True, name="load")
         loader.start()
         threading.Thread(target=self._top_up, daemon=True, name="registrar").start()
         log(f"recording doses at {self.settings.rate:g}/s")
@@ -840,6 +869,7 @@ class Chaos:
             "lag_max_ms": round(lags[-1], 1) if lags else None,
             "heal_s": None if heal_s is None else round(heal_s, 1),
             "fault_s": round(phase.fault_over_at - phase.injected_at, 1),
+            "crashed": list(phase.crashed),
         }
         row["ok"] = (
             gave_up == 0
@@ -852,6 +882,7 @@ class Chaos:
             and row["http_500"] == 0
             and row["http_503_without_retry_after"] == 0
             and (phase.healed_at is not None or phase.kind == "none")
+            and not phase.crashed
         )
         return row
 
@@ -897,10 +928,12 @@ class Chaos:
 
     # -- tearing down ------------------------------------------------------------------------------
     def close(self) -> None:
+        self.abort.set()
         self.stop_load.set()
         self.stop_watch.set()
         if self.cluster is not None:
-            self.cluster.stop_all()
+            with self.processes_lock:
+                self.cluster.stop_all()
             if os.environ.get("CVMS_TEST_KEEP_LOGS"):
                 log(f"process logs kept in {self.cluster.logs}")
             else:
@@ -953,14 +986,21 @@ def faults(short: bool) -> list[Fault]:
             Fault("kill -9 gateway workers", kill, lambda c: c.kill_gateway_workers()),
         ]
     cut_s = 3.0 if short else 5.0
+    delay_s = 5.0 if short else 10.0
     return [
         *chosen,
         Fault("restart RabbitMQ", "restart", lambda c: c.restart_broker()),
         Fault("restart PostgreSQL", "restart", lambda c: c.restart_database()),
         Fault(f"cut broker {cut_s:g} s", "cut", lambda c: c.mq_proxy.cut(cut_s)),
         Fault(f"cut database {cut_s:g} s", "cut", lambda c: c.pg_proxy.cut(cut_s)),
-        Fault("delay broker 200 ms, 10 s", "delay", lambda c: c.mq_proxy.delay(0.2, 10)),
-        Fault("delay database 50 ms, 10 s", "delay", lambda c: c.pg_proxy.delay(0.05, 10)),
+        Fault(
+            f"delay broker 200 ms, {delay_s:g} s", "delay", lambda c: c.mq_proxy.delay(0.2, delay_s)
+        ),
+        Fault(
+            f"delay database 50 ms, {delay_s:g} s",
+            "delay",
+            lambda c: c.pg_proxy.delay(0.05, delay_s),
+        ),
     ]
 
 
@@ -977,8 +1017,9 @@ def table(report: dict) -> str:
         healed = "-" if row["heal_s"] is None else f"{row['heal_s']:.1f} s"
         if row["kind"] == "none":
             healed = "(steady)" if row["heal_s"] is not None else "not steady"
+        crashed = f" (exited by itself: {', '.join(row['crashed'])})" if row["crashed"] else ""
         lines.append(
-            f"| {row['fault']} | {row['doses']} | {row['accepted']} | "
+            f"| {row['fault']}{crashed} | {row['doses']} | {row['accepted']} | "
             f"{row['in_administration']} | {row['once_in_ledger']} | "
             f"{'yes' if row['stock_reconciled'] else 'NO'} | "
             f"{follow['once']}/{follow['expected']} | {row['http_500']} | "
@@ -1029,6 +1070,12 @@ def main(argv: list[str] | None = None) -> None:
         warmup_s=5.0 if args.short else 10.0,
         results=Path(args.results),
     )
+
+    def interrupted(*_):
+        raise KeyboardInterrupt  # `kill PID` tears down what the run started, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     report = run(settings)
     print(table(report))
     print(f"\n{'PASSED' if report['ok'] else 'FAILED'} in {report['seconds']:.0f} s")
