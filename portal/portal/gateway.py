@@ -8,10 +8,15 @@ fields; the gateway unreachable or answering 5xx becomes GatewayUnavailable ("tr
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
+import redis
 import requests
 from flask import current_app, g, has_request_context, request
 from requests.adapters import HTTPAdapter
@@ -159,3 +164,24 @@ def _forwarded_headers() -> dict[str, str]:
 
 def gateway() -> Gateway:
     return current_app.extensions["cvms_gateway"]
+
+
+def public_read(path: str, params: dict | None = None, seconds: float = 5.0) -> Any:
+    """An anonymous GET of public data (the locator's search), kept in Redis for a
+    few seconds and shared by every worker: in a rush thousands of people search the same ZIP
+    code, and each would otherwise cost the gateway a request. What the public sees may be
+    `seconds` old; a booking is always judged by scheduling itself. Refusals are not kept."""
+    shared = current_app.extensions["cvms_redis"]
+    prefix = current_app.config["CVMS_PORTAL"].redis_prefix
+    query = urlencode(sorted((params or {}).items()))
+    key = f"{prefix}:public:{hashlib.sha256(f'{path}?{query}'.encode()).hexdigest()}"
+    try:
+        kept = shared.get(key)
+    except redis.RedisError:
+        kept = None
+    if kept is not None:
+        return json.loads(kept)
+    answer = gateway().call("GET", path, params=params)
+    with contextlib.suppress(redis.RedisError):
+        shared.set(key, json.dumps(answer), px=int(seconds * 1000))
+    return answer

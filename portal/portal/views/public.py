@@ -19,7 +19,7 @@ from portal.auth import api
 from portal.catalog import product_options, products
 from portal.formatting import local_day
 from portal.forms import FormErrors
-from portal.gateway import ApiProblem
+from portal.gateway import ApiProblem, public_read
 from portal.i18n import LANGUAGE_CHOICES
 
 bp = Blueprint("public", __name__)
@@ -163,7 +163,7 @@ def locator():
         if query["date"]:
             params["date"] = query["date"]
         try:
-            locations = api("GET", "/public/locations", params=params)
+            locations = public_read("/public/locations", params=params)
         except ApiProblem as problem:
             if problem.status not in (400, 422, 429):
                 raise
