@@ -20,7 +20,7 @@ Retry-After; then every dead-letter queue holds nothing without a reason. A faul
 when doses sent after it reach inventory's ledger within 100 ms again (the median of a window of
 consecutive doses).
 
-    make chaos                                   # 10,000 doses at 20/s, every fault
+    make chaos                                   # 10,000 doses at 10/s, every fault
     make chaos CHAOS_ARGS="--short"              # a few hundred doses, one fault of each kind
     python -m bench.chaos --servers shared       # the machine's servers; restarts become cuts
 
@@ -317,7 +317,7 @@ class Dose:
 @dataclass
 class Settings:
     doses: int = 10_000
-    rate: float = 20.0
+    rate: float = 10.0
     short: bool = False
     servers: str = "private"  # or "shared"
     clients: int = 128
@@ -1057,13 +1057,13 @@ def main(argv: list[str] | None = None) -> None:
         "--short", action="store_true", help="a few hundred doses, one fault of each kind"
     )
     parser.add_argument("--doses", type=int, help="at least this many (default 10,000; 300 short)")
-    parser.add_argument("--rate", type=float, help="doses per second (default 20; 5 short)")
+    parser.add_argument("--rate", type=float, help="doses per second (default 10; 5 short)")
     parser.add_argument("--servers", choices=("private", "shared"), default="private")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
     settings = Settings(
         doses=args.doses or (300 if args.short else 10_000),
-        rate=args.rate or (5.0 if args.short else 20.0),
+        rate=args.rate or (5.0 if args.short else 10.0),
         short=args.short,
         servers=args.servers,
         settle_s=2.0 if args.short else 3.0,
