@@ -274,27 +274,24 @@ class AdministrationService(CvmsService):
                 "first_row": first_row,
             },
         )
-        data["rows"] = imports.checked_rows(rows)
-        chosen_id = str(data["import_id"] or uuid.uuid4())
-        numbered = [
-            {"row": data["first_row"] + offset, "values": values}
-            for offset, values in enumerate(data["rows"])
-        ]
+        chunk = imports.ImportChunk(
+            location_id=data["location_id"],
+            import_id=str(data["import_id"] or uuid.uuid4()),
+            first_row=data["first_row"],
+            rows=imports.checked_rows(rows),
+            recorded_by=recorded_by,
+            recorded_by_user_id=_user_id(recorded_by_user_id),
+            correlation_id=self.correlation_id,
+        )
+        inventory = imports.InventoryLookups(
+            lots_at=self.inventory.location_inventory,
+            list_products=self.inventory.list_products,
+        )
         self._refresh_catalog()
         outcomes = self.db.idempotent(
-            lambda session: imports.import_chunk(
-                session,
-                data["location_id"],
-                chosen_id,
-                numbered,
-                recorded_by=recorded_by,
-                recorded_by_user_id=_user_id(recorded_by_user_id),
-                correlation_id=self.correlation_id,
-                lots_at=self.inventory.location_inventory,
-                list_products=self.inventory.list_products,
-            )
+            lambda session: imports.import_chunk(session, chunk, inventory)
         )
-        return imports.summary(chosen_id, data["location_id"], outcomes)
+        return imports.summary(chunk.import_id, chunk.location_id, outcomes)
 
     @rpc
     @answered
