@@ -13,12 +13,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-
-from tests.conftest import MANAGER  # noqa: E402,F401 - re-exported for the tests
+from tests.conftest import MANAGER  # noqa: F401 - re-exported for the tests
 
 CHROMIUM = os.environ.get("CVMS_CHROMIUM", "/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
