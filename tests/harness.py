@@ -200,6 +200,9 @@ class Cluster:
                 )
             },
             "CVMS_TOKEN_TTL_SECONDS": "3600",
+            # The timers that tests wait for (open vials wasted, offers expired) look every 2 s.
+            "CVMS_OPEN_VIAL_SWEEP_SECONDS": "2",
+            "CVMS_OFFER_EXPIRY_SWEEP_SECONDS": "2",
             "GATEWAY_BIND": f"127.0.0.1:{self.ports['gateway']}",
             "GATEWAY_WORKERS": "2",
             "GATEWAY_LOG_LEVEL": "WARNING",

@@ -160,7 +160,7 @@ def test_an_expired_leftover_dose_offer_passes_to_the_next_waiting(
     assert offered.status_code == 200, offered.text
     assert [o["code"] for o in offered.json()] == waiting[:1]
 
-    # The first offer's time runs out (the expiry timer runs every 30 seconds, on real time).
+    # The first offer's time runs out (the expiry timer: every 2 s in the tests, on real time).
     engine = create_engine(cluster.run.database_url("scheduling"))
     with engine.begin() as db:
         db.execute(

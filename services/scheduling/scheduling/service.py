@@ -12,6 +12,7 @@ from nameko.timer import timer
 from sqlalchemy import func, select
 
 from cvms_platform import validation
+from cvms_platform.config import float_setting
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc
@@ -52,6 +53,9 @@ from scheduling.schemas import (
 )
 
 log = logging.getLogger(__name__)
+# How often waitlist offers past their time are expired and passed on: an offer lasts minutes,
+# so half a minute late is fair; the tests look more often so as not to wait for it.
+OFFER_EXPIRY_SWEEP_S = float_setting("CVMS_OFFER_EXPIRY_SWEEP_SECONDS", 30.0)
 
 SETTINGS = LocationSettingsOut()
 DAY = ClinicDayOut()
@@ -558,7 +562,7 @@ class SchedulingService(CvmsService):
         with self.db.transaction() as session:
             return appointments.send_due_reminders(session, now, self.correlation_id)
 
-    @timer(interval=30)
+    @timer(interval=OFFER_EXPIRY_SWEEP_S)
     def expire_offers(self) -> None:
         expired = self.run_offer_expiry(self.now())
         if expired:
