@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from cvms_platform.contracts import Address
+from cvms_platform.contracts.identity import Address
 from gateway.schemas import LOCATION_ID
 
 LOCATION_TYPES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from cvms_platform.contracts import Address
+from cvms_platform.contracts.identity import Address
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="A time as HH:MM (24 hours).")
 PHONE = validate.Regexp(r"^[0-9+() .-]{7,30}$", error="Not a phone number.")

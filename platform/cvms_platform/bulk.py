@@ -24,7 +24,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.name != "postgresql":
+    # One row is one INSERT (a single event, the outbox's commonest write): COPY pays off over
+    # many rows and costs a round trip more than an INSERT.
+    if dialect.name != "postgresql" or len(rows) == 1:
         session.execute(insert(table), rows)
         return
     session.flush()  # as session.execute would: pending objects first (rows may refer to them)

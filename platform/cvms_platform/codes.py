@@ -1,5 +1,6 @@
-"""The paper Recipient Registration form's code lists (CDC/HL7 value sets), shared by the
-administration service and the gateway that documents and checks them."""
+"""Code and value lists shared by the services, the gateway that documents and checks them, and
+the event contracts: the paper Recipient Registration form's (CDC/HL7 value sets), a dose's site
+and route, and the reasons and actors that events and APIs name."""
 
 # The paper Recipient Registration form's code lists (CDC/HL7 value sets).
 SEXES = {"F": "female", "M": "male", "X": "other", "U": "unknown"}  # HL7 0001 -> FHIR gender
@@ -20,6 +21,7 @@ ETHNICITIES = {
     "UNK": "Unknown",
 }
 LANGUAGES = {"en": "English", "es": "Spanish"}
+# How a recipient agrees to be contacted (also on events, for a notifications service).
 CHANNELS = ("email", "sms", "phone", "mail")
 US_STATES = [
     "AL",
@@ -123,3 +125,26 @@ def label(codes: dict[str, tuple[str, str]], code: str | None, language: str = "
 
 def describe_labels(codes: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{code} ({english})" for code, (english, _) in codes.items())
+
+
+# Why doses were wasted (doses_wasted, and the API and paper forms that record wastage).
+WASTAGE_REASONS = (
+    "broken_vial",
+    "drawn_not_administered",
+    "open_vial_time_limit",
+    "temperature_excursion",
+    "expired",
+    "other",
+)
+# Why a lot's stock changed (a ledger entry's reason; inventory_adjusted).
+LEDGER_REASONS = (
+    "received",
+    "administered",
+    "wasted",
+    "transferred_out",
+    "transferred_in",
+    "correction",
+    "administration_voided",
+)
+# Who cancelled or rescheduled an appointment.
+APPOINTMENT_ACTORS = ("recipient", "staff", "system")

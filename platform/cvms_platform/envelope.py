@@ -1,4 +1,5 @@
-"""The versioned envelope every CVMS event travels in."""
+"""The versioned envelope every CVMS event travels in, and the contract that names the schema of
+its payload (each publisher's contracts are in `cvms_platform.contracts`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ class EnvelopeSchema(Schema):
 
 
 ENVELOPE = EnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    type: str
+    version: int
+    schema: Schema
+    # The services that consume this event. The relay waits (a grace period) for their queues
+    # to be bound before it gives an unroutable event up; an event nobody consumes yet is
+    # published once and recorded as unroutable, not retried.
+    subscribers: tuple[str, ...] = ()

@@ -32,7 +32,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from cvms_platform.contracts import WASTAGE_REASONS
+from cvms_platform.codes import WASTAGE_REASONS
 from cvms_platform.errors import InvalidInput, Unprocessable
 from cvms_platform.products import product_label
 from cvms_platform.timeutil import utcnow

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from cvms_platform.contracts import WASTAGE_REASONS
+from cvms_platform.codes import WASTAGE_REASONS
 from inventory.ledger import EXPIRING_WITHIN_DAYS
 from inventory.models import LedgerEntry, Lot
 

@@ -125,7 +125,7 @@ class LedgerEntry(Base):
     reference_id: Mapped[str | None] = mapped_column(String(36))
     correlation_id: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
-    # For reason `wasted`: one of cvms_platform.contracts.WASTAGE_REASONS.
+    # For reason `wasted`: one of cvms_platform.codes.WASTAGE_REASONS.
     wastage_reason: Mapped[str | None] = mapped_column(String(30))
     # For reason `administered`: the open vial the dose was drawn from (None for a dose whose
     # vial inventory could not follow, e.g. one recorded after its vial's beyond-use time).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from cvms_platform.contracts import WASTAGE_REASONS
+from cvms_platform.codes import WASTAGE_REASONS
 
 LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
 STORAGE_UNIT = validate.Length(min=1, max=100)

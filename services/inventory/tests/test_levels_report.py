@@ -7,7 +7,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, select
 
-from cvms_platform.contracts import WASTAGE_REASONS
+from cvms_platform.codes import WASTAGE_REASONS
 from cvms_platform.errors import InvalidInput
 from cvms_platform.migrate import alembic_config
 from inventory import doses, ledger, levels

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from cvms_platform.contracts import Address
+from cvms_platform.contracts.identity import Address
 from cvms_platform.timeutil import utcnow
 
 LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")

@@ -1,0 +1,64 @@
+"""The events of identity and enrollment: providers and locations enrolled, users invited,
+password resets. The gateway owns identity and enrollment today and publishes these through its
+own outbox (source "gateway"), until an identity service exists to own them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from cvms_platform.envelope import Contract
+
+
+class Address(Schema):
+    line1 = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    city = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    state = fields.Str(required=True, validate=validate.Length(equal=2))
+    zip = fields.Str(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$"))
+
+
+class ProviderEnrolledV1(Schema):
+    """A state admin approved a provider enrollment: the organization exists from now on."""
+
+    organization_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    enrollment_id = fields.UUID(required=True)
+    legal_name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.Nested(Address, required=True)
+    location_ids = fields.List(fields.Str(validate=validate.Length(min=1, max=64)), required=True)
+
+
+class LocationEnrolledV1(Schema):
+    """A location of an approved enrollment exists from now on (one event per location).
+    Scheduling starts its public settings from these details; inventory accepts its stock."""
+
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    organization_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.Nested(Address, required=True)
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=30))
+
+
+class UserInvitedV1(Schema):
+    """A user was created with a one-time link to set a password (for a notifications service to
+    deliver). No personal data: the user and link ids only."""
+
+    user_id = fields.UUID(required=True)
+    link_id = fields.UUID(required=True)
+    organization_id = fields.Str(load_default=None, allow_none=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class PasswordResetRequestedV1(Schema):
+    """A one-time link to reset a user's password was made. No personal data: ids only."""
+
+    user_id = fields.UUID(required=True)
+    link_id = fields.UUID(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+CONTRACTS = (
+    Contract("gateway", "provider_enrolled", 1, ProviderEnrolledV1()),
+    Contract("gateway", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
+    Contract("gateway", "user_invited", 1, UserInvitedV1()),
+    Contract("gateway", "password_reset_requested", 1, PasswordResetRequestedV1()),
+)
