@@ -14,12 +14,12 @@ from gateway import audit, errors, hardening, observability
 from gateway.access import check_every_route_declared, public
 from gateway.admission import PublicAdmission
 from gateway.api import api
-from gateway.api_administration import administration_api
-from gateway.api_audit import audit as audit_api
-from gateway.api_enrollment import enrollments
-from gateway.api_identity import identity
-from gateway.api_inventory import inventory_api
-from gateway.api_scheduling import scheduling
+from gateway.api.administration.routes import administration_api
+from gateway.api.audit.routes import audit as audit_api
+from gateway.api.enrollment.routes import enrollments
+from gateway.api.identity.routes import identity
+from gateway.api.inventory.routes import inventory_api
+from gateway.api.scheduling.routes import scheduling
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit_api)
     app.register_blueprint(administration_api)
     app.register_blueprint(scheduling)
-    # One blueprint module per area of the API (gateway/api_<area>.py), registered here.
+    # One blueprint module per area of the API (gateway/api/<area>/routes.py), registered here.
     app.after_request(drop_cached_inventory)
     hardening.install(app, settings)
     audit.install(app)  # after hardening: its answers (a 503) get the security headers too

@@ -24,9 +24,9 @@ from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
 from gateway import accounts, password_links
+from gateway.api.enrollment.schemas import EnrollmentForm
 from gateway.errors import ApiError
 from gateway.models import Enrollment, Location, Organization, User
-from gateway.schemas_enrollment import EnrollmentForm
 
 DRAFT, SUBMITTED, APPROVED, REJECTED = "draft", "submitted", "approved", "rejected"
 EDITABLE = (DRAFT, REJECTED)

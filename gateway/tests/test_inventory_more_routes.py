@@ -1,4 +1,4 @@
-"""Inventory's later routes (gateway/api_inventory.py): open vials and the next lot, stock
+"""Inventory's later routes (gateway/api/inventory/routes.py): open vials and the next lot, stock
 thresholds, transfers, catalog edits and the offline form. The services are a fake RPC pool:
 these tests check who may call, what the gateway validates, what it asks inventory and how it
 answers."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from gateway import enrollment, paging
-from gateway import schemas_enrollment as schemas
 from gateway.access import allow, public
+from gateway.api.enrollment import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.identity_store import invitation_ttl, transaction

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cvms_platform import config, validation
 from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
-from gateway import paper_forms, record_pdf, schemas, schemas_administration
+from gateway import paper_forms, record_pdf, schemas
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.api import MAY_OVERRIDE_CLINICAL_CHECKS
+from gateway.api.administration import schemas as schemas_administration
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip

@@ -16,8 +16,8 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform.errors import Conflict
 from cvms_platform.products import product_labels
-from gateway import schemas_scheduling as schemas
 from gateway.access import MANAGERS, STAFF, allow, public
+from gateway.api.scheduling import schemas
 from gateway.docs import doc
 from gateway.routing import API_PREFIX, body, created, services
 

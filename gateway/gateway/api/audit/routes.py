@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from cvms_platform import validation
-from gateway import schemas_identity as schemas
 from gateway.access import allow
+from gateway.api.identity import schemas
 from gateway.docs import doc
 from gateway.identity_store import transaction
 from gateway.models import AuditEvent

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from cvms_platform.errors import Conflict, NotFound
 from gateway import accounts, paging, password_links
-from gateway import schemas_identity as schemas
 from gateway.access import allow, public
+from gateway.api.identity import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.identity_store import invitation_ttl, reset_ttl, transaction

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gateway.api.enrollment.schemas import INITIAL_ROLES
 from gateway.partner_keys import SCOPES
 from gateway.schemas import LOCATION_ID
-from gateway.schemas_enrollment import INITIAL_ROLES
 
 
 class SetPassword(Schema):

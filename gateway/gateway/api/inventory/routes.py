@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from cvms_platform import validation
 from cvms_platform.timeutil import utcnow
 from gateway import schemas
-from gateway import schemas_inventory as inventory_schemas
 from gateway.access import MANAGERS, STAFF, allow
+from gateway.api.inventory import schemas as inventory_schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.routing import API_PREFIX, body, created, services

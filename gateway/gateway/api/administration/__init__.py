@@ -1,0 +1,1 @@
+"""Administration: recipients, the doses given, registry exports, the recipient portal, imports."""

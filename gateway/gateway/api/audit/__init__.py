@@ -1,0 +1,1 @@
+"""The audit log, searchable by state admins."""

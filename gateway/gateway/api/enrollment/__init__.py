@@ -1,0 +1,1 @@
+"""Provider enrollment: the applicant's draft and the state admin's review."""

@@ -1,0 +1,1 @@
+"""Identity: sign-in, passwords, users and partner API keys."""

@@ -1,0 +1,1 @@
+"""Scheduling: the public locator and self-scheduling, and the clinic's side of it."""
