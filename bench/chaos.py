@@ -3,8 +3,8 @@ in turn, then check that nothing was lost or counted twice.
 
 Clients behave as real ones do: each dose has its record id, and a client sends it again, with
 the same id, after a 503 (waiting its Retry-After), a 502, a timeout or a dropped connection.
-While they do, the faults come one after another, each once the system has healed from the one
-before:
+While they do, the faults come one after another, spread over the run, each once the system has
+healed from the one before:
 
 - `kill -9` of each service, each outbox relay and the gateway's workers, and a restart;
 - a restart of RabbitMQ and of PostgreSQL (a private broker node and a private PostgreSQL
@@ -728,6 +728,12 @@ class Chaos:
             log(f"  healed in {phase.healed_at - phase.injected_at:.1f} s")
         self._ready_again()
         time.sleep(self.settings.settle_s)
+        # Spread the faults over the whole load: each fault's phase lasts at least its share of
+        # the run (faults that heal in seconds would otherwise all be over in the first minutes).
+        share = self.settings.doses / self.settings.rate / len(self.phases)
+        remaining = phase.injected_at + share - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _ready_again(self) -> None:
         """Every process answers again (a restarted one may still be starting)."""
