@@ -10,16 +10,9 @@ from sqlalchemy.orm import sessionmaker
 
 from cvms_platform import config
 from cvms_platform.db import make_engine
-from gateway import audit, errors, hardening, observability
+from gateway import api, audit, errors, hardening, observability
 from gateway.access import check_every_route_declared, public
 from gateway.admission import PublicAdmission
-from gateway.api import api
-from gateway.api.administration.routes import administration_api
-from gateway.api.audit.routes import audit as audit_api
-from gateway.api.enrollment.routes import enrollments
-from gateway.api.identity.routes import identity
-from gateway.api.inventory.routes import inventory_api
-from gateway.api.scheduling.routes import scheduling
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
@@ -72,14 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     observability.install(app)
     errors.install(app)
-    app.register_blueprint(api)
-    app.register_blueprint(inventory_api)
-    app.register_blueprint(identity)
-    app.register_blueprint(enrollments)
-    app.register_blueprint(audit_api)
-    app.register_blueprint(administration_api)
-    app.register_blueprint(scheduling)
-    # One blueprint module per area of the API (gateway/api/<area>/routes.py), registered here.
+    api.register(app)  # one blueprint per area of the API (gateway/api/<area>/routes.py)
     app.after_request(drop_cached_inventory)
     hardening.install(app, settings)
     audit.install(app)  # after hardening: its answers (a 503) get the security headers too

@@ -26,8 +26,8 @@ OFF = "off"
 # The endpoints a password, a refresh token or a one-time token is tried against, and the
 # public ones that create something: limited per client address.
 AUTH_ENDPOINTS = (
-    "api.issue_access_token",
-    "api.refresh_access_token",
+    "identity.issue_access_token",
+    "identity.refresh_access_token",
     "identity.set_password",
     "identity.request_password_reset",
     "enrollment.start_enrollment",

@@ -1,8 +1,8 @@
 """What every route module shares: the RPC services of this request, a validated JSON body, a
 201 answer, and the blueprints to register.
 
-Each area of the API has its own blueprint module (`api.py`, `api_<area>.py`), all under
-`API_PREFIX`, registered in `app.create_app`."""
+Each area of the API has its own blueprint (`gateway/api/<area>/routes.py`), all under
+`API_PREFIX`, registered by `gateway.api.register`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The administration area's routes beyond recording a dose (api.py): corrections and voids,
-registry exports, recipient accounts and the recipient portal, paper forms, offline imports."""
+"""The administration area's routes: registering recipients and recording doses, corrections and
+voids, registry exports, recipient accounts and the recipient portal, paper forms, offline
+imports."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cvms_platform import config, validation
 from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
-from gateway import paper_forms, record_pdf, schemas
-from gateway.access import MANAGERS, STAFF, allow, public
-from gateway.api import MAY_OVERRIDE_CLINICAL_CHECKS
-from gateway.api.administration import schemas as schemas_administration
+from gateway import paper_forms, record_pdf
+from gateway.access import MANAGERS, STAFF, allow, public, require_location
+from gateway.api.administration import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
@@ -28,6 +28,9 @@ from gateway.security import hash_password
 from gateway.sessions import LoginThrottle
 
 administration_api = Blueprint("administration", __name__, url_prefix=API_PREFIX)
+
+# Who may record a dose although clinical checks fail (with a reason); vaccinators may not.
+MAY_OVERRIDE_CLINICAL_CHECKS = ("state_admin", "location_manager")
 
 
 def _dose_of_a_location_i_act_for(administration_id: str) -> dict:
@@ -42,9 +45,83 @@ def _changed(result: dict):
     response = jsonify(result["administration"])
     response.status_code = 201 if result["created"] else 200
     response.headers["Location"] = url_for(
-        "api.get_administration", administration_id=result["administration"]["id"]
+        ".get_administration", administration_id=result["administration"]["id"]
     )
     return response
+
+
+# -- recipients and the doses recorded ------------------------------------------------------------
+@administration_api.post("/recipients")
+@allow(*STAFF, scopes=("recipients:write",))
+@doc(
+    "Register a vaccine recipient",
+    tag="administration",
+    body=schemas.NewRecipientRequest,
+    responses={
+        201: ("The recipient was registered", schemas.Recipient),
+        200: (
+            "A likely duplicate (same name, date of birth, and phone or e-mail): the existing "
+            "recipient, with matched true",
+            schemas.Recipient,
+        ),
+    },
+)
+def register_recipient():
+    recipient = body(schemas.NewRecipientRequest())
+    with services() as s:
+        answer = s.administration.register_recipient(recipient)
+    found = answer["recipient"]
+    response = jsonify({**found, "matched": not answer["created"]})
+    response.status_code = 201 if answer["created"] else 200
+    response.headers["Location"] = url_for(".get_recipient", recipient_id=found["id"])
+    return response
+
+
+@administration_api.get("/recipients/<recipient_id>")
+@allow(*STAFF)
+@doc("A recipient", tag="administration", responses={200: ("The recipient", schemas.Recipient)})
+def get_recipient(recipient_id: str):
+    with services() as s:
+        return jsonify(s.administration.get_recipient(recipient_id))
+
+
+@administration_api.post("/administrations")
+@allow("location_manager", "vaccinator", "state_admin", scopes=("administrations:write",))
+@doc(
+    "Record a dose given (idempotent by the client-chosen record id); inventory takes the dose "
+    "from the lot when it learns of it",
+    tag="administration",
+    body=schemas.RecordAdministrationRequest,
+    responses={
+        201: ("The dose was recorded", schemas.Administration),
+        200: ("This record id was already recorded", schemas.Administration),
+        422: (
+            "Unknown recipient or lot, lot at another location or expired, or a clinical check "
+            "failed (minimum age, minimum interval, dose number, lot quarantined when the dose "
+            "was given) without an allowed override",
+            "Error",
+        ),
+    },
+)
+def record_administration():
+    dose = body(schemas.RecordAdministrationRequest())
+    require_location(dose["location_id"])
+    may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
+    with services() as s:
+        result = s.administration.record_administration(
+            dose, g.principal.username, may_override, g.principal.user_id
+        )
+    response = jsonify(result["administration"])
+    response.status_code = 201 if result["created"] else 200
+    response.headers["Location"] = url_for(".get_administration", administration_id=dose["id"])
+    return response
+
+
+@administration_api.get("/administrations/<administration_id>")
+@allow(*STAFF, scopes=("administrations:read",))
+@doc("A recorded dose", tag="administration", responses={200: ("The dose", schemas.Administration)})
+def get_administration(administration_id: str):
+    return jsonify(_dose_of_a_location_i_act_for(administration_id))
 
 
 # -- corrections and voids ------------------------------------------------------------------------
@@ -55,7 +132,7 @@ def _changed(result: dict):
     "reason; its history keeps who, when, why, and the fields before and after. Inventory moves "
     "the dose when the lot changes",
     tag="administration",
-    body=schemas_administration.DoseCorrectionRequest,
+    body=schemas.DoseCorrectionRequest,
     responses={
         201: ("The dose as corrected, with its history", schemas.Administration),
         200: ("This correction id was applied already", schemas.Administration),
@@ -69,7 +146,7 @@ def _changed(result: dict):
     },
 )
 def correct_administration(administration_id: str):
-    correction = body(schemas_administration.DoseCorrectionRequest())
+    correction = body(schemas.DoseCorrectionRequest())
     _dose_of_a_location_i_act_for(administration_id)
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     with services() as s:
@@ -89,7 +166,7 @@ def correct_administration(administration_id: str):
     "Void a dose entered in error, with a reason: it stays on record with its history, no "
     "longer counts for the recipient's series, and inventory puts the dose back",
     tag="administration",
-    body=schemas_administration.DoseVoidRequest,
+    body=schemas.DoseVoidRequest,
     responses={
         201: ("The voided dose, with its history", schemas.Administration),
         200: ("This void id was applied already", schemas.Administration),
@@ -97,7 +174,7 @@ def correct_administration(administration_id: str):
     },
 )
 def void_administration(administration_id: str):
-    request_body = body(schemas_administration.DoseVoidRequest())
+    request_body = body(schemas.DoseVoidRequest())
     _dose_of_a_location_i_act_for(administration_id)
     with services() as s:
         result = s.administration.void_administration(
@@ -116,12 +193,12 @@ def void_administration(administration_id: str):
     "of every recipient",
     tag="administration",
     responses={
-        200: ("The matches", schemas_administration.RecipientMatches),
+        200: ("The matches", schemas.RecipientMatches),
         400: ("Neither the family name and birth date nor a phone number", "Error"),
     },
 )
 def find_recipients():
-    query = validation.load(schemas_administration.RecipientSearchQuery(), request.args.to_dict())
+    query = validation.load(schemas.RecipientSearchQuery(), request.args.to_dict())
     if "birth_date" in query:
         query["birth_date"] = query["birth_date"].isoformat()
     with services() as s:
@@ -134,10 +211,27 @@ def find_recipients():
     "A recipient's doses (voided ones left out), oldest first: date, product with its cap "
     "color, lot, dose number, location, site and route",
     tag="administration",
-    responses={200: ("The doses", schemas_administration.Vaccination(many=True))},
+    responses={200: ("The doses", schemas.Vaccination(many=True))},
 )
 def recipient_vaccinations(recipient_id: str):
     return jsonify(_my_vaccinations(recipient_id))
+
+
+# -- registry exports: FHIR R4 --------------------------------------------------------------------
+@administration_api.get("/recipients/<recipient_id>/fhir")
+@allow(*STAFF)
+@doc(
+    "A recipient's immunizations as a FHIR R4 Bundle (collection): a Patient and one "
+    "Immunization per dose recorded",
+    tag="administration",
+    responses={200: ("The bundle, as application/fhir+json", schemas.FhirBundle)},
+)
+def recipient_fhir_bundle(recipient_id: str):
+    with services() as s:
+        bundle = s.administration.recipient_fhir_bundle(recipient_id)
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response
 
 
 # -- registry exports: HL7 v2.5.1 -----------------------------------------------------------------
@@ -176,7 +270,7 @@ def recipient_hl7(recipient_id: str):
     },
 )
 def location_hl7_batch(location_id: str):
-    query = validation.load(schemas_administration.HL7RangeQuery(), request.args.to_dict())
+    query = validation.load(schemas.HL7RangeQuery(), request.args.to_dict())
     date_from, date_to = query["date_from"].isoformat(), query["date_to"].isoformat()
     with services() as s:
         text = s.administration.location_hl7_batch(location_id, date_from, date_to)
@@ -222,16 +316,16 @@ def _gateway_session() -> Session:
     "printed on your vaccination card. Exactly one recipient must match; a record has one "
     "account. Then sign in at /auth/token. Strictly rate-limited per address",
     tag="recipient portal",
-    body=schemas_administration.RecipientAccountRequest,
+    body=schemas.RecipientAccountRequest,
     responses={
-        201: ("The account (sign in with it)", schemas_administration.RecipientAccount),
+        201: ("The account (sign in with it)", schemas.RecipientAccount),
         409: ("The username is taken", "Error"),
         422: ("The details match no claimable record (one answer for every reason)", "Error"),
         429: ("Too many failed claims: wait Retry-After", "Error"),
     },
 )
 def claim_recipient_account():
-    claim = body(schemas_administration.RecipientAccountRequest())
+    claim = body(schemas.RecipientAccountRequest())
     throttle = _claim_throttle()
     identity = f"{claim['family_name'].strip().casefold()}|{claim['date_of_birth']}"
     ip = client_ip()
@@ -341,7 +435,7 @@ def my_details():
 @doc(
     "Every dose you were given: date, product with its cap color, lot, dose number, location",
     tag="recipient portal",
-    responses={200: ("Your doses, oldest first", schemas_administration.Vaccination(many=True))},
+    responses={200: ("Your doses, oldest first", schemas.Vaccination(many=True))},
 )
 def my_vaccinations():
     return jsonify(_my_vaccinations(_me()))
@@ -353,11 +447,11 @@ def my_vaccinations():
     "Change your address, phone, e-mail, preferred language or contact preferences (only the "
     "fields given); a contact channel needs its detail (e-mail, phone, address)",
     tag="recipient portal",
-    body=schemas_administration.ContactChangeRequest,
+    body=schemas.ContactChangeRequest,
     responses={200: ("You, as changed", schemas.Recipient)},
 )
 def change_my_contact():
-    change = body(schemas_administration.ContactChangeRequest())
+    change = body(schemas.ContactChangeRequest())
     with services() as s:
         return jsonify(s.administration.update_recipient_contact(_me(), change))
 
@@ -370,7 +464,7 @@ def change_my_contact():
     responses={200: ("The PDF (application/pdf)", None), 400: ("An unknown language", "Error")},
 )
 def my_record_pdf():
-    query = validation.load(schemas_administration.RecordPdfQuery(), request.args.to_dict())
+    query = validation.load(schemas.RecordPdfQuery(), request.args.to_dict())
     recipient_id = _me()
     with services() as s:
         recipient = s.administration.get_recipient(recipient_id)
@@ -457,7 +551,7 @@ def _pdf(data: bytes, filename: str):
     },
 )
 def recipient_registration_form():
-    language = validation.load(schemas_administration.FormQuery(), request.args.to_dict())["lang"]
+    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
     return _pdf(paper_forms.registration_form(language), f"recipient-registration-{language}.pdf")
 
 
@@ -472,7 +566,7 @@ def recipient_registration_form():
     },
 )
 def vaccine_administration_form():
-    language = validation.load(schemas_administration.FormQuery(), request.args.to_dict())["lang"]
+    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
     return _pdf(paper_forms.administration_form(language), f"vaccine-administration-{language}.pdf")
 
 
@@ -503,12 +597,12 @@ def administration_import_template():
     "?first_row= (`cvms import` does)",
     tag="offline operations",
     responses={
-        201: ("The report of the rows sent", schemas_administration.ImportReport),
+        201: ("The report of the rows sent", schemas.ImportReport),
         400: ("Not sent as text/csv, or not the template's columns", "Error"),
     },
 )
 def import_administrations(location_id: str):
-    query = validation.load(schemas_administration.ImportQuery(), request.args.to_dict())
+    query = validation.load(schemas.ImportQuery(), request.args.to_dict())
     rows = _csv_rows(request.get_data(cache=False))
     import_id = str(query.get("import_id") or uuid.uuid4())
     outcomes = {"accepted": 0, "duplicate": 0, "rejected": 0, "rows": []}
@@ -573,7 +667,7 @@ def _csv_rows(data: bytes) -> list[dict]:
 @doc(
     "An import's report: every row sent so far, accepted, duplicate or rejected with why",
     tag="offline operations",
-    responses={200: ("The report", schemas_administration.ImportReport)},
+    responses={200: ("The report", schemas.ImportReport)},
 )
 def administration_import_report(location_id: str, import_id: str):
     with services() as s:

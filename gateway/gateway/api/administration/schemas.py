@@ -1,12 +1,173 @@
-"""The HTTP contract of the administration area's own routes (corrections and voids, registry
-exports, recipient accounts and the portal, paper forms and offline imports)."""
+"""The HTTP contract of administration: recipients and the doses recorded, corrections and
+voids, registry exports, recipient accounts and the portal, paper forms and offline imports."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cvms_platform import codes
-from gateway.schemas import ClinicalOverride
+from gateway.schemas import LOCATION_ID
+
+
+class NewRecipientRequest(Schema):
+    """The paper Recipient Registration form; only the name and date of birth are required."""
+
+    given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    birth_date = fields.Date(required=True)
+    sex = fields.Str(allow_none=True, validate=validate.OneOf(list(codes.SEXES)))
+    race = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.RACES)),
+        metadata={"description": "CDC race code: " + codes.describe(codes.RACES)},
+    )
+    ethnicity = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ETHNICITIES)),
+        metadata={"description": "CDC ethnicity code: " + codes.describe(codes.ETHNICITIES)},
+    )
+    address = fields.Nested("RecipientAddress", allow_none=True)
+    phone = fields.Str(allow_none=True, validate=validate.Length(min=7, max=32))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    preferred_language = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
+    contact_preferences = fields.Nested("ContactPreferences")
+
+
+class Recipient(Schema):
+    id = fields.Str()
+    given_name = fields.Str()
+    family_name = fields.Str()
+    birth_date = fields.Date()
+    sex = fields.Str(allow_none=True)
+    race = fields.Str(allow_none=True)
+    ethnicity = fields.Str(allow_none=True)
+    address = fields.Nested("RecipientAddress", allow_none=True)
+    phone = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    preferred_language = fields.Str()
+    contact_preferences = fields.Nested("ContactPreferences")
+    created_at = fields.DateTime()
+    matched = fields.Bool(
+        metadata={"description": "On registration: an existing recipient (likely duplicate)"}
+    )
+
+
+class RecordAdministrationRequest(Schema):
+    id = fields.UUID(
+        required=True,
+        metadata={"description": "Client-chosen record id: resubmitting it records nothing new"},
+    )
+    recipient_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=LOCATION_ID)
+    lot_id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "The lot the dose came from; or give product_id alone"},
+    )
+    product_id = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "Without lot_id: inventory chooses the lot of this product (first "
+            "expiring first); 422 on product_id when none is usable"
+        },
+    )
+    dose_number = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    administered_at = fields.AwareDateTime(required=True)
+    override = fields.Nested(
+        "ClinicalOverride",
+        metadata={
+            "description": "Record the dose although clinical checks fail (location managers "
+            "and state admins only)"
+        },
+    )
+    site = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ADMINISTRATION_SITES)),
+        metadata={
+            "description": "HL7 table 0163: " + codes.describe_labels(codes.ADMINISTRATION_SITES)
+        },
+    )
+    route = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(list(codes.ADMINISTRATION_ROUTES)),
+        metadata={
+            "description": "HL7 table 0162: " + codes.describe_labels(codes.ADMINISTRATION_ROUTES)
+        },
+    )
+    dose_volume_ml = fields.Float(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0.05, max=5.0),
+        metadata={"description": "Volume given, in mL"},
+    )
+    performer_name = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Who gave the dose, when not the user recording it"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _a_lot_or_a_product(self, data, **kwargs):
+        if data.get("lot_id") is None and not data.get("product_id"):
+            raise ValidationError("Name the lot, or the product to take a lot of.", "lot_id")
+
+
+class Administration(Schema):
+    id = fields.Str()
+    recipient_id = fields.Str()
+    location_id = fields.Str()
+    lot_id = fields.Str()
+    product_id = fields.Str()
+    lot_number = fields.Str()
+    dose_number = fields.Int()
+    administered_at = fields.DateTime()
+    recorded_at = fields.DateTime()
+    recorded_by = fields.Str()
+    overridden_rules = fields.List(fields.Str(), allow_none=True)
+    override_reason = fields.Str(allow_none=True)
+    flags = fields.List(fields.Str(), allow_none=True)
+    site = fields.Str(allow_none=True, metadata={"description": "HL7 table 0163 code"})
+    route = fields.Str(allow_none=True, metadata={"description": "HL7 table 0162 code"})
+    dose_volume_ml = fields.Float(allow_none=True)
+    recorded_by_user_id = fields.Str(allow_none=True)
+    performer_name = fields.Str(allow_none=True)
+    status = fields.Str(metadata={"description": "completed, or voided (entered in error)"})
+    history = fields.List(
+        fields.Nested("AdministrationChange"),
+        metadata={"description": "Corrections and voids, oldest first"},
+    )
+
+
+# -- recipients: the registration form's parts, clinical overrides, the FHIR export -------------
+class RecipientAddress(Schema):
+    line1 = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.Str(allow_none=True, validate=validate.Length(max=200))
+    city = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    state = fields.Str(required=True, validate=validate.OneOf(codes.US_STATES))
+    postal_code = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="A ZIP code: 12345 or 12345-6789."),
+    )
+
+
+class ContactPreferences(Schema):
+    email = fields.Bool()
+    sms = fields.Bool()
+    phone = fields.Bool()
+    mail = fields.Bool()
+
+
+class ClinicalOverride(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class FhirBundle(Schema):
+    resourceType = fields.Str(metadata={"example": "Bundle"})
+    type = fields.Str(metadata={"example": "collection"})
+    entry = fields.List(
+        fields.Dict(), metadata={"description": "A Patient, then one Immunization per dose"}
+    )
+
 
 REASON = validate.And(
     validate.Length(min=1, max=2000),

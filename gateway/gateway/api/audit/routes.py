@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cvms_platform import validation
 from gateway.access import allow
-from gateway.api.identity import schemas
+from gateway.api.audit import schemas
 from gateway.docs import doc
 from gateway.identity_store import transaction
 from gateway.models import AuditEvent

@@ -8,7 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cvms_platform.contracts.identity import Address
-from gateway.schemas import LOCATION_ID
+from gateway.schemas import INITIAL_ROLES, LOCATION_ID
 
 LOCATION_TYPES = (
     "clinic",
@@ -20,7 +20,6 @@ LOCATION_TYPES = (
     "mobile_unit",
     "other",
 )
-INITIAL_ROLES = ("location_manager", "vaccinator")
 PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{7,30}$", error="Not a valid phone number.")
 NAME = validate.Length(min=1, max=200)
 

@@ -1,5 +1,6 @@
-"""Identity routes: setting a password through a one-time link, password resets, user lookups
-and management (help desk, organization admins, state admins), and partner API keys."""
+"""Identity routes: signing in (access and refresh tokens, logout), setting a password through a
+one-time link, password resets, user lookups and management (help desk, organization admins,
+state admins), and partner API keys."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import func, select
 
 from cvms_platform.errors import Conflict, NotFound
+from cvms_platform.timeutil import utcnow
 from gateway import accounts, paging, password_links
 from gateway.access import allow, public
 from gateway.api.identity import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
+from gateway.hardening import client_ip
 from gateway.identity_store import invitation_ttl, reset_ttl, transaction
 from gateway.models import ROLES, Location, Organization, User
 from gateway.routing import API_PREFIX, body, created
+from gateway.security import issue_token, verify_password
+from gateway.sessions import InvalidRefreshToken, Issued, Lockout
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,116 @@ def _end_access_tokens(user_id: str) -> None:
         )
     except redis.RedisError as exc:
         log.warning("cannot revoke a user's access tokens (they expire on their own): %s", exc)
+
+
+# -- signing in: access and refresh tokens, logout ------------------------------------------------
+@identity.post("/auth/token")
+@public
+@doc(
+    "Exchange a username and password for a short-lived access token and a refresh token",
+    tag="auth",
+    body=schemas.TokenRequest,
+    responses={
+        200: ("A bearer token and a refresh token", schemas.TokenResponse),
+        401: ("Wrong username or password", "Error"),
+        429: ("Too many failed sign-ins for this username or address: wait Retry-After", "Error"),
+    },
+)
+def issue_access_token():
+    credentials = body(schemas.TokenRequest())
+    throttle = current_app.extensions["cvms_login_throttle"]
+    username, ip = credentials["username"], client_ip()
+    # Locked or not is decided before the password is checked, the same way for usernames
+    # that exist and those that do not.
+    if lockout := throttle.locked(username, ip):
+        raise _too_many_attempts(lockout)
+    user = current_app.extensions["cvms_directory"].user_by_name(username)
+    if not verify_password(user, credentials["password"]):
+        if lockout := throttle.failed(username, ip):
+            raise _too_many_attempts(lockout)
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    throttle.succeeded(username)
+    return _session_answer(user, current_app.extensions["cvms_refresh_tokens"].issue(user.id))
+
+
+def _too_many_attempts(lockout: Lockout) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_attempts",
+        "Too many failed sign-ins; try again later.",
+        headers={"Retry-After": str(lockout.retry_after)},
+    )
+
+
+def _session_answer(user, refresh: Issued):
+    settings = current_app.config["CVMS"]
+    # An organization admin acts for the organization's locations as they are at sign-in.
+    locations = current_app.extensions["cvms_directory"].acts_for(user)
+    return jsonify(
+        access_token=issue_token(
+            user, settings.jwt_secret, settings.token_ttl_seconds, location_ids=locations
+        ),
+        token_type="Bearer",
+        expires_in=settings.token_ttl_seconds,
+        refresh_token=refresh.token,
+        refresh_expires_in=max(0, int((refresh.expires_at - utcnow()).total_seconds())),
+        role=user.role,
+        locations=locations,
+    )
+
+
+@identity.post("/auth/refresh")
+@public
+@doc(
+    "Exchange a refresh token for a new access token and a new refresh token (the one presented "
+    "stops working; presenting it again ends every session of its user)",
+    tag="auth",
+    body=schemas.RefreshRequest,
+    responses={
+        200: ("A bearer token and the next refresh token", schemas.TokenResponse),
+        401: ("Unknown, expired or revoked refresh token", "Error"),
+    },
+)
+def refresh_access_token():
+    presented = body(schemas.RefreshRequest())["refresh_token"]
+    try:
+        user, refresh = current_app.extensions["cvms_refresh_tokens"].rotate(presented)
+    except InvalidRefreshToken:
+        raise ApiError(
+            401, "invalid_refresh_token", "The refresh token is not valid; sign in again."
+        ) from None
+    return _session_answer(user, refresh)
+
+
+@identity.post("/auth/logout")
+@allow(*ROLES)
+@doc(
+    "Revoke the access token presented, at once, and the refresh token given (if any)",
+    tag="auth",
+    body=schemas.LogoutRequest,
+    responses={204: ("Signed out", None)},
+)
+def logout():
+    request_body = body(schemas.LogoutRequest())
+    principal = g.principal
+    if "refresh_token" in request_body:
+        current_app.extensions["cvms_refresh_tokens"].revoke(
+            request_body["refresh_token"], principal.user_id
+        )
+    try:
+        current_app.extensions["cvms_denylist"].revoke(
+            principal.token_id, principal.expires_at, time.time()
+        )
+    except redis.RedisError as exc:
+        # The access token would go on working: say so, so the client retries.
+        log.error("logout could not revoke the access token: %s", exc)
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "Could not revoke the token; try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None
+    return "", 204
 
 
 def _link_answer(link: password_links.IssuedLink) -> dict:

@@ -1,13 +1,45 @@
-"""The HTTP contract of identity: passwords set through one-time links, user lookups and
-management, API keys and the audit log."""
+"""The HTTP contract of identity: sign-in and sessions, passwords set through one-time links,
+user lookups and management, and API keys."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.api.enrollment.schemas import INITIAL_ROLES
 from gateway.partner_keys import SCOPES
-from gateway.schemas import LOCATION_ID
+from gateway.schemas import INITIAL_ROLES, LOCATION_ID
+
+
+class TokenRequest(Schema):
+    username = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class TokenResponse(Schema):
+    access_token = fields.Str()
+    token_type = fields.Str(metadata={"example": "Bearer"})
+    expires_in = fields.Int(metadata={"description": "Seconds until the token expires"})
+    refresh_token = fields.Str(
+        metadata={"description": "Opaque; exchange it at /auth/refresh. Each use replaces it."}
+    )
+    refresh_expires_in = fields.Int(
+        metadata={"description": "Seconds until the session ends and a new sign-in is needed"}
+    )
+    role = fields.Str()
+    locations = fields.List(fields.Str())
+
+
+class RefreshRequest(Schema):
+    refresh_token = fields.Str(
+        required=True, validate=validate.Length(min=1, max=200), load_only=True
+    )
+
+
+class LogoutRequest(Schema):
+    refresh_token = fields.Str(
+        validate=validate.Length(min=1, max=200),
+        load_only=True,
+        metadata={"description": "Also end this session (a refresh token of the caller's)"},
+    )
 
 
 class SetPassword(Schema):
@@ -110,36 +142,3 @@ class IssuedApiKey(ApiKeyView):
 
 class ApiKeyList(Schema):
     api_keys = fields.List(fields.Nested(ApiKeyView))
-
-
-class AuditEventView(Schema):
-    id = fields.Int()
-    occurred_at = fields.AwareDateTime()
-    actor_id = fields.Str(allow_none=True)
-    actor_type = fields.Str()
-    role = fields.Str(allow_none=True)
-    ip = fields.Str()
-    request_id = fields.Str(allow_none=True)
-    method = fields.Str()
-    route = fields.Str()
-    action = fields.Str(metadata={"description": "read or change"})
-    status = fields.Int()
-    recipient_id = fields.Str(allow_none=True)
-    location_id = fields.Str(allow_none=True)
-    lot_id = fields.Str(allow_none=True)
-    object_ids = fields.Dict(keys=fields.Str(), values=fields.Str())
-
-
-class AuditPage(Schema):
-    events = fields.List(fields.Nested(AuditEventView))
-    page = fields.Int()
-    next_page = fields.Int(allow_none=True)
-
-
-class AuditQuery(Schema):
-    actor = fields.Str(validate=validate.Length(min=1, max=64))
-    recipient_id = fields.Str(validate=validate.Length(min=1, max=64))
-    location_id = fields.Str(validate=validate.Length(min=1, max=64))
-    from_ = fields.AwareDateTime(data_key="from")
-    to = fields.AwareDateTime()
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))

@@ -1,6 +1,8 @@
-"""Inventory's later routes: open vials and the next lot to use (first expired, first out),
-stock thresholds and days of supply, transfers between locations, catalog edits by state
-admins, and the offline Inventory Levels form (PDF, CSV template, CSV import)."""
+"""Inventory's routes: the catalog, shipments received, stock on hand and discrepancies; wastage,
+corrections, the lot ledger, excursions and the levels report; open vials and the next lot to
+use (first expired, first out), stock thresholds and days of supply, transfers between
+locations, catalog edits by state admins, and the offline Inventory Levels form (PDF, CSV
+template, CSV import)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,266 @@ import io
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform import validation
+from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
-from gateway import schemas
 from gateway.access import MANAGERS, STAFF, allow
-from gateway.api.inventory import schemas as inventory_schemas
+from gateway.api.inventory import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.routing import API_PREFIX, body, created, services
 
 inventory_api = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
+
+
+# -- the catalog, shipments received, stock on hand, discrepancies --------------------------------
+@inventory_api.get("/products")
+@allow(*STAFF, scopes=("inventory:read",))
+@doc(
+    "The COVID-19 vaccine product catalog",
+    tag="inventory",
+    responses={200: ("Products", schemas.Product(many=True))},
+)
+def list_products():
+    with services() as s:
+        catalog = s.inventory.list_products()
+    return jsonify([{**product, "labels": product_labels(product)} for product in catalog])
+
+
+@inventory_api.post("/locations/<location_id>/lots")
+@allow(*MANAGERS, location_scoped=True, scopes=("inventory:write",))
+@doc(
+    "Receive a vaccine shipment at a location (idempotent by shipment id)",
+    tag="inventory",
+    body=schemas.ReceiveLotRequest,
+    responses={
+        201: ("The lot was recorded", schemas.Lot),
+        200: ("This shipment was already recorded", schemas.Lot),
+        422: ("Unknown product or expired lot", "Error"),
+    },
+)
+def receive_lot(location_id: str):
+    shipment = body(schemas.ReceiveLotRequest())
+    with services() as s:
+        result = s.inventory.receive_lot(location_id, shipment)
+    lot = result["lot"]
+    response = jsonify(lot)
+    response.status_code = 201 if result["created"] else 200
+    response.headers["Location"] = url_for(".location_inventory", location_id=location_id)
+    return response
+
+
+@inventory_api.get("/locations/<location_id>/inventory")
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
+@doc(
+    "Doses on hand per lot at a location",
+    tag="inventory",
+    responses={200: ("Inventory", schemas.Inventory)},
+)
+def location_inventory(location_id: str):
+    cache = current_app.extensions["cvms_inventory_cache"]
+
+    def load() -> list[dict]:
+        with services() as s:
+            return s.inventory.location_inventory(location_id)
+
+    body = cache.get_or_load(location_id, load)
+    return current_app.response_class(body, mimetype="application/json")
+
+
+@inventory_api.get("/locations/<location_id>/discrepancies")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Open stock discrepancies to reconcile (doses recorded against lots with no stock left)",
+    tag="inventory",
+    responses={200: ("Discrepancies", schemas.Discrepancy(many=True))},
+)
+def list_discrepancies(location_id: str):
+    include_resolved = request.args.get("include_resolved", "false").lower() == "true"
+    with services() as s:
+        return jsonify(s.inventory.list_discrepancies(location_id, include_resolved))
+
+
+@inventory_api.post("/locations/<location_id>/discrepancies/<discrepancy_id>/resolve")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Mark a discrepancy reconciled, saying how",
+    tag="inventory",
+    body=schemas.ResolveDiscrepancyRequest,
+    responses={200: ("The resolved discrepancy", schemas.Discrepancy)},
+)
+def resolve_discrepancy(location_id: str, discrepancy_id: str):
+    data = body(schemas.ResolveDiscrepancyRequest())
+    with services() as s:
+        return jsonify(
+            s.inventory.resolve_discrepancy(location_id, discrepancy_id, data["resolution"])
+        )
+
+
+# -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
+@inventory_api.post("/locations/<location_id>/lots/<lot_id>/wastage")
+@allow(*STAFF, location_scoped=True, scopes=("inventory:write",))
+@doc(
+    "Record doses wasted from a lot (broken vial, drawn but not given, open-vial time limit, "
+    "temperature excursion, expired, or other with a note)",
+    tag="inventory",
+    body=schemas.WastageRequest,
+    responses={
+        201: ("The ledger entry", schemas.LedgerEntry),
+        404: ("No such lot at this location", "Error"),
+        422: ("More doses than the lot holds", "Error"),
+    },
+)
+def record_wastage(location_id: str, lot_id: str):
+    wastage = body(schemas.WastageRequest())
+    with services() as s:
+        entry = s.inventory.record_wastage(location_id, lot_id, wastage)
+    return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
+
+
+@inventory_api.post("/locations/<location_id>/lots/<lot_id>/corrections")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Correct a lot's stock after a count (a positive or negative number of doses, and why)",
+    tag="inventory",
+    body=schemas.CorrectionRequest,
+    responses={
+        201: ("The ledger entry", schemas.LedgerEntry),
+        404: ("No such lot at this location", "Error"),
+        422: ("The stock would go below zero", "Error"),
+    },
+)
+def correct_stock(location_id: str, lot_id: str):
+    correction = body(schemas.CorrectionRequest())
+    with services() as s:
+        entry = s.inventory.correct_stock(location_id, lot_id, correction)
+    return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
+
+
+@inventory_api.get("/locations/<location_id>/lots/<lot_id>/ledger")
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
+@doc(
+    "Every change of a lot's stock, newest first; page with ?limit= (1-200, default 50) and "
+    "?before= (the next_before of the previous page)",
+    tag="inventory",
+    responses={
+        200: ("A page of ledger entries", schemas.LedgerPage),
+        404: ("No such lot at this location", "Error"),
+    },
+)
+def lot_ledger(location_id: str, lot_id: str):
+    query = validation.load(schemas.LedgerQuery(), request.args.to_dict())
+    with services() as s:
+        return jsonify(
+            s.inventory.lot_ledger(location_id, lot_id, query["limit"], query.get("before"))
+        )
+
+
+@inventory_api.post("/locations/<location_id>/storage-units/<storage_unit>/excursions")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Report a temperature excursion in a storage unit: its usable lots are quarantined (not "
+    "usable) until released",
+    tag="inventory",
+    body=schemas.ExcursionRequest,
+    responses={201: ("The excursion and the lots it quarantined", schemas.Excursion)},
+)
+def report_excursion(location_id: str, storage_unit: str):
+    reading = body(schemas.ExcursionRequest())
+    with services() as s:
+        excursion = s.inventory.report_excursion(location_id, storage_unit, reading)
+    return created(excursion, url_for(".location_inventory", location_id=location_id))
+
+
+@inventory_api.post("/locations/<location_id>/lots/<lot_id>/release")
+@allow(*MANAGERS, location_scoped=True)
+@doc(
+    "Release a quarantined lot: its doses are fit for use again",
+    tag="inventory",
+    body=schemas.ReleaseLotRequest,
+    responses={
+        200: ("The lot, usable again", schemas.Lot),
+        404: ("No such lot at this location", "Error"),
+        409: ("The lot is not quarantined", "Error"),
+    },
+)
+def release_lot(location_id: str, lot_id: str):
+    note = body(schemas.ReleaseLotRequest())["note"]
+    with services() as s:
+        lot = s.inventory.release_lot(location_id, lot_id, note)
+    return jsonify(lot)
+
+
+# -- the inventory levels report ------------------------------------------------------------------
+LEVELS_SUMMARY = (
+    "per product: on hand at the start and end, received, administered, wasted (by reason), "
+    "transferred in and out, corrections, and doses expiring within 30 days of `to`, for "
+    "?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive, UTC, at most 366 days); optional ?product_id=; "
+    "page with ?page= and ?limit= (1-200, default 50). `Accept: text/csv` or ?format=csv "
+    "downloads it as CSV"
+)
+
+
+@inventory_api.get("/locations/<location_id>/inventory-levels")
+@allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
+@doc(
+    f"A location's inventory levels report: {LEVELS_SUMMARY}",
+    tag="inventory",
+    responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
+)
+def location_inventory_levels(location_id: str):
+    return _inventory_levels(location_id)
+
+
+@inventory_api.get("/inventory-levels")
+@allow("state_admin")
+@doc(
+    f"Every location's inventory levels report, with state-wide totals: {LEVELS_SUMMARY}",
+    tag="inventory",
+    responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
+)
+def all_inventory_levels():
+    return _inventory_levels(None)
+
+
+def _inventory_levels(location_id: str | None):
+    query = validation.load(schemas.InventoryLevelsQuery(), request.args.to_dict())
+    with services() as s:
+        report = s.inventory.inventory_levels(
+            location_id,
+            query["date_from"].isoformat(),
+            query["date_to"].isoformat(),
+            query.get("product_id"),
+            query["page"],
+            query["limit"],
+        )
+    wants_csv = query.get("format") == "csv" or (
+        "format" not in query
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    if not wants_csv:
+        return jsonify(report)
+    filename = (
+        f"inventory-levels-{location_id or 'all'}-{report['date_from']}-{report['date_to']}.csv"
+    )
+    response = current_app.response_class(_levels_csv(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Total-Rows"] = str(report["total_rows"])
+    return response
+
+
+def _levels_csv(report: dict) -> str:
+    """A header row, then the page's rows; with every location, the state-wide totals per
+    product (location_id `ALL`) and the grand total (location_id and product_id `ALL`)."""
+    columns = report["columns"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    for total in report.get("totals") or []:
+        writer.writerow({**total, "location_id": "ALL"})
+    if report.get("grand_total"):
+        writer.writerow({**report["grand_total"], "location_id": "ALL", "product_id": "ALL"})
+    return out.getvalue()
 
 
 # -- open vials and FEFO --------------------------------------------------------------------------
@@ -29,7 +282,7 @@ inventory_api = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
     "The location's open multi-dose vials whose doses may still be given, the soonest to reach "
     "its beyond-use time first (what is left then is wasted)",
     tag="inventory",
-    responses={200: ("Open vials", inventory_schemas.OpenVial(many=True))},
+    responses={200: ("Open vials", schemas.OpenVial(many=True))},
 )
 def open_vials(location_id: str):
     with services() as s:
@@ -43,12 +296,12 @@ def open_vials(location_id: str):
     "with an open vial first), at ?at= (ISO datetime with offset; default now)",
     tag="inventory",
     responses={
-        200: ("The lot, and the open vial to draw from", inventory_schemas.NextLot),
+        200: ("The lot, and the open vial to draw from", schemas.NextLot),
         422: ("No usable lot of the product: `fields.product_id` says why", "Error"),
     },
 )
 def next_lot(location_id: str, product_id: str):
-    query = validation.load(inventory_schemas.NextLotQuery(), request.args.to_dict())
+    query = validation.load(schemas.NextLotQuery(), request.args.to_dict())
     at = (query["at"] or utcnow()).isoformat()
     with services() as s:
         return jsonify(s.inventory.choose_lot(location_id, product_id, at))
@@ -61,11 +314,11 @@ def next_lot(location_id: str, product_id: str):
     "Set the days of supply under which inventory announces stock_low for the location's "
     "products (default 7)",
     tag="inventory",
-    body=inventory_schemas.StockThresholdRequest,
-    responses={200: ("The threshold", inventory_schemas.StockThreshold)},
+    body=schemas.StockThresholdRequest,
+    responses={200: ("The threshold", schemas.StockThreshold)},
 )
 def set_stock_threshold(location_id: str):
-    data = body(inventory_schemas.StockThresholdRequest())
+    data = body(schemas.StockThresholdRequest())
     with services() as s:
         return jsonify(s.inventory.set_stock_threshold(location_id, data, g.principal.username))
 
@@ -77,7 +330,7 @@ def set_stock_threshold(location_id: str):
     "7 days, with the product's next lot to use now (as next-lot chooses it; null when none "
     "is usable), and the location's stock_low threshold",
     tag="inventory",
-    responses={200: ("Days of supply", inventory_schemas.StockSupply)},
+    responses={200: ("Days of supply", schemas.StockSupply)},
 )
 def stock_supply(location_id: str):
     with services() as s:
@@ -91,9 +344,9 @@ def stock_supply(location_id: str):
     "Transfer doses of a lot to another location: out of this lot, into the same lot there, "
     "in one transaction; idempotent by transfer_id",
     tag="inventory",
-    body=inventory_schemas.TransferRequest,
+    body=schemas.TransferRequest,
     responses={
-        201: ("The transfer", inventory_schemas.Transfer),
+        201: ("The transfer", schemas.Transfer),
         200: ("This transfer id was already recorded: the transfer as it was", None),
         404: ("No such lot at this location", "Error"),
         409: ("The transfer id was used for another transfer", "Error"),
@@ -101,7 +354,7 @@ def stock_supply(location_id: str):
     },
 )
 def transfer_lot(location_id: str, lot_id: str):
-    data = body(inventory_schemas.TransferRequest())
+    data = body(schemas.TransferRequest())
     if not current_app.extensions["cvms_directory"].exists(data["to_location_id"]):
         raise ApiError(
             422,
@@ -115,7 +368,7 @@ def transfer_lot(location_id: str, lot_id: str):
     current_app.extensions["cvms_inventory_cache"].invalidate(data["to_location_id"])
     if not answer["created"]:
         return jsonify(answer)
-    return created(answer, url_for("api.location_inventory", location_id=location_id))
+    return created(answer, url_for(".location_inventory", location_id=location_id))
 
 
 # -- the catalog ----------------------------------------------------------------------------------
@@ -125,7 +378,7 @@ def transfer_lot(location_id: str, lot_id: str):
     "Edit a product of the catalog (name, cap color, doses per vial, beyond-use hours, minimum "
     "age, series, storage range, active); announced to other services as product_updated",
     tag="inventory",
-    body=inventory_schemas.ProductChanges,
+    body=schemas.ProductChanges,
     responses={
         200: ("The product as edited", schemas.Product),
         404: ("No such product", "Error"),
@@ -133,7 +386,7 @@ def transfer_lot(location_id: str, lot_id: str):
     },
 )
 def update_product(product_id: str):
-    changes = body(inventory_schemas.ProductChanges())
+    changes = body(schemas.ProductChanges())
     with services() as s:
         return jsonify(s.inventory.update_product(product_id, changes, g.principal.username))
 
@@ -175,7 +428,7 @@ def levels_form_csv(location_id: str):
     "received. Each row is accepted or rejected with its reason; a row already imported "
     "records nothing again. `Accept: text/csv` or ?format=csv answers as CSV",
     tag="inventory",
-    responses={200: ("What became of each row", inventory_schemas.FormImport)},
+    responses={200: ("What became of each row", schemas.FormImport)},
 )
 def import_levels_form(location_id: str):
     if request.mimetype not in ("text/csv", "text/plain"):
@@ -203,7 +456,7 @@ def import_levels_form(location_id: str):
 
 
 def _form(location_id: str, fmt: str) -> dict:
-    query = validation.load(inventory_schemas.FormQuery(), request.args.to_dict())
+    query = validation.load(schemas.FormQuery(), request.args.to_dict())
     date_from, date_to = query["date_from"], query["date_to"]
     with services() as s:
         return s.inventory.levels_form(
@@ -232,7 +485,7 @@ DAILY_SUMMARY = (
 @doc(
     f"A location's stock over time: {DAILY_SUMMARY}",
     tag="inventory",
-    responses={200: ("One series per product", inventory_schemas.DailyLevels)},
+    responses={200: ("One series per product", schemas.DailyLevels)},
 )
 def location_daily_levels(location_id: str):
     return _daily_levels(location_id)
@@ -243,14 +496,14 @@ def location_daily_levels(location_id: str):
 @doc(
     f"Stock over time summed over every location: {DAILY_SUMMARY}",
     tag="inventory",
-    responses={200: ("One series per product", inventory_schemas.DailyLevels)},
+    responses={200: ("One series per product", schemas.DailyLevels)},
 )
 def all_daily_levels():
     return _daily_levels(None)
 
 
 def _daily_levels(location_id: str | None):
-    query = validation.load(inventory_schemas.DailyLevelsQuery(), request.args.to_dict())
+    query = validation.load(schemas.DailyLevelsQuery(), request.args.to_dict())
     with services() as s:
         return jsonify(
             s.inventory.inventory_levels_daily(
