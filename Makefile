@@ -42,6 +42,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+	# The browser tests in a process of their own (eventlet's monkey patching, which the nameko
+	# suites need, makes Playwright hang).
+	$(BIN)/pytest tests/browser
 
 unit: install
 	$(BIN)/pytest platform services gateway portal/tests
@@ -52,6 +55,7 @@ screenshots: install
 
 integration: install
 	$(BIN)/pytest tests
+	$(BIN)/pytest tests/browser
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.conftest import MANAGER  # noqa: F401 - re-exported for the tests
+
+if "eventlet" in sys.modules and sys.modules["eventlet"].patcher.is_monkey_patched("socket"):
+    # Playwright's sync API waits forever in a process green with eventlet (the nameko suites'
+    # conftests patch it): say so at once rather than hang.
+    raise pytest.UsageError(
+        "the browser tests need a pytest process of their own: pytest tests/browser "
+        "(make test runs them so)"
+    )
 
 CHROMIUM = os.environ.get("CVMS_CHROMIUM", "/usr/bin/chromium")
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
