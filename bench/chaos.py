@@ -659,13 +659,10 @@ class Chaos:
         healed when the system is as it was before, not when it beats the machine."""
         with self.lock:
             lags = [lag for lag in (self.lag_ms(d) for d in steady.doses) if lag is not None]
-        if lags:
-            self.healed_ms = max(HEALED_MS, 2 * statistics.median(lags))
+        steady_ms = statistics.median(lags) if lags else 0.0
+        self.healed_ms = max(HEALED_MS, 2 * steady_ms)
         if self.healed_ms > HEALED_MS:
-            log(
-                f"steady lag {statistics.median(lags):.0f} ms: healed means under "
-                f"{self.healed_ms:.0f} ms on this machine"
-            )
+            log(f"steady lag {steady_ms:.0f} ms: healed means under {self.healed_ms:.0f} ms here")
 
     # -- the faults --------------------------------------------------------------------------------
     def enter(self, phase: Phase) -> None:
@@ -745,6 +742,8 @@ class Chaos:
             },
             "gateway": f"{self.cluster.gateway_url}/ready",
         }
+        # Not Cluster.wait_http: it gives up on a process that has exited, and the supervisor
+        # may be starting that process again at this moment.
         deadline = time.monotonic() + 120
         for name, url in urls.items():
             while True:

@@ -33,7 +33,8 @@ def rabbitmqctl(*args: str) -> None:
 class _Vhosts:
     """Vhosts made and removed by the batch: every rabbitmqctl call boots an Erlang VM (1-2 s),
     and three calls per test (add, permit, delete) were a large part of the unit suites' time.
-    Each vhost still serves one test only and is deleted after it, with all its queues."""
+    Each vhost still serves one test only; it is deleted, with all its queues, once 16 have
+    been used (or at exit)."""
 
     BATCH = 16
 
