@@ -30,14 +30,22 @@ import json  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
+from datetime import date  # noqa: E402
 
+import eventlet  # noqa: E402
 import pika  # noqa: E402
 import pytest  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.engine import Engine, Row  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from cvms_platform import tables  # noqa: E402
 from cvms_platform.consumer import QUORUM  # noqa: E402
 from cvms_platform.db import make_engine  # noqa: E402
+from cvms_platform.envelope import Event  # noqa: E402
+from cvms_platform.outbox import record_event  # noqa: E402
 from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
 
 BROKER_HOST = "127.0.0.1"
@@ -192,3 +200,68 @@ def postgres_engine(postgres_url):
     )
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request):
+    """The test once on SQLite and once on PostgreSQL."""
+    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
+    return request.getfixturevalue(name)
+
+
+# -- events and the outbox ------------------------------------------------------------------------
+def lot_received_payload(**overrides) -> dict:
+    """A lot_received payload its contract accepts: a new lot from a new shipment each time."""
+    payload = {
+        "lot_id": str(uuid.uuid4()),
+        "shipment_id": f"SHIP-{uuid.uuid4().hex[:6]}",
+        "location_id": "demo-clinic",
+        "product_id": "pfizer-gray-12plus",
+        "lot_number": "FK1234",
+        "expiration_date": date(2030, 1, 31),
+        "doses": 60,
+        "doses_on_hand": 60,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def inventory_adjusted_payload() -> dict:
+    """An inventory_adjusted payload: one dose of a new lot wasted."""
+    return {
+        "ledger_entry_id": str(uuid.uuid4()),
+        "location_id": "demo-clinic",
+        "lot_id": str(uuid.uuid4()),
+        "product_id": "pfizer-gray-12plus",
+        "reason": "wasted",
+        "delta": -1,
+        "doses_on_hand": 59,
+    }
+
+
+def commit_event(
+    engine: Engine,
+    event_type: str = "lot_received",
+    payload: dict | None = None,
+    correlation_id: str = "req-1",
+) -> Event:
+    """Record an event in the outbox in a transaction of its own (a new lot by default)."""
+    payload = payload if payload is not None else lot_received_payload()
+    with Session(engine) as session, session.begin():
+        return record_event(session, event_type, payload, correlation_id=correlation_id)
+
+
+def outbox_row(engine: Engine, event_id: str) -> Row:
+    with engine.connect() as db:
+        return db.execute(select(tables.outbox).where(tables.outbox.c.event_id == event_id)).one()
+
+
+# -- nameko containers ----------------------------------------------------------------------------
+def stop_containers(containers: Iterable[ServiceContainer]) -> None:
+    """Stop each container gracefully within 15 s, or kill it."""
+    for container in containers:
+        try:
+            with eventlet.Timeout(15):
+                container.stop()
+        except eventlet.Timeout:
+            container.kill()

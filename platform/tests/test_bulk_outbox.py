@@ -14,24 +14,7 @@ from cvms_platform.db import UtcDateTime
 from cvms_platform.outbox import record_events
 from cvms_platform.tables import outbox
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request):
-    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
-    return request.getfixturevalue(name)
-
-
-def lot_payload(doses: int = 100):
-    return {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": "SHIP-7",
-        "location_id": "demo-clinic",
-        "product_id": "moderna-blue-12plus",
-        "lot_number": "MX-77",
-        "expiration_date": date(2031, 6, 30),
-        "doses": doses,
-        "doses_on_hand": doses,
-    }
+from .conftest import lot_received_payload
 
 
 def registered_payload():
@@ -51,7 +34,7 @@ def test_record_events_writes_each_event_in_order_as_record_event_would(any_engi
     before = datetime.now(UTC)
     payloads = [
         ("recipient_registered", registered_payload()),
-        ("lot_received", lot_payload()),
+        ("lot_received", lot_received_payload(expiration_date=date(2031, 6, 30))),
         ("recipient_registered", registered_payload()),
     ]
     with Session(any_engine) as session, session.begin():
@@ -76,15 +59,15 @@ def test_record_events_writes_each_event_in_order_as_record_event_would(any_engi
 def test_record_events_is_part_of_the_callers_transaction(any_engine):
     session = Session(any_engine)
     session.begin()
-    record_events(session, [("lot_received", lot_payload())], correlation_id="c")
+    record_events(session, [("lot_received", lot_received_payload())], correlation_id="c")
     session.rollback()
     session.close()
     assert outbox_rows(any_engine) == []
 
 
 def test_record_events_refuses_a_batch_with_one_bad_payload_and_writes_nothing(any_engine):
-    events = [("lot_received", lot_payload()) for _ in range(3)]
-    events.insert(2, ("lot_received", lot_payload(doses=0)))
+    events = [("lot_received", lot_received_payload()) for _ in range(3)]
+    events.insert(2, ("lot_received", lot_received_payload(doses=0, doses_on_hand=0)))
     with (
         Session(any_engine) as session,
         session.begin(),

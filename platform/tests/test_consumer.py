@@ -22,6 +22,8 @@ from cvms_platform.outbox import record_event
 from cvms_platform.relay import OutboxRelay
 from cvms_platform.tables import inbox, outbox
 
+from .conftest import lot_received_payload, stop_containers
+
 CALLS: dict[str, list] = defaultdict(list)
 
 
@@ -91,17 +93,7 @@ class DatabaseDownAWhile:
 
 
 def lot_received(**overrides):
-    payload = {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": f"SHIP-{uuid.uuid4().hex[:6]}",
-        "location_id": "demo-clinic",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": date(2030, 1, 31),
-        "doses": 60,
-        "doses_on_hand": 60,
-    }
-    payload.update(overrides)
+    payload = lot_received_payload(**overrides)
     return to_wire(new_event("lot_received", payload, correlation_id=f"req-{uuid.uuid4().hex}"))
 
 
@@ -145,12 +137,7 @@ def run_service(amqp_uri, sqlite_url, sqlite_engine, monkeypatch):
         return container
 
     yield run
-    for container in containers:
-        try:
-            with eventlet.Timeout(15):
-                container.stop()
-        except eventlet.Timeout:
-            container.kill()
+    stop_containers(containers)
 
 
 def stop(container):

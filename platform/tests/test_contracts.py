@@ -7,20 +7,7 @@ from cvms_platform import contracts
 from cvms_platform.contracts import CONTRACTS, latest, new_event, parse, to_wire
 from cvms_platform.errors import ContractViolation
 
-
-def lot_received_payload(**overrides):
-    payload = {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": "SHIP-1",
-        "location_id": "demo-clinic",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": date(2030, 1, 31),
-        "doses": 60,
-        "doses_on_hand": 60,
-    }
-    payload.update(overrides)
-    return payload
+from .conftest import lot_received_payload
 
 
 def dose_administered_payload(**overrides):

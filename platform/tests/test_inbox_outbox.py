@@ -1,5 +1,5 @@
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 import pytest
@@ -14,18 +14,7 @@ from cvms_platform.outbox import record_event
 from cvms_platform.tables import inbox as inbox_table
 from cvms_platform.tables import outbox
 
-
-def lot_payload():
-    return {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": "SHIP-7",
-        "location_id": "demo-clinic",
-        "product_id": "moderna-blue-12plus",
-        "lot_number": "MX-77",
-        "expiration_date": date(2031, 6, 30),
-        "doses": 100,
-        "doses_on_hand": 100,
-    }
+from .conftest import lot_received_payload
 
 
 def inbox_rows(engine):
@@ -34,12 +23,6 @@ def inbox_rows(engine):
 
 
 # -- inbox ----------------------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request):
-    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
-    return request.getfixturevalue(name)
-
-
 def test_claim_is_true_the_first_time_and_false_after(any_engine):
     event_id = str(uuid.uuid4())
     with Session(any_engine) as session, session.begin():
@@ -81,20 +64,27 @@ def test_a_rolled_back_claim_leaves_the_event_unhandled(any_engine):
         assert inbox.claim(session, event_id, "C.h") is True
 
 
-def test_a_concurrent_duplicate_waits_for_the_first_and_then_sees_it(postgres_engine):
-    """Two deliveries of one event in flight at once: the second waits on the unique key until
-    the first commits, then claims nothing."""
+def _two_deliveries(engine) -> tuple[Session, eventlet.greenthread.GreenThread]:
+    """Two deliveries of one event in flight at once: the first has claimed it in a transaction
+    still open (returned), the second is claiming it in a green thread of its own."""
     event_id = str(uuid.uuid4())
-    first = Session(postgres_engine)
+    first = Session(engine)
     first.begin()
     assert inbox.claim(first, event_id, "C.h") is True
 
     def second_delivery():
-        with Session(postgres_engine) as session, session.begin():
+        with Session(engine) as session, session.begin():
             return inbox.claim(session, event_id, "C.h")
 
-    pending = eventlet.spawn(second_delivery)
+    second = eventlet.spawn(second_delivery)
     eventlet.sleep(0)  # let it start and block on the row lock
+    return first, second
+
+
+def test_a_concurrent_duplicate_waits_for_the_first_and_then_sees_it(postgres_engine):
+    """The second delivery waits on the unique key until the first commits, then claims
+    nothing."""
+    first, pending = _two_deliveries(postgres_engine)
     # Not decided while the first is undecided ...
     with pytest.raises(eventlet.Timeout), eventlet.Timeout(0.3):
         pending.wait()
@@ -106,17 +96,7 @@ def test_a_concurrent_duplicate_waits_for_the_first_and_then_sees_it(postgres_en
 
 
 def test_a_concurrent_duplicate_applies_if_the_first_rolls_back(postgres_engine):
-    event_id = str(uuid.uuid4())
-    first = Session(postgres_engine)
-    first.begin()
-    assert inbox.claim(first, event_id, "C.h") is True
-
-    def second_delivery():
-        with Session(postgres_engine) as session, session.begin():
-            return inbox.claim(session, event_id, "C.h")
-
-    pending = eventlet.spawn(second_delivery)
-    eventlet.sleep(0)
+    first, pending = _two_deliveries(postgres_engine)
     first.rollback()
     first.close()
     assert pending.wait() is True
@@ -126,7 +106,9 @@ def test_a_concurrent_duplicate_applies_if_the_first_rolls_back(postgres_engine)
 def test_record_event_writes_a_pending_row_with_the_wire_body(any_engine):
     before = datetime.now(UTC)
     with Session(any_engine) as session, session.begin():
-        event = record_event(session, "lot_received", lot_payload(), correlation_id="req-42")
+        event = record_event(
+            session, "lot_received", lot_received_payload(), correlation_id="req-42"
+        )
 
     with any_engine.connect() as connection:
         row = connection.execute(select(outbox)).one()
@@ -148,7 +130,7 @@ def test_record_event_writes_a_pending_row_with_the_wire_body(any_engine):
 def test_record_event_is_part_of_the_callers_transaction(sqlite_engine):
     session = Session(sqlite_engine)
     session.begin()
-    record_event(session, "lot_received", lot_payload(), correlation_id="c")
+    record_event(session, "lot_received", lot_received_payload(), correlation_id="c")
     session.rollback()
     session.close()
     with sqlite_engine.connect() as connection:
@@ -157,14 +139,14 @@ def test_record_event_is_part_of_the_callers_transaction(sqlite_engine):
 
 def test_record_event_refuses_a_bad_payload_and_writes_nothing(sqlite_engine):
     with Session(sqlite_engine) as session, session.begin(), pytest.raises(ValueError):
-        record_event(session, "lot_received", {**lot_payload(), "doses": 0}, correlation_id="c")
+        record_event(session, "lot_received", lot_received_payload(doses=0), correlation_id="c")
     with sqlite_engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(outbox)) == 0
 
 
 def test_an_event_id_is_recorded_once(sqlite_engine):
     with Session(sqlite_engine) as session, session.begin():
-        event = record_event(session, "lot_received", lot_payload(), correlation_id="c")
+        event = record_event(session, "lot_received", lot_received_payload(), correlation_id="c")
     with pytest.raises(IntegrityError), Session(sqlite_engine) as session, session.begin():
         session.execute(
             outbox.insert().values(
@@ -193,7 +175,7 @@ def test_a_service_migration_creates_the_outbox_and_inbox(tmp_path):
         # and the tables work with the platform's own helpers
         make_session = sessionmaker(bind=engine)
         with make_session() as session, session.begin():
-            record_event(session, "lot_received", lot_payload(), correlation_id="c")
+            record_event(session, "lot_received", lot_received_payload(), correlation_id="c")
             assert inbox.claim(session, str(uuid.uuid4()), "X.y") is True
         # upgrading again is harmless
         migrate.upgrade("inventory", url=url)

@@ -1,8 +1,6 @@
 """An idle relay is woken by committed outbox rows (PostgreSQL LISTEN/NOTIFY), not by polling."""
 
 import threading
-import uuid
-from datetime import date
 
 import pytest
 from alembic.migration import MigrationContext
@@ -15,28 +13,12 @@ from cvms_platform.outbox import record_event
 from cvms_platform.relay import OutboxRelay
 from cvms_platform.tables import outbox
 
-
-def lot_payload() -> dict:
-    return {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": f"SHIP-{uuid.uuid4().hex[:6]}",
-        "location_id": "demo-clinic",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": date(2030, 1, 31),
-        "doses": 60,
-        "doses_on_hand": 60,
-    }
+from .conftest import commit_event, lot_received_payload
 
 
 def migrate(engine) -> None:
     with engine.begin() as connection:
         outbox_wakeup.install(Operations(MigrationContext.configure(connection)))
-
-
-def commit_event(engine) -> None:
-    with Session(engine) as session, session.begin():
-        record_event(session, "lot_received", lot_payload(), correlation_id="c")
 
 
 @pytest.fixture
@@ -50,7 +32,7 @@ def wakeup(postgres_engine):
 
 def test_a_committed_outbox_row_wakes_the_listener_and_nothing_else_does(postgres_engine, wakeup):
     with Session(postgres_engine) as session, session.begin():
-        record_event(session, "lot_received", lot_payload(), correlation_id="c")
+        record_event(session, "lot_received", lot_received_payload(), correlation_id="c")
         session.rollback()  # never committed: nothing to send, nothing announced
     assert wakeup.wait(0.3) is False
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pika.exceptions
 import pytest
@@ -22,45 +22,9 @@ from cvms_platform.relay import OutboxRelay, event_exchange
 from cvms_platform.tables import outbox
 from cvms_platform.timeutil import as_utc, utcnow
 
+from .conftest import commit_event, inventory_adjusted_payload, lot_received_payload, outbox_row
+
 DEAD_BROKER = "amqp://guest:guest@127.0.0.1:1/"
-
-
-def lot_payload(**overrides):
-    payload = {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": f"SHIP-{uuid.uuid4().hex[:6]}",
-        "location_id": "demo-clinic",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": date(2030, 1, 31),
-        "doses": 60,
-        "doses_on_hand": 60,
-    }
-    payload.update(overrides)
-    return payload
-
-
-def adjusted_payload():
-    return {
-        "ledger_entry_id": str(uuid.uuid4()),
-        "location_id": "demo-clinic",
-        "lot_id": str(uuid.uuid4()),
-        "product_id": "pfizer-gray-12plus",
-        "reason": "wasted",
-        "delta": -1,
-        "doses_on_hand": 59,
-    }
-
-
-def commit_event(engine, event_type="lot_received", payload=None, correlation_id="req-1"):
-    payload = payload if payload is not None else lot_payload()
-    with Session(engine) as session, session.begin():
-        return record_event(session, event_type, payload, correlation_id=correlation_id)
-
-
-def outbox_row(engine, event_id):
-    with engine.connect() as db:
-        return db.execute(select(outbox).where(outbox.c.event_id == event_id)).one()
 
 
 @pytest.fixture
@@ -152,7 +116,7 @@ def test_each_event_goes_to_its_source_exchange_by_type(sqlite_engine, broker, m
     lots = broker.bind_queue("inventory", "lot_received")
     adjustments = broker.bind_queue("inventory", "inventory_adjusted")
     lot = commit_event(sqlite_engine)
-    adjustment = commit_event(sqlite_engine, "inventory_adjusted", adjusted_payload())
+    adjustment = commit_event(sqlite_engine, "inventory_adjusted", inventory_adjusted_payload())
 
     assert make_relay().relay_once() == 2
 
@@ -167,7 +131,7 @@ def test_an_uncommitted_event_is_not_published(sqlite_url, sqlite_engine, broker
     try:
         session = Session(writer)
         session.begin()
-        record_event(session, "lot_received", lot_payload(), correlation_id="c")
+        record_event(session, "lot_received", lot_received_payload(), correlation_id="c")
         session.flush()
         session.rollback()
         session.close()

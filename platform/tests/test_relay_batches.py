@@ -8,43 +8,18 @@ import socket
 import struct
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import update
 
-from cvms_platform.outbox import record_event
 from cvms_platform.relay import CONNECTION_ERRORS, OutboxRelay
 from cvms_platform.tables import outbox
 from cvms_platform.timeutil import as_utc, utcnow
 
-
-def lot_payload():
-    return {
-        "lot_id": str(uuid.uuid4()),
-        "shipment_id": f"SHIP-{uuid.uuid4().hex[:6]}",
-        "location_id": "demo-clinic",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": date(2030, 1, 31),
-        "doses": 60,
-        "doses_on_hand": 60,
-    }
-
-
-def adjusted_payload():
-    return {
-        "ledger_entry_id": str(uuid.uuid4()),
-        "location_id": "demo-clinic",
-        "lot_id": str(uuid.uuid4()),
-        "product_id": "pfizer-gray-12plus",
-        "reason": "wasted",
-        "delta": -1,
-        "doses_on_hand": 59,
-    }
+from .conftest import commit_event, inventory_adjusted_payload, outbox_row
 
 
 def discrepancy_payload():
@@ -55,18 +30,6 @@ def discrepancy_payload():
         "reason": "no_stock",
         "source_event_id": str(uuid.uuid4()),
     }
-
-
-def commit_event(engine, event_type="lot_received", payload=None):
-    with Session(engine) as session, session.begin():
-        return record_event(
-            session, event_type, payload or lot_payload(), correlation_id="req-batch"
-        )
-
-
-def outbox_row(engine, event_id):
-    with engine.connect() as db:
-        return db.execute(select(outbox).where(outbox.c.event_id == event_id)).one()
 
 
 @pytest.fixture
@@ -127,7 +90,7 @@ def test_a_mixed_batch_gives_each_row_its_own_outcome(sqlite_engine, broker, mak
     # Nothing is bound for inventory_adjusted (a subscriber may not have started yet: retried
     # during the grace) nor for inventory_discrepancy_recorded (nobody subscribes: given up).
     first = commit_event(sqlite_engine)
-    waiting = commit_event(sqlite_engine, "inventory_adjusted", adjusted_payload())
+    waiting = commit_event(sqlite_engine, "inventory_adjusted", inventory_adjusted_payload())
     nobody = commit_event(sqlite_engine, "inventory_discrepancy_recorded", discrepancy_payload())
     last = commit_event(sqlite_engine)
     confirmed_before, unroutable_before = published("confirmed"), published("unroutable")
@@ -160,7 +123,7 @@ def test_a_nacked_message_is_retried_with_backoff_and_the_rest_of_its_batch_is_s
     )
     adjustments = broker.bind_queue("inventory", "inventory_adjusted")
     refused = commit_event(sqlite_engine)
-    accepted = commit_event(sqlite_engine, "inventory_adjusted", adjusted_payload())
+    accepted = commit_event(sqlite_engine, "inventory_adjusted", inventory_adjusted_payload())
     failed_before = published("failed")
     before = utcnow()
     relay = make_relay()

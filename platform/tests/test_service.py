@@ -7,7 +7,6 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime
 
-import eventlet
 import pytest
 from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -20,6 +19,8 @@ from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc  # what the services use: replies without publisher confirms
 from cvms_platform.service import CorrelationId, CvmsService
 from cvms_platform.tables import outbox
+
+from .conftest import stop_containers
 
 
 class Probe(CvmsService):
@@ -58,12 +59,7 @@ def start(amqp_uri, monkeypatch):
         return f"http://127.0.0.1:{port}"
 
     yield start_service
-    for container in containers:
-        try:
-            with eventlet.Timeout(15):
-                container.stop()
-        except eventlet.Timeout:
-            container.kill()
+    stop_containers(containers)
 
 
 def get(url):
