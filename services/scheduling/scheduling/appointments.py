@@ -31,13 +31,13 @@ REMINDER_LEAD = timedelta(hours=24)
 
 
 def by_code(session: Session, code: str, *, lock: bool = False) -> Appointment:
-    query = select(Appointment).where(Appointment.confirmation_code == people.normalise_code(code))
-    if lock:
-        query = query.with_for_update()
-    appointment = session.scalars(query).first()
-    if appointment is None:
-        raise NotFound("No appointment has this confirmation code.")
-    return appointment
+    return people.by_code(
+        session,
+        Appointment.confirmation_code,
+        code,
+        lock=lock,
+        missing="No appointment has this confirmation code.",
+    )
 
 
 def at_location(

@@ -116,15 +116,7 @@ def seat_freed(
     if slot is not None and slot.open and slot.starts_at > now:
         entry = _next_waiting(session, slot.clinic_day_id, slot.product_id)
         if entry is not None:
-            _offer(
-                session,
-                entry,
-                CANCELLATION,
-                now,
-                min(now + OFFER_TTL, slot.starts_at),
-                correlation_id,
-                slot=slot,
-            )
+            _offer_seat(session, entry, slot, now, correlation_id)
             return entry
     seats.give_back(session, slot_id)
     return None
@@ -143,18 +135,18 @@ def offer_new_seats(session: Session, slot_id: str, now: datetime, correlation_i
             seats.take(session, slot_id, now)
         except Conflict:
             break
-        _offer(
-            session,
-            entry,
-            CANCELLATION,
-            now,
-            min(now + OFFER_TTL, slot.starts_at),
-            correlation_id,
-            slot=slot,
-        )
+        _offer_seat(session, entry, slot, now, correlation_id)
         offered += 1
         slot = session.get(Slot, slot_id, populate_existing=True)
     return offered
+
+
+def _offer_seat(
+    session: Session, entry: WaitlistEntry, slot: Slot, now: datetime, correlation_id: str
+) -> None:
+    """Offer `entry` a held seat of `slot`, open until OFFER_TTL from now or the slot's start."""
+    expires_at = min(now + OFFER_TTL, slot.starts_at)
+    _offer(session, entry, CANCELLATION, now, expires_at, correlation_id, slot=slot)
 
 
 def _offer(
@@ -192,13 +184,9 @@ def _offer(
 
 
 def entry_by_code(session: Session, code: str, *, lock: bool = False) -> WaitlistEntry:
-    query = select(WaitlistEntry).where(WaitlistEntry.code == people.normalise_code(code))
-    if lock:
-        query = query.with_for_update()
-    entry = session.scalars(query).first()
-    if entry is None:
-        raise NotFound("No waitlist entry has this code.")
-    return entry
+    return people.by_code(
+        session, WaitlistEntry.code, code, lock=lock, missing="No waitlist entry has this code."
+    )
 
 
 def accept(session: Session, code: str, now: datetime, correlation_id: str):
