@@ -128,7 +128,24 @@ class Slot(Base):
     open: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Appointment(Base):
+class BookingPerson:
+    """Who an appointment or a waitlist place is for, as they gave it, and how to reach them."""
+
+    # normalised family name | given name | birth date: who "one per person per dose" means.
+    person_key: Mapped[str] = mapped_column(String(300))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(254))
+    preferred_language: Mapped[str] = mapped_column(String(5), default="en")
+
+    @property
+    def contact_channels(self) -> list[str]:
+        return [c for c, v in (("email", self.email), ("sms", self.phone)) if v]
+
+
+class Appointment(BookingPerson, Base):
     __tablename__ = "appointments"
     __table_args__ = (
         Index(
@@ -160,14 +177,6 @@ class Appointment(Base):
     slot_id: Mapped[str | None] = mapped_column(ForeignKey("slots.id"))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(20), default=BOOKED)
-    # normalised family name | given name | birth date: who "one per person per dose" means.
-    person_key: Mapped[str] = mapped_column(String(300))
-    given_name: Mapped[str] = mapped_column(String(100))
-    family_name: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[date] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(30))
-    email: Mapped[str | None] = mapped_column(String(254))
-    preferred_language: Mapped[str] = mapped_column(String(5), default="en")
     # Administration's recipient id, given at check-in: links the recorded dose to this booking.
     recipient_id: Mapped[str | None] = mapped_column(String(36))
     previous_appointment_id: Mapped[str | None] = mapped_column(String(36))
@@ -179,10 +188,6 @@ class Appointment(Base):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-    @property
-    def contact_channels(self) -> list[str]:
-        return [c for c, v in (("email", self.email), ("sms", self.phone)) if v]
 
 
 class AppointmentHistory(Base):
@@ -200,7 +205,7 @@ class AppointmentHistory(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class WaitlistEntry(Base):
+class WaitlistEntry(BookingPerson, Base):
     __tablename__ = "waitlist_entries"
     __table_args__ = (
         Index(
@@ -221,13 +226,6 @@ class WaitlistEntry(Base):
     location_id: Mapped[str] = mapped_column(String(64))
     product_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default=WAITING)
-    person_key: Mapped[str] = mapped_column(String(300))
-    given_name: Mapped[str] = mapped_column(String(100))
-    family_name: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[date] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(30))
-    email: Mapped[str | None] = mapped_column(String(254))
-    preferred_language: Mapped[str] = mapped_column(String(5), default="en")
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # An offer holds a seat of `offered_slot_id` (counted in its `booked`) until it expires;
     # a leftover-dose offer has no slot.
@@ -236,10 +234,6 @@ class WaitlistEntry(Base):
     offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     offer_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     appointment_id: Mapped[str | None] = mapped_column(String(36))
-
-    @property
-    def contact_channels(self) -> list[str]:
-        return [c for c, v in (("email", self.email), ("sms", self.phone)) if v]
 
 
 class WalkIn(Base):
