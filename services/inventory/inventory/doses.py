@@ -42,21 +42,9 @@ class Held:
 
 def dose_administered(session: Session, event: Event) -> None:
     dose = event.payload
-    administration_id = str(dose["administration_id"])
-    record = _locked(session, administration_id)
-    if record is None:
-        record = AdministrationDose(
-            administration_id=administration_id,
-            location_id=dose["location_id"],
-            lot_id=str(dose["lot_id"]),
-            product_id=dose["product_id"],
-            administered_at=dose["administered_at"],
-            voided=False,
-            as_of=dose["administered_at"],
-        )
-        session.add(record)
-        session.flush()
-    # else a correction or void of this dose was applied first, and it stands.
+    # A correction or void of this dose applied first made the record, and it stands.
+    record = _record_of(session, dose, lot_id=str(dose["lot_id"]), at=dose["administered_at"])
+    session.flush()
     _reconcile(session, record, event, note=None)
 
 
@@ -93,7 +81,8 @@ def _record_of(session: Session, payload: dict, *, lot_id: str, at: datetime):
     administration_id = str(payload["administration_id"])
     record = _locked(session, administration_id)
     if record is None:
-        # Its dose_administered event has not been applied yet: it will find this record.
+        # The dose's first event (its dose_administered, or a void or correction delivered
+        # before it): the others will find this record.
         record = AdministrationDose(
             administration_id=administration_id,
             location_id=payload["location_id"],
