@@ -68,24 +68,46 @@ def make_shipment():
 
 
 @pytest.fixture
+def receive(service):
+    """Receive a lot of `doses` (a shipment of its own) at `location`."""
+
+    def receive(doses: int = 10, location: str = LOCATION, **overrides) -> dict:
+        return service.receive_lot(location, shipment(doses=doses, **overrides))["lot"]
+
+    return receive
+
+
+def on_hand(service, lot: dict) -> int:
+    return service.get_lot(lot["id"])["doses_on_hand"]
+
+
+@pytest.fixture
 def lot(service) -> dict:
     """A lot of two doses received at LOCATION."""
     return service.receive_lot(LOCATION, shipment())["lot"]
 
 
-def dose_body(lot: dict, *, location_id: str | None = None, correlation_id="corr-dose") -> dict:
-    """The wire body administration's relay publishes for one dose given from `lot`."""
+def dose_body(
+    lot: dict,
+    *,
+    location_id: str | None = None,
+    administration_id: str | None = None,
+    administered_at: datetime | None = None,
+    correlation_id: str = "corr-dose",
+) -> dict:
+    """The wire body administration's relay publishes for one dose given from `lot` (a new
+    administration, given now, at the lot's location, unless told otherwise)."""
     event = new_event(
         "dose_administered",
         {
-            "administration_id": str(uuid.uuid4()),
+            "administration_id": administration_id or str(uuid.uuid4()),
             "recipient_id": str(uuid.uuid4()),
             "location_id": location_id or lot["location_id"],
             "lot_id": lot["id"],
             "product_id": lot["product_id"],
             "lot_number": lot["lot_number"],
             "dose_number": 1,
-            "administered_at": datetime.now(UTC),
+            "administered_at": administered_at or datetime.now(UTC),
         },
         correlation_id=correlation_id,
     )

@@ -1,12 +1,12 @@
 """choose_lot: first expired, first out, with open vials first and unusable lots left out."""
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cvms_platform.contracts import new_event, to_wire
 from cvms_platform.errors import InvalidInput, NoUsableLot, Unprocessable
+
+from .conftest import dose_body
 
 LOCATION = "clinic-1"
 GRAY_CAP = "pfizer-gray-12plus"
@@ -27,24 +27,7 @@ def now() -> str:
 
 
 def give(service, lot: dict) -> None:
-    service.on_dose_administered(
-        to_wire(
-            new_event(
-                "dose_administered",
-                {
-                    "administration_id": str(uuid.uuid4()),
-                    "recipient_id": str(uuid.uuid4()),
-                    "location_id": lot["location_id"],
-                    "lot_id": lot["id"],
-                    "product_id": lot["product_id"],
-                    "lot_number": lot["lot_number"],
-                    "dose_number": 1,
-                    "administered_at": datetime.now(UTC),
-                },
-                correlation_id="corr-fefo",
-            )
-        )
-    )
+    service.on_dose_administered(dose_body(lot, correlation_id="corr-fefo"))
 
 
 def test_the_lot_expiring_first_is_chosen(service, receive):

@@ -13,6 +13,8 @@ from cvms_platform import contracts
 from cvms_platform.contracts import new_event, to_wire
 from inventory.models import Discrepancy, LedgerEntry, Lot, OpenVial
 
+from .conftest import on_hand
+
 LOCATION = "clinic-1"
 
 
@@ -55,18 +57,6 @@ def voided(given: dict) -> dict:
             correlation_id="corr-void",
         )
     )
-
-
-@pytest.fixture
-def receive(service, make_shipment):
-    def receive(doses: int = 10, **overrides) -> dict:
-        return service.receive_lot(LOCATION, make_shipment(doses=doses, **overrides))["lot"]
-
-    return receive
-
-
-def on_hand(service, lot: dict) -> int:
-    return service.get_lot(lot["id"])["doses_on_hand"]
 
 
 def administered(read) -> list[LedgerEntry]:

@@ -2,37 +2,24 @@
 time, else opens one; what is left at the beyond-use time is wasted by the timer's job, which
 takes its clock as an argument so the tests move time instead of waiting."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from nameko.timer import Timer
 from sqlalchemy import select
 
 from cvms_platform import contracts
-from cvms_platform.contracts import new_event, to_wire
 from inventory.models import LedgerEntry, OpenVial
 from inventory.service import InventoryService
+
+from .conftest import dose_body
 
 LOCATION = "clinic-1"
 GRAY_CAP = "pfizer-gray-12plus"  # 6 doses a vial, 12 hours beyond use
 
 
 def dose(lot: dict, at: datetime | None = None, administration_id: str | None = None) -> dict:
-    return to_wire(
-        new_event(
-            "dose_administered",
-            {
-                "administration_id": administration_id or str(uuid.uuid4()),
-                "recipient_id": str(uuid.uuid4()),
-                "location_id": lot["location_id"],
-                "lot_id": lot["id"],
-                "product_id": lot["product_id"],
-                "lot_number": lot["lot_number"],
-                "dose_number": 1,
-                "administered_at": at or datetime.now(UTC),
-            },
-            correlation_id="corr-vial",
-        )
+    return dose_body(
+        lot, administration_id=administration_id, administered_at=at, correlation_id="corr-vial"
     )
 
 

@@ -13,40 +13,24 @@ from cvms_platform.contracts import new_event, to_wire
 from cvms_platform.errors import InvalidInput
 from inventory.service import InventoryService
 
+from .conftest import dose_body
+
 LOCATION = "clinic-1"
 GRAY = "pfizer-gray-12plus"
 TODAY = datetime.now(UTC).date()
 TOMORROW = TODAY + timedelta(days=1)  # today's doses are in its 7-day window
 
 
-@pytest.fixture
-def receive(service, make_shipment):
-    def receive(doses: int, location: str = LOCATION, **overrides) -> dict:
-        return service.receive_lot(location, make_shipment(doses=doses, **overrides))["lot"]
-
-    return receive
-
-
 def give(service, lot: dict, count: int) -> list[str]:
-    ids = []
-    for _ in range(count):
-        ids.append(str(uuid.uuid4()))
+    """Give `count` doses from `lot`, three days ago; their administration ids."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    for administration_id in ids:
         service.on_dose_administered(
-            to_wire(
-                new_event(
-                    "dose_administered",
-                    {
-                        "administration_id": ids[-1],
-                        "recipient_id": str(uuid.uuid4()),
-                        "location_id": lot["location_id"],
-                        "lot_id": lot["id"],
-                        "product_id": lot["product_id"],
-                        "lot_number": lot["lot_number"],
-                        "dose_number": 1,
-                        "administered_at": datetime.now(UTC) - timedelta(days=3),
-                    },
-                    correlation_id="corr-supply",
-                )
+            dose_body(
+                lot,
+                administration_id=administration_id,
+                administered_at=datetime.now(UTC) - timedelta(days=3),
+                correlation_id="corr-supply",
             )
         )
     return ids

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from cvms_platform import contracts
-from cvms_platform.contracts import new_event, to_wire
 from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from inventory.models import LedgerEntry, Lot
+
+from .conftest import dose_body
 
 SOURCE, DESTINATION = "clinic-1", "clinic-2"
 
@@ -149,22 +150,7 @@ def test_bad_requests_are_invalid_input(service, lot, change, field):
 def test_doses_given_at_the_destination_come_from_the_transferred_lot(service, lot):
     answer = service.transfer_lot(SOURCE, lot["id"], request())
     there = service.get_lot(answer["to_lot_id"])
-    body = to_wire(
-        new_event(
-            "dose_administered",
-            {
-                "administration_id": str(uuid.uuid4()),
-                "recipient_id": str(uuid.uuid4()),
-                "location_id": DESTINATION,
-                "lot_id": there["id"],
-                "product_id": there["product_id"],
-                "lot_number": there["lot_number"],
-                "dose_number": 1,
-                "administered_at": datetime.now(UTC),
-            },
-            correlation_id="corr",
-        )
-    )
+    body = dose_body(there, location_id=DESTINATION, correlation_id="corr")
 
     service.on_dose_administered(body)
 

@@ -6,11 +6,12 @@ import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from cvms_platform.contracts import new_event, to_wire
 from inventory.models import Discrepancy, LedgerEntry, OpenVial
+
+from .conftest import on_hand
 
 LOCATION = "clinic-1"
 
@@ -74,18 +75,6 @@ class Dose:
             **fields,
         }
         return to_wire(new_event(event_type, payload, correlation_id=f"corr-{event_type}"))
-
-
-@pytest.fixture
-def receive(service, make_shipment):
-    def receive(doses: int = 10, **overrides) -> dict:
-        return service.receive_lot(LOCATION, make_shipment(doses=doses, **overrides))["lot"]
-
-    return receive
-
-
-def on_hand(service, lot: dict) -> int:
-    return service.get_lot(lot["id"])["doses_on_hand"]
 
 
 def entries(read, reason: str) -> list[LedgerEntry]:

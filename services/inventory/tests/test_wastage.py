@@ -9,6 +9,8 @@ from cvms_platform import contracts
 from cvms_platform.errors import InvalidInput, NotFound, Unprocessable
 from inventory.models import LedgerEntry
 
+from .conftest import on_hand
+
 LOCATION = "clinic-1"
 
 
@@ -16,10 +18,6 @@ LOCATION = "clinic-1"
 def stocked(service, make_shipment) -> dict:
     """A lot of ten doses at clinic-1."""
     return service.receive_lot(LOCATION, make_shipment(doses=10))["lot"]
-
-
-def on_hand(service, lot) -> int:
-    return service.get_lot(lot["id"])["doses_on_hand"]
 
 
 # -- wastage --------------------------------------------------------------------------------------
