@@ -127,6 +127,32 @@ def lot(service) -> dict:
     return found
 
 
+ADDRESS = {
+    "line1": "12 Analytical Way",
+    "city": "Springfield",
+    "state": "IL",
+    "postal_code": "62701",
+}
+
+
+def registration_form(**overrides) -> dict:
+    """A fully filled Recipient Registration form."""
+    return {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "birth_date": "1990-12-10",
+        "sex": "F",
+        "race": "2106-3",
+        "ethnicity": "2186-5",
+        "address": {**ADDRESS, "line2": "Apt 3"},
+        "phone": "(217) 555-0134",
+        "email": "ada@example.org",
+        "preferred_language": "es",
+        "contact_preferences": {"email": True, "sms": True, "phone": False, "mail": False},
+        **overrides,
+    }
+
+
 @pytest.fixture
 def recipient(service) -> dict:
     return service.register_recipient(

@@ -42,6 +42,17 @@ def correct(service, dose: dict, correction: dict, may_override: bool = False) -
     )["administration"]
 
 
+def quarantined_lot(service, make_lot, days_ago: int) -> dict:
+    """Lot EW0199, quarantined `days_ago` days ago: what inventory's `get_lot` now answers."""
+    quarantined = make_lot(
+        lot_number="EW0199",
+        status="quarantined",
+        quarantined_at=(datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
+    )
+    service.inventory.get_lot.return_value = quarantined
+    return quarantined
+
+
 # -- minimum age ----------------------------------------------------------------------------------
 def test_a_lot_of_a_product_the_recipient_is_too_young_for_is_refused(
     service, teenager, lot, make_lot, make_dose
@@ -252,12 +263,7 @@ def test_a_lot_quarantined_when_the_dose_was_given_needs_an_override(
     service, recipient, lot, make_lot, make_dose
 ):
     dose = give(service, recipient, lot, make_dose, days_ago=1)
-    quarantined = make_lot(
-        lot_number="EW0199",
-        status="quarantined",
-        quarantined_at=(datetime.now(UTC) - timedelta(days=3)).isoformat(),
-    )
-    service.inventory.get_lot.return_value = quarantined
+    quarantined = quarantined_lot(service, make_lot, days_ago=3)
 
     errors = refused(service, dose, {"lot_id": quarantined["id"]})
     corrected = correct(service, dose, {"lot_id": quarantined["id"], **OVERRIDE}, True)
@@ -271,12 +277,7 @@ def test_a_lot_quarantined_after_the_dose_was_given_is_accepted(
     service, recipient, lot, make_lot, make_dose
 ):
     dose = give(service, recipient, lot, make_dose, days_ago=5)
-    quarantined = make_lot(
-        lot_number="EW0199",
-        status="quarantined",
-        quarantined_at=(datetime.now(UTC) - timedelta(days=1)).isoformat(),
-    )
-    service.inventory.get_lot.return_value = quarantined
+    quarantined = quarantined_lot(service, make_lot, days_ago=1)
 
     corrected = correct(service, dose, {"lot_id": quarantined["id"]})
 

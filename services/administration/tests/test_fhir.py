@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from cvms_platform.errors import NotFound
 
+from .conftest import ADDRESS, registration_form
+
 CVX = "http://hl7.org/fhir/sid/cvx"
 
 
@@ -21,23 +23,9 @@ def test_fhir_resources_models_r4():
 
 @pytest.fixture
 def registered(service) -> dict:
-    return service.register_recipient(
-        {
-            "given_name": "Ada",
-            "family_name": "Lovelace",
-            "birth_date": "1990-12-10",
-            "sex": "F",
-            "address": {
-                "line1": "12 Analytical Way",
-                "city": "Springfield",
-                "state": "IL",
-                "postal_code": "62701",
-            },
-            "phone": "217-555-0134",
-            "email": "ada@example.org",
-            "preferred_language": "es",
-        }
-    )["recipient"]
+    """A recipient with no second address line."""
+    form = registration_form(address=ADDRESS, phone="217-555-0134")
+    return service.register_recipient(form)["recipient"]
 
 
 def parse(answer: dict) -> Bundle:

@@ -8,6 +8,8 @@ from hl7apy.parser import parse_message
 
 from cvms_platform.errors import InvalidInput, NotFound
 
+from .conftest import ADDRESS, registration_form
+
 
 def parse(text: str):
     message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT)
@@ -31,26 +33,11 @@ def split_batch(text: str) -> tuple[list[str], list[str]]:
 
 @pytest.fixture
 def registered(service) -> dict:
-    return service.register_recipient(
-        {
-            "given_name": "Ada",
-            "family_name": "Love|lace^",
-            "birth_date": "1990-12-10",
-            "sex": "F",
-            "race": "2106-3",
-            "ethnicity": "2186-5",
-            "address": {
-                "line1": "12 Analytical Way",
-                "city": "Springfield",
-                "state": "IL",
-                "postal_code": "62701",
-            },
-            "phone": "(217) 555-0134",
-            "email": "ada@example.org",
-            "preferred_language": "es",
-            "contact_preferences": {"sms": True},
-        }
-    )["recipient"]
+    """A recipient whose family name holds HL7 delimiters, with no second address line."""
+    form = registration_form(
+        family_name="Love|lace^", address=ADDRESS, contact_preferences={"sms": True}
+    )
+    return service.register_recipient(form)["recipient"]
 
 
 def test_a_recipients_doses_make_one_valid_vxu(service, registered, lot, make_dose):

@@ -7,38 +7,16 @@ from administration.models import Recipient
 from cvms_platform import contracts
 from cvms_platform.errors import InvalidInput
 
-
-def form(**overrides) -> dict:
-    """A fully filled Recipient Registration form."""
-    return {
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "birth_date": "1990-12-10",
-        "sex": "F",
-        "race": "2106-3",
-        "ethnicity": "2186-5",
-        "address": {
-            "line1": "12 Analytical Way",
-            "line2": "Apt 3",
-            "city": "Springfield",
-            "state": "IL",
-            "postal_code": "62701",
-        },
-        "phone": "(217) 555-0134",
-        "email": "ada@example.org",
-        "preferred_language": "es",
-        "contact_preferences": {"email": True, "sms": True, "phone": False, "mail": False},
-        **overrides,
-    }
+from .conftest import registration_form
 
 
 def test_every_field_of_the_form_is_stored_and_returned(service):
-    answer = service.register_recipient(form())
+    answer = service.register_recipient(registration_form())
 
     assert (answer["created"], answer["matched"]) == (True, False)
     recipient = answer["recipient"]
     assert service.get_recipient(recipient["id"]) == recipient
-    assert {key: recipient[key] for key in form()} == form()
+    assert {key: recipient[key] for key in registration_form()} == registration_form()
 
 
 def test_optional_fields_default_to_english_and_no_contact(service):
@@ -81,7 +59,7 @@ def test_optional_fields_default_to_english_and_no_contact(service):
 )
 def test_values_outside_the_forms_code_lists_are_invalid(service, read, overrides, field):
     with pytest.raises(InvalidInput) as raised:
-        service.register_recipient(form(**overrides))
+        service.register_recipient(registration_form(**overrides))
 
     assert list(raised.value.errors) == [field]
     assert read.count(Recipient) == 0
@@ -90,7 +68,7 @@ def test_values_outside_the_forms_code_lists_are_invalid(service, read, override
 def test_a_contact_channel_needs_the_matching_contact_detail(service):
     with pytest.raises(InvalidInput) as raised:
         service.register_recipient(
-            form(
+            registration_form(
                 email=None,
                 phone=None,
                 address=None,
@@ -116,9 +94,9 @@ def test_a_contact_channel_needs_the_matching_contact_detail(service):
     ],
 )
 def test_a_likely_duplicate_is_matched_not_created(service, read, again):
-    first = service.register_recipient(form())["recipient"]
+    first = service.register_recipient(registration_form())["recipient"]
 
-    answer = service.register_recipient(form(**again))
+    answer = service.register_recipient(registration_form(**again))
 
     assert (answer["created"], answer["matched"]) == (False, True)
     assert answer["recipient"] == first
@@ -137,9 +115,9 @@ def test_a_likely_duplicate_is_matched_not_created(service, read, again):
     ],
 )
 def test_a_different_person_is_a_new_recipient(service, read, other):
-    first = service.register_recipient(form())["recipient"]
+    first = service.register_recipient(registration_form())["recipient"]
 
-    answer = service.register_recipient(form(**other))
+    answer = service.register_recipient(registration_form(**other))
 
     assert answer["created"] is True
     assert answer["recipient"]["id"] != first["id"]
@@ -147,7 +125,7 @@ def test_a_different_person_is_a_new_recipient(service, read, other):
 
 
 def test_a_new_recipient_is_announced_without_personal_data(service, read):
-    recipient = service.register_recipient(form())["recipient"]
+    recipient = service.register_recipient(registration_form())["recipient"]
 
     [body] = read.events("recipient_registered")
     event = contracts.parse(body, source="administration", event_type="recipient_registered")
@@ -164,7 +142,7 @@ def test_a_new_recipient_is_announced_without_personal_data(service, read):
 
 def test_a_refused_registration_announces_nothing(service, read):
     with pytest.raises(InvalidInput):
-        service.register_recipient(form(sex="?"))
+        service.register_recipient(registration_form(sex="?"))
 
     assert read.events("recipient_registered") == []
     assert read.all(select(Recipient)) == []
