@@ -107,6 +107,20 @@ def settings(**overrides) -> dict:
     }
 
 
+def clinic_days(*dates: str, **overrides) -> dict:
+    """A create_clinic_days request: each date 9:00-10:00 every 15 minutes, 2 seats a slot,
+    Pfizer."""
+    return {
+        "dates": list(dates),
+        "product_id": PFIZER,
+        "opens": "09:00",
+        "closes": "10:00",
+        "every_minutes": 15,
+        "capacity": 2,
+        **overrides,
+    }
+
+
 @pytest.fixture
 def location(service) -> str:
     service.save_location_settings(LOCATION, settings(), "manager")
@@ -118,14 +132,7 @@ def day(service, location) -> dict:
     """A clinic day 9:00-10:00 every 15 minutes, 2 seats a slot, Pfizer."""
     [created] = service.create_clinic_days(
         location,
-        {
-            "dates": [DAY],
-            "product_id": PFIZER,
-            "opens": "09:00",
-            "closes": "10:00",
-            "every_minutes": 15,
-            "capacity": 2,
-        },
+        clinic_days(DAY),
         "manager",
     )
     return service.get_clinic_day(location, created["id"])

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from scheduling.models import AppointmentHistory, Slot
 
-from .conftest import LOCATION, MODERNA
+from .conftest import DAY, LOCATION, MODERNA, clinic_days
 
 
 def first_slot(day) -> dict:
@@ -29,14 +29,7 @@ def test_a_day_is_made_of_slots_in_the_locations_time(day):
 def test_repeating_a_bulk_request_adds_no_slot_twice(service, day):
     again = service.create_clinic_days(
         LOCATION,
-        {
-            "dates": ["2030-03-04"],
-            "product_id": "pfizer-gray-12plus",
-            "opens": "09:00",
-            "closes": "10:00",
-            "every_minutes": 15,
-            "capacity": 2,
-        },
+        clinic_days(DAY),
         "manager",
     )
     assert again[0]["slots_added"] == 0
@@ -46,14 +39,7 @@ def test_an_unknown_product_is_refused(service, location):
     with pytest.raises(InvalidInput) as error:
         service.create_clinic_days(
             location,
-            {
-                "dates": ["2030-03-04"],
-                "product_id": "no-such-vaccine",
-                "opens": "09:00",
-                "closes": "10:00",
-                "every_minutes": 15,
-                "capacity": 2,
-            },
+            clinic_days(DAY, product_id="no-such-vaccine"),
             "manager",
         )
     assert "product_id" in error.value.errors
@@ -181,14 +167,7 @@ def test_closing_a_day_cancels_its_bookings_explicitly(service, day, make_person
 def test_closing_a_day_can_move_bookings_to_another_day(service, day, make_person, read):
     [other] = service.create_clinic_days(
         LOCATION,
-        {
-            "dates": ["2030-03-05"],
-            "product_id": "pfizer-gray-12plus",
-            "opens": "09:00",
-            "closes": "10:00",
-            "every_minutes": 15,
-            "capacity": 2,
-        },
+        clinic_days("2030-03-05"),
         "manager",
     )
     slot = day["slots"][2]  # 09:30
@@ -213,14 +192,7 @@ def test_an_unknown_code_is_not_found(service):
 def test_a_slot_of_another_product_is_not_a_reschedule_target(service, location, day, make_person):
     [moderna] = service.create_clinic_days(
         location,
-        {
-            "dates": ["2030-03-04"],
-            "product_id": MODERNA,
-            "opens": "11:00",
-            "closes": "12:00",
-            "every_minutes": 30,
-            "capacity": 2,
-        },
+        clinic_days(DAY, product_id=MODERNA, opens="11:00", closes="12:00", every_minutes=30),
         "manager",
     )
     slots = service.get_clinic_day(location, moderna["id"])["slots"]

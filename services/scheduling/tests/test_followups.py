@@ -11,7 +11,7 @@ from cvms_platform.errors import Conflict, Unprocessable
 from scheduling import catalog
 from scheduling.models import Slot
 
-from .conftest import LOCATION, PFIZER, settings
+from .conftest import DAY, LOCATION, PFIZER, clinic_days, settings
 
 GIVEN_AT = datetime(2030, 3, 4, 14, 5, tzinfo=UTC)
 
@@ -122,14 +122,7 @@ def test_a_booked_next_dose_is_kept_and_named(service, completed, make_event, re
     code, _, administration, recipient = completed
     later = service.create_clinic_days(
         LOCATION,
-        {
-            "dates": ["2030-03-26"],
-            "product_id": PFIZER,
-            "opens": "09:00",
-            "closes": "10:00",
-            "every_minutes": 15,
-            "capacity": 2,
-        },
+        clinic_days("2030-03-26"),
         "manager",
     )[0]
     slot = service.get_clinic_day(LOCATION, later["id"])["slots"][0]
@@ -321,14 +314,7 @@ def test_a_reschedule_to_another_location_is_refused(service, day, make_person, 
     service.save_location_settings("clinic-2", settings(name="Clinic Two"), "manager")
     [elsewhere] = service.create_clinic_days(
         "clinic-2",
-        {
-            "dates": ["2030-03-04"],
-            "product_id": PFIZER,
-            "opens": "11:00",
-            "closes": "12:00",
-            "every_minutes": 15,
-            "capacity": 2,
-        },
+        clinic_days(DAY, opens="11:00", closes="12:00"),
         "manager",
     )
     target = service.get_clinic_day("clinic-2", elsewhere["id"])["slots"][0]

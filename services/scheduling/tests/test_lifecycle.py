@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cvms_platform.errors import Conflict, Unprocessable
 from scheduling.models import Slot
 
-from .conftest import LOCATION, PFIZER
+from .conftest import LOCATION, PFIZER, clinic_days
 
 
 def book(service, slot, person):
@@ -67,8 +67,8 @@ def test_the_second_dose_is_bookable_from_the_interval_on_with_the_same_code(
 ):
     code, recipient = checked_in
     service.on_dose_administered(dose_event(make_event, recipient))
-    too_early = service.create_clinic_days(LOCATION, _pfizer_day("2030-03-24"), "manager")[0]
-    in_time = service.create_clinic_days(LOCATION, _pfizer_day("2030-03-25"), "manager")[0]
+    too_early = service.create_clinic_days(LOCATION, clinic_days("2030-03-24"), "manager")[0]
+    in_time = service.create_clinic_days(LOCATION, clinic_days("2030-03-25"), "manager")[0]
     early_slot = service.get_clinic_day(LOCATION, too_early["id"])["slots"][0]
 
     offered = service.next_dose_slots(code)
@@ -114,17 +114,6 @@ def test_an_imported_dose_completes_its_recipients_appointment(
     assert viewed["next_dose"]["eligible_from"] == "2030-03-25"
     [event] = read.events("appointment_completed")
     assert event["payload"]["administration_id"] == doses[1]["administration_id"]
-
-
-def _pfizer_day(date: str, capacity: int = 2) -> dict:
-    return {
-        "dates": [date],
-        "product_id": PFIZER,
-        "opens": "09:00",
-        "closes": "10:00",
-        "every_minutes": 15,
-        "capacity": capacity,
-    }
 
 
 def join(service, day, person, clock):

@@ -7,7 +7,7 @@ import pytest
 
 from cvms_platform.errors import InvalidInput
 
-from .conftest import LOCATION, NOW, PFIZER, settings
+from .conftest import LOCATION, NOW, PFIZER, clinic_days, settings
 
 
 def lot_event(make_event, lot_id, event_type="lot_received", *, at=NOW, **payload):
@@ -165,14 +165,7 @@ def test_one_location_shows_its_coming_clinic_days_with_the_seats_left(service, 
         service.set_slot_capacity(LOCATION, slot["id"], {"capacity": 0})
     service.create_clinic_days(
         LOCATION,
-        {
-            "dates": ["2030-03-05"],
-            "product_id": PFIZER,
-            "opens": "09:00",
-            "closes": "09:30",
-            "every_minutes": 15,
-            "capacity": 3,
-        },
+        clinic_days("2030-03-05", closes="09:30", capacity=3),
         "manager",
     )
     service.save_location_settings("hidden", settings(published=False), "manager")
