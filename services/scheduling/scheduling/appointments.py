@@ -31,13 +31,8 @@ REMINDER_LEAD = timedelta(hours=24)
 
 
 def by_code(session: Session, code: str, *, lock: bool = False) -> Appointment:
-    return people.by_code(
-        session,
-        Appointment.confirmation_code,
-        code,
-        lock=lock,
-        missing="No appointment has this confirmation code.",
-    )
+    missing = "No appointment has this confirmation code."
+    return people.by_code(session, Appointment.confirmation_code, code, lock=lock, missing=missing)
 
 
 def at_location(
@@ -230,7 +225,7 @@ def book_next_dose(
     taken = seats.take(session, slot_id, now)
     appointment = records.create(
         session,
-        {field: getattr(first, field) for field in records.PERSON_FIELDS},
+        first.person(),
         location_id=taken.location_id,
         product_id=taken.product_id,
         slot_id=taken.id,

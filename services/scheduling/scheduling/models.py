@@ -128,6 +128,10 @@ class Slot(Base):
     open: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# What a booking request says of the person it is for.
+PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
+
+
 class BookingPerson:
     """Who an appointment or a waitlist place is for, as they gave it, and how to reach them."""
 
@@ -143,6 +147,10 @@ class BookingPerson:
     @property
     def contact_channels(self) -> list[str]:
         return [c for c, v in (("email", self.email), ("sms", self.phone)) if v]
+
+    def person(self) -> dict:
+        """The person as a booking request names them (what records.create takes)."""
+        return {field: getattr(self, field) for field in PERSON_FIELDS}
 
 
 class Appointment(BookingPerson, Base):

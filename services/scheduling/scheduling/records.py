@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from cvms_platform.outbox import record_event
 from scheduling import people
 from scheduling.exceptions import ALREADY_BOOKED, conflict
-from scheduling.models import BOOKED, Appointment, AppointmentHistory
-
-PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
+from scheduling.models import BOOKED, PERSON_FIELDS, Appointment, AppointmentHistory
 
 
 def create(

@@ -184,9 +184,8 @@ def _offer(
 
 
 def entry_by_code(session: Session, code: str, *, lock: bool = False) -> WaitlistEntry:
-    return people.by_code(
-        session, WaitlistEntry.code, code, lock=lock, missing="No waitlist entry has this code."
-    )
+    missing = "No waitlist entry has this code."
+    return people.by_code(session, WaitlistEntry.code, code, lock=lock, missing=missing)
 
 
 def accept(session: Session, code: str, now: datetime, correlation_id: str):
@@ -201,7 +200,7 @@ def accept(session: Session, code: str, now: datetime, correlation_id: str):
         starts_at = now
     appointment = records.create(
         session,
-        {field: getattr(entry, field) for field in records.PERSON_FIELDS},
+        entry.person(),
         location_id=entry.location_id,
         product_id=entry.product_id,
         slot_id=entry.offered_slot_id,
