@@ -64,8 +64,13 @@ def _shown(kind: str) -> dict | None:
     return None
 
 
-def _password_url(token: str) -> str:
-    return url_for("auth.set_password", token=token, _external=True)
+def _show_password_link(username: str, link: dict, *, created: bool) -> None:
+    """Show once the set-password link (the API's token and expires_at) issued for a user."""
+    url = url_for("auth.set_password", token=link["token"], _external=True)
+    _show_once(
+        "user_link",
+        {"username": username, "url": url, "expires_at": link["expires_at"], "created": created},
+    )
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -93,15 +98,7 @@ def users():
             if problem.status == 409:
                 errors.fields.setdefault("email", []).append(errors.summary or "")
         else:
-            _show_once(
-                "user_link",
-                {
-                    "username": answer["user"]["username"],
-                    "url": _password_url(answer["set_password"]["token"]),
-                    "expires_at": answer["set_password"]["expires_at"],
-                    "created": True,
-                },
-            )
+            _show_password_link(answer["user"]["username"], answer["set_password"], created=True)
             flash(_("%(name)s is created.", name=answer["user"]["username"]), "success")
             return redirect(url_for("admin.users"))
     query = request.args.get("q", "").strip()
@@ -160,15 +157,7 @@ def unlock(user_id: str):
 def password_link(user_id: str):
     answer = _user_action(user_id, "password-reset-links", _("A password link is issued."))
     if answer:
-        _show_once(
-            "user_link",
-            {
-                "username": request.form.get("username", ""),
-                "url": _password_url(answer["token"]),
-                "expires_at": answer["expires_at"],
-                "created": False,
-            },
-        )
+        _show_password_link(request.form.get("username", ""), answer, created=False)
     return _back_to_users()
 
 
