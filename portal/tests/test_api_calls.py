@@ -331,10 +331,11 @@ class FakeGateway(Gateway):
     def __init__(self):
         super().__init__("http://gateway.invalid", 1)
         self.calls: list[str] = []
+        self.answers = list(ANSWERS)  # a test may put answers of its own first
 
     def call(self, method, path, **kwargs):
         self.calls.append(f"{method} {path}")
-        for answer_method, pattern, answer in ANSWERS:
+        for answer_method, pattern, answer in self.answers:
             if answer_method == method and re.fullmatch(pattern, path):
                 return answer
         raise AssertionError(f"no fixture for {method} {path}")
@@ -452,3 +453,42 @@ def test_a_product_is_named_once_with_its_cap_colour_in_the_pages_language(
 
     assert label in page and other not in page
     assert "cap colour:" not in page and "color de tapa:" not in page
+
+
+CODE = "ABCDEFGHJK"
+NEXT_DOSE = {
+    "next_dose": {
+        "dose_number": 2,
+        "product_id": RED,
+        "eligible_from": "2099-01-30",
+        "location_id": LOCATION,
+    },
+    "slots": [SLOT],
+}
+
+
+@pytest.mark.parametrize(
+    ("page", "missing", "answer"),
+    [
+        ("reschedule", "Choose a new time.", APPOINTMENT),
+        ("next-dose", "Choose a time.", {"confirmation_code": "NEXTDOSE23"}),
+    ],
+)
+def test_a_new_time_for_a_booking_is_the_slot_chosen(fake, page, missing, answer):
+    client, gateway = fake
+    gateway.answers[:0] = [
+        ("POST", f"/public/appointments/{CODE}/{page}", answer),
+        ("GET", f"/public/appointments/{CODE}/next-dose", NEXT_DOSE),
+    ]
+    with client.session_transaction() as session:
+        session["public_code"] = CODE
+
+    none_chosen = client.post(f"/appointments/mine/{page}", data={})
+    chosen = client.post(f"/appointments/mine/{page}", data={"slot_id": "s-1"})
+
+    assert none_chosen.status_code == 400
+    assert missing in none_chosen.get_data(as_text=True)
+    assert chosen.status_code == 302 and chosen.location.endswith("/appointments/mine")
+    assert f"POST /public/appointments/{CODE}/{page}" in gateway.calls
+    with client.session_transaction() as session:
+        assert session["public_code"] == answer.get("confirmation_code", CODE)

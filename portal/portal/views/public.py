@@ -10,6 +10,7 @@ minimum age, the series' interval) is the API's: its refusals are said in plain 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -385,12 +386,26 @@ def cancel():
     )
 
 
-def _slots_by_day(slots: list[dict], zone: str | None) -> list[tuple[str, list[dict]]]:
+def _slots_by_day(slots: list[dict], place: dict | None) -> list[tuple[str, list[dict]]]:
+    """The slots grouped by their day where `place` (the location, if still published) is."""
+    zone = place.get("time_zone") if place else None
     grouped: dict[str, list[dict]] = {}
     for slot in slots:
         day = local_day(slot["starts_at"], zone)
         grouped.setdefault(day.isoformat() if day else "", []).append(slot)
     return list(grouped.items())
+
+
+def _post_chosen_slot(path: str, missing: str) -> tuple[Any, FormErrors, int]:
+    """POST the slot the form chose to the API: its answer and status 200 once taken, else no
+    answer and the form's errors with their status."""
+    slot_id = request.form.get("slot_id", "")
+    if not slot_id:
+        return None, FormErrors.single("slot_id", missing), 400
+    try:
+        return api("POST", path, json={"slot_id": slot_id}), FormErrors(), 200
+    except ApiProblem as problem:
+        return None, *refused(problem, (400, 409, 422, 429))
 
 
 @bp.route("/appointments/mine/reschedule", methods=["GET", "POST"])
@@ -400,17 +415,11 @@ def reschedule():
         return _no_code()
     errors, status = FormErrors(), 200
     if request.method == "POST":
-        slot_id = request.form.get("slot_id", "")
-        if not slot_id:
-            errors, status = FormErrors.single("slot_id", _("Choose a new time.")), 400
-        else:
-            try:
-                api("POST", f"/public/appointments/{code}/reschedule", json={"slot_id": slot_id})
-            except ApiProblem as problem:
-                errors, status = refused(problem, (400, 409, 422, 429))
-            else:
-                flash(_("Your appointment has a new time."), "success")
-                return redirect(url_for(".booking"))
+        path = f"/public/appointments/{code}/reschedule"
+        rescheduled, errors, status = _post_chosen_slot(path, _("Choose a new time."))
+        if status == 200:
+            flash(_("Your appointment has a new time."), "success")
+            return redirect(url_for(".booking"))
     appointment = api("GET", f"/public/appointments/{code}")
     place = _location_or_none(appointment["location_id"])
     slots = []
@@ -426,7 +435,7 @@ def reschedule():
         status,
         appointment=appointment,
         place=place,
-        groups=_slots_by_day(slots, place.get("time_zone") if place else None),
+        groups=_slots_by_day(slots, place),
         errors=errors,
     )
 
@@ -438,20 +447,12 @@ def next_dose():
         return _no_code()
     errors, status = FormErrors(), 200
     if request.method == "POST":
-        slot_id = request.form.get("slot_id", "")
-        if not slot_id:
-            errors, status = FormErrors.single("slot_id", _("Choose a time.")), 400
-        else:
-            try:
-                answer = api(
-                    "POST", f"/public/appointments/{code}/next-dose", json={"slot_id": slot_id}
-                )
-            except ApiProblem as problem:
-                errors, status = refused(problem, (400, 409, 422, 429))
-            else:
-                session[CODE_KEY] = answer["confirmation_code"]
-                session[JUST_BOOKED_KEY] = True
-                return redirect(url_for(".booking"))
+        path = f"/public/appointments/{code}/next-dose"
+        answer, errors, status = _post_chosen_slot(path, _("Choose a time."))
+        if status == 200:
+            session[CODE_KEY] = answer["confirmation_code"]
+            session[JUST_BOOKED_KEY] = True
+            return redirect(url_for(".booking"))
     try:
         offered = api("GET", f"/public/appointments/{code}/next-dose")
     except ApiProblem as problem:
@@ -465,7 +466,7 @@ def next_dose():
         status,
         offered=offered,
         place=place,
-        groups=_slots_by_day(offered["slots"], place.get("time_zone") if place else None),
+        groups=_slots_by_day(offered["slots"], place),
         errors=errors,
     )
 
