@@ -1,6 +1,7 @@
 """The administration area's own routes (services faked by the RPC pool): corrections and voids
 by the dose's location, HL7 exports, paper forms, and CSV imports split into chunks."""
 
+import base64
 import csv
 import io
 import uuid
@@ -99,13 +100,27 @@ def test_hl7_exports_are_served_as_er7(client, rpc, login):
     assert list(too_long.get_json()["fields"]) == ["to"]
 
 
-def test_the_forms_and_the_template(client, login):
+def test_the_forms_and_the_template(client, rpc, login):
+    def rendered_form() -> dict:  # as administration's paper_form(kind, language) answers
+        _, (kind, language) = rpc.calls[-1]
+        content = base64.b64encode(f"%PDF-1.3 {kind} {language}".encode()).decode()
+        return {
+            "filename": f"{kind}-{language}.pdf",
+            "content_type": "application/pdf",
+            "base64": content,
+        }
+
+    rpc.answer("administration.paper_form", rendered_form)
     headers = login("clinic.vaccinator")
     for form in ("recipient-registration", "vaccine-administration"):
         for language in ("en", "es"):
             response = client.get(f"/api/v1/forms/{form}.pdf?lang={language}", headers=headers)
             assert response.status_code == 200
             assert response.data.startswith(b"%PDF")
+            assert rpc.calls[-1] == ("administration.paper_form", (form, language))
+            assert response.headers["Content-Disposition"] == (
+                f'inline; filename="{form}-{language}.pdf"'
+            )
     assert (
         client.get("/api/v1/forms/recipient-registration.pdf?lang=fr", headers=headers).status_code
         == 400

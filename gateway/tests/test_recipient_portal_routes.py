@@ -3,10 +3,13 @@ account per recipient, and every /me route answers for the token's own recipient
 
 import io
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from pypdf import PdfReader
 
+from administration import documents
+from administration.documents import record_pdf
 from gateway.models import User
 from gateway.security import issue_token
 
@@ -38,6 +41,21 @@ DOSE = {
     "site": "LD",
     "route": "IM",
 }
+
+
+def record_as_administration_renders_it(rpc):
+    """The answer of administration's record_pdf(recipient_id, language, location_names) for
+    RECIPIENT and DOSE, rendered by administration's own code: in the language asked for, else
+    in the recipient's preferred one."""
+
+    def answer() -> dict:
+        name, (recipient_id, language, location_names) = rpc.calls[-1]
+        assert name == "administration.record_pdf" and recipient_id == RECIPIENT["id"]
+        language = language or RECIPIENT["preferred_language"]
+        pdf = record_pdf.render(RECIPIENT, [DOSE], location_names, language, datetime.now(UTC))
+        return documents.answer(pdf, documents.RECORD_FILENAME)
+
+    return answer
 
 
 def recipient_headers(app, recipient_id: str = "r-1") -> dict:
@@ -129,6 +147,7 @@ def test_repeated_failed_claims_lock_the_identity_out(make_app):
 def test_me_routes_answer_for_the_tokens_recipient_only(app, client, rpc):
     rpc.answer("administration.get_recipient", RECIPIENT)
     rpc.answer("administration.recipient_vaccinations", [DOSE])
+    rpc.answer("administration.record_pdf", record_as_administration_renders_it(rpc))
     rpc.answer("administration.recipient_fhir_bundle", {"resourceType": "Bundle"})
     rpc.answer("administration.update_recipient_contact", RECIPIENT)
     headers = recipient_headers(app, "r-1")
@@ -162,8 +181,8 @@ def test_staff_routes_never_serve_a_recipient(app, client, rpc):
 
 
 def test_the_record_pdf_is_in_the_recipients_language_unless_asked(app, client, rpc):
-    rpc.answer("administration.get_recipient", RECIPIENT)
     rpc.answer("administration.recipient_vaccinations", [DOSE])
+    rpc.answer("administration.record_pdf", record_as_administration_renders_it(rpc))
     headers = recipient_headers(app)
 
     spanish = client.get("/api/v1/me/record.pdf", headers=headers)

@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy
 from administration import (
     catalog,
     changes,
+    documents,
     fhir,
     hl7,
     imports,
@@ -28,9 +29,11 @@ from administration.schemas import (
     ExportRangeSchema,
     ImportChunkSchema,
     NewRecipientSchema,
+    PaperFormSchema,
     RecipientSchema,
     RecipientSearchSchema,
     RecordAdministrationSchema,
+    RecordPdfSchema,
     VoidSchema,
     unreachable_channels,
 )
@@ -39,6 +42,7 @@ from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
+from cvms_platform.timeutil import utcnow
 
 ADMINISTRATION = AdministrationSchema()
 RECIPIENT = RecipientSchema()
@@ -242,6 +246,41 @@ class AdministrationService(CvmsService):
             if problems := unreachable_channels(recipient):
                 raise InvalidInput({"contact_preferences": problems})
         return RECIPIENT.dump(recipient)
+
+    @rpc
+    @answered
+    def record_pdf(
+        self,
+        recipient_id: str,
+        language: str | None = None,
+        location_names: dict | None = None,
+    ) -> dict:
+        """The recipient's vaccination record as a PDF: who they are and every dose given (not
+        voided ones), in `language` (en, es; None: the recipient's preferred language). A dose's
+        location is named by `location_names` ({location_id: name}; locations are the
+        gateway's), by its id when not there. {filename, content_type, base64}."""
+        query = {"recipient_id": recipient_id, "language": language}
+        if location_names is not None:
+            query["location_names"] = location_names
+        data = validation.load(RecordPdfSchema(), query)
+        recipient = self._recipient(data["recipient_id"])
+        self._refresh_catalog()
+        doses = portal.vaccinations(self.db.session, recipient.id)
+        return documents.record(
+            RECIPIENT.dump(recipient),
+            doses,
+            data["location_names"],
+            data["language"] or recipient.preferred_language or "en",
+            utcnow(),
+        )
+
+    @rpc
+    def paper_form(self, kind: str, language: str = "en") -> dict:
+        """A printable form of offline operations, `recipient-registration` or
+        `vaccine-administration`, in `language` (en, es); each box names the CSV column it is
+        typed into. {filename, content_type, base64}."""
+        data = validation.load(PaperFormSchema(), {"kind": kind, "language": language})
+        return documents.paper_form(data["kind"], data["language"])
 
     def _recipient(self, recipient_id: str) -> Recipient:
         recipient = self.db.session.get(Recipient, str(recipient_id))

@@ -4,6 +4,7 @@ imports."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import uuid
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from cvms_platform import config, validation
 from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
-from gateway import paper_forms, record_pdf
 from gateway.access import MANAGERS, STAFF, allow, public, require_location
 from gateway.api.administration import schemas
 from gateway.docs import doc
@@ -466,16 +466,14 @@ def change_my_contact():
 def my_record_pdf():
     query = validation.load(schemas.RecordPdfQuery(), request.args.to_dict())
     recipient_id = _me()
+    # Administration renders the record (in the recipient's preferred language unless one is
+    # asked for); the names of the doses' locations are the gateway's to give.
     with services() as s:
-        recipient = s.administration.get_recipient(recipient_id)
-    language = query.get("lang") or recipient.get("preferred_language") or "en"
-    doses = _my_vaccinations(recipient_id)
-    pdf = record_pdf.render(
-        recipient, doses, {d["location_id"]: d["location_name"] for d in doses}, language, utcnow()
-    )
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="vaccination-record.pdf"'
-    return response
+        doses = s.administration.recipient_vaccinations(recipient_id)
+    names = _location_names({dose["location_id"] for dose in doses})
+    with services() as s:
+        document = s.administration.record_pdf(recipient_id, query.get("lang"), names)
+    return _pdf(document, "attachment")
 
 
 @administration_api.get("/me/fhir")
@@ -534,10 +532,19 @@ RPC_CHUNK = 1000  # rows per call to administration: one transaction each
 REPORT_COLUMNS = ("row", "record_id", "status", "administration_id", "recipient_id", "errors")
 
 
-def _pdf(data: bytes, filename: str):
-    response = current_app.response_class(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+def _pdf(document: dict, disposition: str = "inline"):
+    """A PDF administration rendered ({filename, content_type, base64})."""
+    response = current_app.response_class(
+        base64.b64decode(document["base64"]), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{document["filename"]}"'
     return response
+
+
+def _paper_form(kind: str):
+    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
+    with services() as s:
+        return _pdf(s.administration.paper_form(kind, language))
 
 
 @administration_api.get("/forms/recipient-registration.pdf")
@@ -551,8 +558,7 @@ def _pdf(data: bytes, filename: str):
     },
 )
 def recipient_registration_form():
-    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
-    return _pdf(paper_forms.registration_form(language), f"recipient-registration-{language}.pdf")
+    return _paper_form("recipient-registration")
 
 
 @administration_api.get("/forms/vaccine-administration.pdf")
@@ -566,8 +572,7 @@ def recipient_registration_form():
     },
 )
 def vaccine_administration_form():
-    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
-    return _pdf(paper_forms.administration_form(language), f"vaccine-administration-{language}.pdf")
+    return _paper_form("vaccine-administration")
 
 
 @administration_api.get("/forms/administration-import.csv")
