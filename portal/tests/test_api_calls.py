@@ -492,3 +492,23 @@ def test_a_new_time_for_a_booking_is_the_slot_chosen(fake, page, missing, answer
     assert f"POST /public/appointments/{CODE}/{page}" in gateway.calls
     with client.session_transaction() as session:
         assert session["public_code"] == answer.get("confirmation_code", CODE)
+
+
+@pytest.mark.parametrize(
+    ("page", "mine", "no_code", "status"),
+    [
+        ("/appointments", "/appointments/mine", "Enter your confirmation code.", 400),
+        ("/waitlist", "/waitlist/mine", "We could not find a waitlist entry with that code.", 404),
+    ],
+)
+def test_a_code_found_opens_its_page_and_no_code_is_asked_for(fake, page, mine, no_code, status):
+    client, gateway = fake
+    gateway.answers[:0] = [("GET", f"/public/waitlist/{CODE}", {"code": CODE})]
+
+    without = client.post(page, data={"code": ""})
+    found = client.post(page, data={"code": CODE})
+
+    assert without.status_code == status
+    assert no_code in without.get_data(as_text=True)
+    assert found.status_code == 302 and found.location.endswith(mine)
+    assert gateway.calls == [f"GET /public{page}/{CODE}"]

@@ -296,29 +296,33 @@ def find_booking():
         if not code:
             errors, status = FormErrors.single("code", _("Enter your confirmation code.")), 400
         else:
-            try:
-                api("GET", f"/public/appointments/{code}")
-            except ApiProblem as problem:
-                if problem.status == 429:
-                    errors, status = refusal(problem), 429
-                elif problem.status in (400, 404):
-                    errors = FormErrors.single(
-                        "code",
-                        _(
-                            "We could not find an appointment with that code. "
-                            "Check it and try again."
-                        ),
-                    )
-                    status = 404
-                else:
-                    raise
-            else:
+            errors, status = _look_up_code(
+                f"/public/appointments/{code}",
+                _("We could not find an appointment with that code. Check it and try again."),
+            )
+            if status == 200:
                 session[CODE_KEY] = code
                 session.pop(JUST_BOOKED_KEY, None)
                 return redirect(url_for(".booking"))
     return render_template(
         "public/find_booking.html", errors=errors, has_code=bool(session.get(CODE_KEY))
     ), status
+
+
+def _look_up_code(path: str | None, not_found: str) -> tuple[FormErrors, int]:
+    """Whether the API knows the booking or waitlist entry a person's code names (`path`; None
+    for no code): no errors and 200 if it does, else the code field's error and its status."""
+    try:
+        if not path:
+            raise ApiProblem(404, "not_found", "")
+        api("GET", path)
+    except ApiProblem as problem:
+        if problem.status == 429:
+            return refusal(problem), 429
+        if problem.status in (400, 404):
+            return FormErrors.single("code", not_found), 404
+        raise
+    return FormErrors(), 200
 
 
 def _current_code():
@@ -526,21 +530,11 @@ def find_waitlist():
     errors, status = FormErrors(), 200
     if request.method == "POST":
         code = _clean_code(request.form.get("code"))
-        try:
-            if not code:
-                raise ApiProblem(404, "not_found", "")
-            api("GET", f"/public/waitlist/{code}")
-        except ApiProblem as problem:
-            if problem.status == 429:
-                errors, status = refusal(problem), 429
-            elif problem.status in (400, 404):
-                errors = FormErrors.single(
-                    "code", _("We could not find a waitlist entry with that code.")
-                )
-                status = 404
-            else:
-                raise
-        else:
+        errors, status = _look_up_code(
+            code and f"/public/waitlist/{code}",
+            _("We could not find a waitlist entry with that code."),
+        )
+        if status == 200:
             session[WAITLIST_KEY] = code
             return redirect(url_for(".waitlist_entry"))
     return render_template("public/find_waitlist.html", errors=errors), status
