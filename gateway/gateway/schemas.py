@@ -1,13 +1,17 @@
-"""What the HTTP contract of every area shares: the error answer, a location id's form, and the
-roles a new location user may have. Each area's own schemas are beside its routes
-(`gateway/api/<area>/schemas.py`); request bodies are validated with them, and the OpenAPI
-document is generated from them."""
+"""What the HTTP contract of every area shares: the error answer, a location id's form (the
+platform's, cvms_platform.answers.common), and the roles a new location user may have. Each
+area's own schemas are beside its routes (`gateway/api/<area>/schemas.py`); request bodies are
+validated with them, and the OpenAPI document is generated from them. The services' answers are
+declared once, in cvms_platform.answers, and used there too."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
+from cvms_platform.answers.common import LOCATION_ID
+
+__all__ = ["INITIAL_ROLES", "LOCATION_ID", "Error"]
+
 # The roles an enrollment's initial users, and the users added to its locations later, may have.
 INITIAL_ROLES = ("location_manager", "vaccinator")
 

@@ -1,12 +1,15 @@
-"""marshmallow schemas for inventory's RPC boundary (input) and its answers (output)."""
+"""marshmallow schemas for inventory's RPC boundary (input) and its answers (output). The
+answers' shapes are declared once, in cvms_platform.answers.inventory (the gateway documents its
+HTTP answers with them); here they are only bound to the service's records."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cvms_platform.answers import inventory as answers
+from cvms_platform.answers.common import LOCATION_ID
 from cvms_platform.codes import WASTAGE_REASONS
 
-LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
 STORAGE_UNIT = validate.Length(min=1, max=100)
 NOTE = validate.Length(min=1, max=2000)
 MAX_DOSES = 1_000_000
@@ -27,42 +30,12 @@ class ReceiveLotSchema(Schema):
     storage_unit = fields.Str(load_default=None, validate=validate.Length(max=100))
 
 
-class ProductSchema(Schema):
-    id = fields.Str()
-    name = fields.Str()
-    cap_color = fields.Str()
-    manufacturer = fields.Str()
-    mvx_code = fields.Str()
-    cvx_code = fields.Str()
-    ndc_unit_of_sale = fields.Str()
-    ndc_unit_of_use = fields.Str()
-    doses_per_vial = fields.Int()
-    dose_volume_ml = fields.Float()
-    min_age_years = fields.Int()
-    series_doses = fields.Int()
-    min_interval_days = fields.Int()
-    storage_min_c = fields.Int()
-    storage_max_c = fields.Int()
-    beyond_use_hours = fields.Int()
-    active = fields.Bool()
+# -- answers: the platform's shapes; here, how a field is read where it is not a column -----------
+ProductSchema = answers.Product
 
 
-class LotSchema(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    shipment_id = fields.Str()
-    product_id = fields.Str()
+class LotSchema(answers.Lot):
     product_name = fields.Function(lambda lot: lot.product.name)
-    lot_number = fields.Str()
-    expiration_date = fields.Date()
-    storage_unit = fields.Str(allow_none=True)
-    doses_received = fields.Int()
-    doses_on_hand = fields.Int()
-    received_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
-    status = fields.Str()
-    excursion_id = fields.Str(allow_none=True)
-    quarantined_at = fields.AwareDateTime(allow_none=True)
 
 
 class WastageSchema(Schema):
@@ -112,41 +85,17 @@ class ExcursionSchema(Schema):
             raise ValidationError("min_c is above max_c.", "min_c")
 
 
-class LedgerEntrySchema(Schema):
-    id = fields.Str()
-    lot_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    reason = fields.Str()
-    wastage_reason = fields.Str(allow_none=True)
-    delta = fields.Int()
-    balance_after = fields.Int()
-    recorded_at = fields.AwareDateTime()
-    reference_id = fields.Str(allow_none=True)
-    note = fields.Str(allow_none=True)
+LedgerEntrySchema = answers.LedgerEntry
 
 
-class ExcursionRecordSchema(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    storage_unit = fields.Str()
-    observed_at = fields.AwareDateTime()
-    min_c = fields.Float(allow_none=True)
-    max_c = fields.Float(allow_none=True)
-    temperature_c = fields.Float(allow_none=True)
-    note = fields.Str(allow_none=True)
-    reported_at = fields.AwareDateTime()
+class ExcursionRecordSchema(answers.Excursion):
+    """The excursion's own record: the answer adds the lots it quarantined."""
+
+    class Meta:
+        exclude = ("quarantined_lots",)
 
 
-class DiscrepancySchema(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    lot_id = fields.Str()
-    reason = fields.Str()
-    administration_id = fields.Str(allow_none=True)
-    detected_at = fields.AwareDateTime()
-    resolved_at = fields.AwareDateTime(allow_none=True)
-    resolution = fields.Str(allow_none=True)
+DiscrepancySchema = answers.Discrepancy
 
 
 class ChooseLotSchema(Schema):

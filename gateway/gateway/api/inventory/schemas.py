@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cvms_platform.answers import inventory as answers
 from cvms_platform.codes import WASTAGE_REASONS
 from gateway.schemas import LOCATION_ID
 
@@ -179,10 +180,7 @@ class DailyLevels(Schema):
     )
 
 
-class Product(Schema):
-    id = fields.Str(metadata={"example": "pfizer-gray-12plus"})
-    name = fields.Str(metadata={"example": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)"})
-    cap_color = fields.Str()
+class Product(answers.Product):
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Str(),
@@ -195,20 +193,6 @@ class Product(Schema):
             },
         },
     )
-    manufacturer = fields.Str()
-    mvx_code = fields.Str()
-    cvx_code = fields.Str()
-    ndc_unit_of_sale = fields.Str()
-    ndc_unit_of_use = fields.Str()
-    doses_per_vial = fields.Int()
-    dose_volume_ml = fields.Float()
-    min_age_years = fields.Int()
-    series_doses = fields.Int()
-    min_interval_days = fields.Int()
-    storage_min_c = fields.Int()
-    storage_max_c = fields.Int()
-    beyond_use_hours = fields.Int()
-    active = fields.Bool(metadata={"description": "Inactive products take no new shipments"})
 
 
 class ReceiveLotRequest(Schema):
@@ -227,26 +211,7 @@ class ReceiveLotRequest(Schema):
     storage_unit = fields.Str(validate=validate.Length(max=100))
 
 
-class Lot(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    shipment_id = fields.Str()
-    product_id = fields.Str()
-    product_name = fields.Str()
-    lot_number = fields.Str()
-    expiration_date = fields.Date()
-    storage_unit = fields.Str(allow_none=True)
-    doses_received = fields.Int()
-    doses_on_hand = fields.Int()
-    received_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    status = fields.Str(
-        metadata={"description": "usable, or quarantined after a temperature excursion"}
-    )
-    excursion_id = fields.Str(
-        allow_none=True, metadata={"description": "The excursion that quarantined the lot"}
-    )
-    quarantined_at = fields.DateTime(allow_none=True)
+Lot = answers.Lot
 
 
 class Inventory(Schema):
@@ -255,20 +220,7 @@ class Inventory(Schema):
     lots = fields.List(fields.Nested(Lot))
 
 
-class Discrepancy(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    lot_id = fields.Str()
-    reason = fields.Str(
-        metadata={
-            "description": "no_stock, unknown_lot, or quarantined_lot (a dose given from a "
-            "quarantined lot: taken from stock, to review)"
-        }
-    )
-    administration_id = fields.Str(allow_none=True)
-    detected_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
-    resolution = fields.Str(allow_none=True)
+Discrepancy = answers.Discrepancy
 
 
 class ResolveDiscrepancyRequest(Schema):
@@ -312,23 +264,7 @@ class CorrectionRequest(Schema):
             raise ValidationError("Say why the stock is corrected.", "note")
 
 
-class LedgerEntry(Schema):
-    id = fields.Str()
-    lot_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    reason = fields.Str(
-        metadata={
-            "description": "received, administered, wasted, transferred_out, transferred_in, "
-            "correction or administration_voided"
-        }
-    )
-    wastage_reason = fields.Str(allow_none=True, metadata={"description": "For wasted entries"})
-    delta = fields.Int()
-    balance_after = fields.Int()
-    recorded_at = fields.DateTime()
-    reference_id = fields.Str(allow_none=True)
-    note = fields.Str(allow_none=True)
+LedgerEntry = answers.LedgerEntry
 
 
 class LedgerQuery(Schema):
@@ -367,17 +303,7 @@ class ExcursionRequest(Schema):
             raise ValidationError("min_c is above max_c.", "min_c")
 
 
-class Excursion(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    storage_unit = fields.Str()
-    observed_at = fields.DateTime()
-    min_c = fields.Float(allow_none=True)
-    max_c = fields.Float(allow_none=True)
-    temperature_c = fields.Float(allow_none=True)
-    note = fields.Str(allow_none=True)
-    reported_at = fields.DateTime()
-    quarantined_lots = fields.List(fields.Nested(Lot))
+Excursion = answers.Excursion
 
 
 class ReleaseLotRequest(Schema):

@@ -1,0 +1,104 @@
+"""What inventory answers over RPC: the catalog's products, lots, ledger entries, temperature
+excursions and discrepancies.
+
+Inventory dumps its records with these classes; where one of its answers adds keys to a record
+(an excursion's `quarantined_lots`), the class declares them too and the service dumps the record
+without them (`exclude`). The gateway documents its HTTP answers with the same classes, and
+subclasses one where the gateway itself adds a field (a product's `labels`)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class Product(Schema):
+    id = fields.Str(metadata={"example": "pfizer-gray-12plus"})
+    name = fields.Str(metadata={"example": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)"})
+    cap_color = fields.Str()
+    manufacturer = fields.Str()
+    mvx_code = fields.Str()
+    cvx_code = fields.Str()
+    ndc_unit_of_sale = fields.Str()
+    ndc_unit_of_use = fields.Str()
+    doses_per_vial = fields.Int()
+    dose_volume_ml = fields.Float()
+    min_age_years = fields.Int()
+    series_doses = fields.Int()
+    min_interval_days = fields.Int()
+    storage_min_c = fields.Int()
+    storage_max_c = fields.Int()
+    beyond_use_hours = fields.Int()
+    active = fields.Bool(metadata={"description": "Inactive products take no new shipments"})
+
+
+class Lot(Schema):
+    id = fields.Str()
+    location_id = fields.Str()
+    shipment_id = fields.Str()
+    product_id = fields.Str()
+    product_name = fields.Str()
+    lot_number = fields.Str()
+    expiration_date = fields.Date()
+    storage_unit = fields.Str(allow_none=True)
+    doses_received = fields.Int()
+    doses_on_hand = fields.Int()
+    received_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    status = fields.Str(
+        metadata={"description": "usable, or quarantined after a temperature excursion"}
+    )
+    excursion_id = fields.Str(
+        allow_none=True, metadata={"description": "The excursion that quarantined the lot"}
+    )
+    quarantined_at = fields.AwareDateTime(allow_none=True)
+
+
+class LedgerEntry(Schema):
+    id = fields.Str()
+    lot_id = fields.Str()
+    location_id = fields.Str()
+    product_id = fields.Str()
+    reason = fields.Str(
+        metadata={
+            "description": "received, administered, wasted, transferred_out, transferred_in, "
+            "correction or administration_voided"
+        }
+    )
+    wastage_reason = fields.Str(allow_none=True, metadata={"description": "For wasted entries"})
+    delta = fields.Int()
+    balance_after = fields.Int()
+    recorded_at = fields.AwareDateTime()
+    reference_id = fields.Str(allow_none=True)
+    note = fields.Str(allow_none=True)
+
+
+class Excursion(Schema):
+    """A temperature excursion as reported, with the lots it quarantined (the service adds
+    those to the record it dumps)."""
+
+    id = fields.Str()
+    location_id = fields.Str()
+    storage_unit = fields.Str()
+    observed_at = fields.AwareDateTime()
+    min_c = fields.Float(allow_none=True)
+    max_c = fields.Float(allow_none=True)
+    temperature_c = fields.Float(allow_none=True)
+    note = fields.Str(allow_none=True)
+    reported_at = fields.AwareDateTime()
+    quarantined_lots = fields.List(fields.Nested(Lot))
+
+
+class Discrepancy(Schema):
+    id = fields.Str()
+    location_id = fields.Str()
+    lot_id = fields.Str()
+    reason = fields.Str(
+        metadata={
+            "description": "no_stock, unknown_lot, or quarantined_lot (a dose given from a "
+            "quarantined lot: taken from stock, to review)"
+        }
+    )
+    administration_id = fields.Str(allow_none=True)
+    detected_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolution = fields.Str(allow_none=True)
