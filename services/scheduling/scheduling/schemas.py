@@ -1,4 +1,6 @@
-"""marshmallow schemas for scheduling's RPC boundary (input) and its answers (output)."""
+"""marshmallow schemas for scheduling's RPC boundary (input) and its answers (output). The
+answers' shapes are declared once, in cvms_platform.answers.scheduling (the gateway documents its
+HTTP answers with them); here they are only bound to the service's records."""
 
 from __future__ import annotations
 
@@ -6,12 +8,12 @@ from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from cvms_platform.answers import scheduling as answers
+from cvms_platform.answers.common import LOCATION_ID  # noqa: F401 - the service's, too
 from cvms_platform.contracts.identity import Address
 from cvms_platform.timeutil import utcnow
 
-LOCATION_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="Not a valid location id.")
-HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="A time as HH:MM (24 hours).")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM, PHONE, WEEKDAYS = answers.HHMM, answers.PHONE, answers.WEEKDAYS
 NAME = validate.Length(min=1, max=100)
 MAX_DAYS_PER_REQUEST = 62
 MAX_SLOT_CAPACITY = 1000
@@ -33,11 +35,7 @@ class LocationSettingsSchema(Schema):
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
     time_zone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    phone = fields.Str(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Regexp(r"^[0-9+() .-]{7,30}$", error="Not a phone number."),
-    )
+    phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
     website = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"})
     hours = fields.Dict(
         keys=fields.Str(validate=validate.OneOf(WEEKDAYS)),
@@ -100,11 +98,7 @@ class PersonSchema(Schema):
     given_name = fields.Str(required=True, validate=NAME)
     family_name = fields.Str(required=True, validate=NAME)
     birth_date = fields.Date(required=True)
-    phone = fields.Str(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Regexp(r"^[0-9+() .-]{7,30}$", error="Not a phone number."),
-    )
+    phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(load_default="en", validate=validate.OneOf(["en", "es"]))
 
@@ -170,10 +164,7 @@ class SlotQuerySchema(Schema):
 
 
 # -- answers --------------------------------------------------------------------------------------
-class LocationSettingsOut(Schema):
-    location_id = fields.Str()
-    organization_id = fields.Str(allow_none=True)
-    name = fields.Str()
+class LocationSettingsOut(answers.LocationSettings):
     address = fields.Function(
         lambda s: {
             "line1": s.line1,
@@ -183,71 +174,29 @@ class LocationSettingsOut(Schema):
             "zip": s.zip,
         }
     )
-    latitude = fields.Float(allow_none=True)
-    longitude = fields.Float(allow_none=True)
-    time_zone = fields.Str()
-    phone = fields.Str(allow_none=True)
-    website = fields.Str(allow_none=True)
-    hours = fields.Dict()
-    products = fields.List(fields.Str())
-    walk_ins_accepted = fields.Bool()
-    accepting_appointments = fields.Bool()
-    published = fields.Bool()
-    public_notes = fields.Str(allow_none=True)
-    updated_at = fields.AwareDateTime()
-    updated_by = fields.Str()
+    hours = fields.Dict()  # as saved (checked by LocationSettingsSchema)
 
 
-class SlotOut(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    capacity = fields.Int()
-    booked = fields.Int()
-    available = fields.Function(lambda s: max(0, s.capacity - s.booked) if s.open else 0)
-    open = fields.Bool()
+def _seats_left(slot) -> int:
+    return max(0, slot.capacity - slot.booked) if slot.open else 0
 
 
-class PublicSlotOut(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    product_id = fields.Str()
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    available = fields.Function(lambda s: max(0, s.capacity - s.booked) if s.open else 0)
+class SlotOut(answers.Slot):
+    available = fields.Function(_seats_left)
 
 
-class ClinicDayOut(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    date = fields.Date()
-    status = fields.Str()
-    created_at = fields.AwareDateTime()
-    created_by = fields.Str()
-    closed_at = fields.AwareDateTime(allow_none=True)
-    closed_by = fields.Str(allow_none=True)
-    close_reason = fields.Str(allow_none=True)
+class PublicSlotOut(answers.PublicSlot):
+    available = fields.Function(_seats_left)
 
 
-class AppointmentPublicOut(Schema):
-    """What the holder of a confirmation code sees: what they gave, and where and when."""
+class ClinicDayOut(answers.ClinicDay):
+    """The clinic day's own record: answers add what CLINIC_DAY_EXTRAS name."""
 
-    confirmation_code = fields.Str()
-    status = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    dose_number = fields.Int()
-    slot_id = fields.Str(allow_none=True)
-    starts_at = fields.AwareDateTime()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    birth_date = fields.Date()
-    phone = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    preferred_language = fields.Str()
+    class Meta:
+        exclude = answers.CLINIC_DAY_EXTRAS
+
+
+class AppointmentPublicOut(answers.Appointment):
     next_dose = fields.Method("_next_dose")
 
     def _next_dose(self, appointment):
@@ -262,45 +211,11 @@ class AppointmentPublicOut(Schema):
         }
 
 
-class AppointmentStaffOut(AppointmentPublicOut):
-    id = fields.Str()
-    recipient_id = fields.Str(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+class AppointmentStaffOut(AppointmentPublicOut, answers.StaffAppointment):
+    pass
 
 
-class HistoryOut(Schema):
-    action = fields.Str()
-    actor = fields.Str()
-    reason = fields.Str(allow_none=True)
-    details = fields.Dict()
-    at = fields.AwareDateTime()
-
-
-class WaitlistEntryPublicOut(Schema):
-    code = fields.Str()
-    status = fields.Str()
-    location_id = fields.Str()
-    clinic_day_id = fields.Str()
-    product_id = fields.Str()
-    joined_at = fields.AwareDateTime()
-    offer_kind = fields.Str(allow_none=True)
-    offered_slot_id = fields.Str(allow_none=True)
-    offer_expires_at = fields.AwareDateTime(allow_none=True)
-
-
-class WaitlistEntryStaffOut(WaitlistEntryPublicOut):
-    id = fields.Str()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    appointment_id = fields.Str(allow_none=True)
-
-
-class WalkInOut(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    recipient_id = fields.Str(allow_none=True)
-    recorded_at = fields.AwareDateTime()
-    recorded_by = fields.Str()
+HistoryOut = answers.HistoryEntry
+WaitlistEntryPublicOut = answers.WaitlistEntry
+WaitlistEntryStaffOut = answers.StaffWaitlistEntry
+WalkInOut = answers.WalkIn

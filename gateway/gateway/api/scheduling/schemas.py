@@ -5,52 +5,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cvms_platform.answers import scheduling as answers
 from cvms_platform.contracts.identity import Address
 
-HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="A time as HH:MM (24 hours).")
-PHONE = validate.Regexp(r"^[0-9+() .-]{7,30}$", error="Not a phone number.")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = answers.HHMM
+PHONE = answers.PHONE
 PRODUCT = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-
-
-class OpeningHours(Schema):
-    opens = fields.Str(required=True, validate=HHMM, metadata={"example": "09:00"})
-    closes = fields.Str(required=True, validate=HHMM, metadata={"example": "17:00"})
-
-
-class LocationSettingsRequest(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    address = fields.Nested(Address, required=True)
-    latitude = fields.Float(
-        allow_none=True,
-        validate=validate.Range(-90, 90),
-        metadata={"description": "Default: the ZIP code's centroid"},
-    )
-    longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
-    time_zone = fields.Str(
-        allow_none=True,
-        validate=validate.Length(max=64),
-        metadata={"description": "IANA zone; default: the ZIP code's"},
-    )
-    phone = fields.Str(allow_none=True, validate=PHONE)
-    website = fields.Url(allow_none=True, schemes={"https", "http"})
-    hours = fields.Dict(
-        keys=fields.Str(validate=validate.OneOf(WEEKDAYS)),
-        values=fields.List(fields.Nested(OpeningHours)),
-        metadata={"description": "Opening hours per weekday (local time); absent: closed"},
-    )
-    products = fields.List(fields.Str(validate=validate.Length(min=1, max=64)))
-    walk_ins_accepted = fields.Bool()
-    accepting_appointments = fields.Bool()
-    published = fields.Bool(metadata={"description": "Shown on the public locator and feed"})
-    public_notes = fields.Str(allow_none=True, validate=validate.Length(max=2000))
-
-
-class LocationSettings(LocationSettingsRequest):
-    location_id = fields.Str()
-    organization_id = fields.Str(allow_none=True)
-    updated_at = fields.AwareDateTime()
-    updated_by = fields.Str()
+LocationSettingsRequest = answers.LocationSettingsRequest
+LocationSettings = answers.LocationSettings
 
 
 class ProductAvailability(Schema):
@@ -100,51 +62,10 @@ class ClinicDaysRequest(Schema):
     )
 
 
-class ClinicDay(Schema):
-    id = fields.Str()
-    location_id = fields.Str()
-    date = fields.Date()
-    status = fields.Str(validate=validate.OneOf(["open", "closed"]))
-    created_at = fields.AwareDateTime()
-    created_by = fields.Str()
-    closed_at = fields.AwareDateTime(allow_none=True)
-    closed_by = fields.Str(allow_none=True)
-    close_reason = fields.Str(allow_none=True)
-    slots_added = fields.Int(metadata={"description": "Creation answers only"})
-    capacity = fields.Int(metadata={"description": "Listing answers only"})
-    booked = fields.Int(metadata={"description": "Listing answers only"})
-
-
-class Slot(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    capacity = fields.Int()
-    booked = fields.Int()
-    available = fields.Int()
-    open = fields.Bool()
-
-
-class PublicSlot(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    product_id = fields.Str()
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    available = fields.Int()
-
-
-class WalkIn(Schema):
-    id = fields.Str()
-    clinic_day_id = fields.Str()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    recipient_id = fields.Str(allow_none=True)
-    recorded_at = fields.AwareDateTime()
-    recorded_by = fields.Str()
+ClinicDay = answers.ClinicDay
+Slot = answers.Slot
+PublicSlot = answers.PublicSlot
+WalkIn = answers.WalkIn
 
 
 class ClinicDayDetail(ClinicDay):
@@ -203,48 +124,10 @@ class StaffCancelRequest(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class NextDose(Schema):
-    dose_number = fields.Int()
-    eligible_from = fields.Date()
-    location_id = fields.Str()
-    product_id = fields.Str()
-    booked = fields.Bool()
-
-
-class Appointment(Schema):
-    """What the holder of the confirmation code sees: what they gave, where and when."""
-
-    confirmation_code = fields.Str(metadata={"example": "K7M2QX9PTA"})
-    status = fields.Str(
-        validate=validate.OneOf(["booked", "checked_in", "completed", "cancelled", "no_show"])
-    )
-    location_id = fields.Str()
-    product_id = fields.Str()
-    dose_number = fields.Int()
-    slot_id = fields.Str(allow_none=True)
-    starts_at = fields.AwareDateTime()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    birth_date = fields.Date()
-    phone = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    preferred_language = fields.Str()
-    next_dose = fields.Nested(NextDose, allow_none=True)
-
-
-class StaffAppointment(Appointment):
-    id = fields.Str()
-    recipient_id = fields.Str(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
-
-
-class HistoryEntry(Schema):
-    action = fields.Str()
-    actor = fields.Str()
-    reason = fields.Str(allow_none=True)
-    details = fields.Dict()
-    at = fields.AwareDateTime()
+NextDose = answers.NextDose
+Appointment = answers.Appointment
+StaffAppointment = answers.StaffAppointment
+HistoryEntry = answers.HistoryEntry
 
 
 class AppointmentWithHistory(StaffAppointment):
@@ -273,25 +156,8 @@ class WaitlistRequest(Person):
     product_id = PRODUCT
 
 
-class WaitlistEntry(Schema):
-    code = fields.Str(metadata={"description": "Keep it: it shows and accepts an offer"})
-    status = fields.Str(
-        validate=validate.OneOf(["waiting", "offered", "accepted", "expired", "withdrawn"])
-    )
-    location_id = fields.Str()
-    clinic_day_id = fields.Str()
-    product_id = fields.Str()
-    joined_at = fields.AwareDateTime()
-    offer_kind = fields.Str(allow_none=True)
-    offered_slot_id = fields.Str(allow_none=True)
-    offer_expires_at = fields.AwareDateTime(allow_none=True)
-
-
-class StaffWaitlistEntry(WaitlistEntry):
-    id = fields.Str()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    appointment_id = fields.Str(allow_none=True)
+WaitlistEntry = answers.WaitlistEntry
+StaffWaitlistEntry = answers.StaffWaitlistEntry
 
 
 class StockStatus(Schema):
