@@ -1,4 +1,6 @@
-"""marshmallow schemas for administration's RPC boundary (input) and its answers (output)."""
+"""marshmallow schemas for administration's RPC boundary (input) and its answers (output). The
+answers' shapes are declared once, in cvms_platform.answers.administration (the gateway documents
+its HTTP answers with them); here they are only bound to the service's records."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from cvms_platform.answers import administration as answers
 from cvms_platform.codes import (
     ADMINISTRATION_ROUTES,
     ADMINISTRATION_SITES,
@@ -124,20 +127,9 @@ class RecipientSearchSchema(Schema):
             )
 
 
-class RecipientSchema(Schema):
-    id = fields.Str()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    birth_date = fields.Date()
-    sex = fields.Str(allow_none=True)
-    race = fields.Str(allow_none=True)
-    ethnicity = fields.Str(allow_none=True)
+class RecipientSchema(answers.Recipient):
     address = fields.Method("_address")
-    phone = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    preferred_language = fields.Str()
     contact_preferences = fields.Method("_channels")
-    created_at = fields.DateTime()
 
     def _address(self, recipient) -> dict | None:
         if recipient.address_line1 is None:
@@ -235,37 +227,8 @@ class VoidSchema(Schema):
     reason = fields.Str(required=True, validate=REASON)
 
 
-class ChangeSchema(Schema):
-    id = fields.Str()
-    action = fields.Str()
-    reason = fields.Str()
-    changed_by = fields.Str()
-    changed_at = fields.DateTime()
-    before = fields.Dict()
-    after = fields.Dict()
-
-
-class AdministrationSchema(Schema):
-    id = fields.Str()
-    recipient_id = fields.Str()
-    location_id = fields.Str()
-    lot_id = fields.Str()
-    product_id = fields.Str()
-    lot_number = fields.Str()
-    dose_number = fields.Int()
-    administered_at = fields.DateTime()
-    recorded_at = fields.DateTime()
-    recorded_by = fields.Str()
-    overridden_rules = fields.List(fields.Str(), allow_none=True)
-    override_reason = fields.Str(allow_none=True)
-    flags = fields.List(fields.Str(), allow_none=True)
-    site = fields.Str(allow_none=True)
-    route = fields.Str(allow_none=True)
-    dose_volume_ml = fields.Float(allow_none=True)
-    recorded_by_user_id = fields.Str(allow_none=True)
-    performer_name = fields.Str(allow_none=True)
-    status = fields.Str()
-    history = fields.List(fields.Nested(ChangeSchema))
+ChangeSchema = answers.AdministrationChange
+AdministrationSchema = answers.Administration
 
 
 EXPORT_MAX_DAYS = 366
@@ -332,29 +295,3 @@ class ImportChunkSchema(Schema):
     rows = fields.List(
         fields.Raw(), required=True, metadata={"description": "imports.checked_rows"}
     )
-
-
-# -- documents ------------------------------------------------------------------------------------
-PAPER_FORMS = ("recipient-registration", "vaccine-administration")
-MAX_LOCATION_NAMES = 1000
-
-
-class RecordPdfSchema(Schema):
-    """A recipient's record as a PDF: in `language` (None: their preferred language), with the
-    names of the locations of their doses as the gateway, which owns locations, knows them."""
-
-    recipient_id = fields.Str(required=True, validate=validate.Length(min=1, max=36))
-    language = fields.Str(load_default=None, allow_none=True, validate=one_of(LANGUAGES))
-    location_names = fields.Dict(
-        keys=fields.Str(validate=validate.Length(min=1, max=64)),
-        values=fields.Str(validate=validate.Length(max=200)),
-        load_default=dict,
-        validate=validate.Length(max=MAX_LOCATION_NAMES),
-    )
-
-
-class PaperFormSchema(Schema):
-    """One of the printable forms of offline operations, in a language."""
-
-    kind = fields.Str(required=True, validate=one_of(PAPER_FORMS))
-    language = fields.Str(load_default="en", validate=one_of(LANGUAGES))

@@ -6,7 +6,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cvms_platform import codes
+from cvms_platform.answers import administration as answers
 from gateway.schemas import LOCATION_ID
+
+RecipientAddress = answers.RecipientAddress
+ContactPreferences = answers.ContactPreferences
 
 
 class NewRecipientRequest(Schema):
@@ -26,27 +30,14 @@ class NewRecipientRequest(Schema):
         validate=validate.OneOf(list(codes.ETHNICITIES)),
         metadata={"description": "CDC ethnicity code: " + codes.describe(codes.ETHNICITIES)},
     )
-    address = fields.Nested("RecipientAddress", allow_none=True)
+    address = fields.Nested(RecipientAddress, allow_none=True)
     phone = fields.Str(allow_none=True, validate=validate.Length(min=7, max=32))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
-    contact_preferences = fields.Nested("ContactPreferences")
+    contact_preferences = fields.Nested(ContactPreferences)
 
 
-class Recipient(Schema):
-    id = fields.Str()
-    given_name = fields.Str()
-    family_name = fields.Str()
-    birth_date = fields.Date()
-    sex = fields.Str(allow_none=True)
-    race = fields.Str(allow_none=True)
-    ethnicity = fields.Str(allow_none=True)
-    address = fields.Nested("RecipientAddress", allow_none=True)
-    phone = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    preferred_language = fields.Str()
-    contact_preferences = fields.Nested("ContactPreferences")
-    created_at = fields.DateTime()
+class Recipient(answers.Recipient):
     matched = fields.Bool(
         metadata={"description": "On registration: an existing recipient (likely duplicate)"}
     )
@@ -112,51 +103,11 @@ class RecordAdministrationRequest(Schema):
             raise ValidationError("Name the lot, or the product to take a lot of.", "lot_id")
 
 
-class Administration(Schema):
-    id = fields.Str()
-    recipient_id = fields.Str()
-    location_id = fields.Str()
-    lot_id = fields.Str()
-    product_id = fields.Str()
-    lot_number = fields.Str()
-    dose_number = fields.Int()
-    administered_at = fields.DateTime()
-    recorded_at = fields.DateTime()
-    recorded_by = fields.Str()
-    overridden_rules = fields.List(fields.Str(), allow_none=True)
-    override_reason = fields.Str(allow_none=True)
-    flags = fields.List(fields.Str(), allow_none=True)
-    site = fields.Str(allow_none=True, metadata={"description": "HL7 table 0163 code"})
-    route = fields.Str(allow_none=True, metadata={"description": "HL7 table 0162 code"})
-    dose_volume_ml = fields.Float(allow_none=True)
-    recorded_by_user_id = fields.Str(allow_none=True)
-    performer_name = fields.Str(allow_none=True)
-    status = fields.Str(metadata={"description": "completed, or voided (entered in error)"})
-    history = fields.List(
-        fields.Nested("AdministrationChange"),
-        metadata={"description": "Corrections and voids, oldest first"},
-    )
+Administration = answers.Administration
+AdministrationChange = answers.AdministrationChange
 
 
-# -- recipients: the registration form's parts, clinical overrides, the FHIR export -------------
-class RecipientAddress(Schema):
-    line1 = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    line2 = fields.Str(allow_none=True, validate=validate.Length(max=200))
-    city = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    state = fields.Str(required=True, validate=validate.OneOf(codes.US_STATES))
-    postal_code = fields.Str(
-        required=True,
-        validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="A ZIP code: 12345 or 12345-6789."),
-    )
-
-
-class ContactPreferences(Schema):
-    email = fields.Bool()
-    sms = fields.Bool()
-    phone = fields.Bool()
-    mail = fields.Bool()
-
-
+# -- recipients: clinical overrides, the FHIR export ---------------------------------------------
 class ClinicalOverride(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
@@ -174,16 +125,6 @@ REASON = validate.And(
     validate.Regexp(r"(?s).*\S", error="Say why."),
 )
 CORRECTABLE = ("lot_id", "dose_number", "site", "route", "dose_volume_ml", "administered_at")
-
-
-class AdministrationChange(Schema):
-    id = fields.Str()
-    action = fields.Str(metadata={"description": "corrected or voided"})
-    reason = fields.Str()
-    changed_by = fields.Str()
-    changed_at = fields.DateTime()
-    before = fields.Dict(metadata={"description": "The changed fields before"})
-    after = fields.Dict(metadata={"description": "The changed fields after"})
 
 
 class DoseCorrectionRequest(Schema):
@@ -321,11 +262,11 @@ class RecipientAccount(Schema):
 class ContactChangeRequest(Schema):
     """A recipient's own contact details; only the fields given change."""
 
-    address = fields.Nested("RecipientAddress", allow_none=True)
+    address = fields.Nested(RecipientAddress, allow_none=True)
     phone = fields.Str(allow_none=True, validate=validate.Length(min=7, max=32))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(validate=validate.OneOf(list(codes.LANGUAGES)))
-    contact_preferences = fields.Nested("ContactPreferences")
+    contact_preferences = fields.Nested(ContactPreferences)
 
     @validates_schema
     def _something_to_change(self, data, **kwargs):
