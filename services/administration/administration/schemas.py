@@ -295,3 +295,29 @@ class ImportChunkSchema(Schema):
     rows = fields.List(
         fields.Raw(), required=True, metadata={"description": "imports.checked_rows"}
     )
+
+
+# -- documents ------------------------------------------------------------------------------------
+PAPER_FORMS = ("recipient-registration", "vaccine-administration")
+MAX_LOCATION_NAMES = 1000
+
+
+class RecordPdfSchema(Schema):
+    """A recipient's record as a PDF: in `language` (None: their preferred language), with the
+    names of the locations of their doses as the gateway, which owns locations, knows them."""
+
+    recipient_id = fields.Str(required=True, validate=validate.Length(min=1, max=36))
+    language = fields.Str(load_default=None, allow_none=True, validate=one_of(LANGUAGES))
+    location_names = fields.Dict(
+        keys=fields.Str(validate=validate.Length(min=1, max=64)),
+        values=fields.Str(validate=validate.Length(max=200)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_LOCATION_NAMES),
+    )
+
+
+class PaperFormSchema(Schema):
+    """One of the printable forms of offline operations, in a language."""
+
+    kind = fields.Str(required=True, validate=one_of(PAPER_FORMS))
+    language = fields.Str(load_default="en", validate=one_of(LANGUAGES))
