@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from tests.harness import Api, Cluster, Infrastructure, TestRun
+from tests.harness import Api, AuthorizedApi, Cluster, Infrastructure, TestRun, wait_until
 
 DEMO_LOCATION = "demo-clinic"
 STATE_ADMIN = ("state.admin", "demo-state-admin")
@@ -85,3 +85,13 @@ def inventory_db(cluster):
     engine = create_engine(cluster.run.database_url("inventory"))
     yield engine
     engine.dispose()
+
+
+def wait_for_stock(
+    api: AuthorizedApi, location: str, doses_on_hand: dict[str, int], *, what: str
+) -> None:
+    """Wait until each lot at `location` holds the doses `doses_on_hand` gives ({lot id: n})."""
+    wait_until(
+        lambda: {lot: api.doses_on_hand(location, lot) for lot in doses_on_hand} == doses_on_hand,
+        what=what,
+    )

@@ -7,6 +7,7 @@ import uuid
 
 from fhir.resources.bundle import Bundle
 
+from tests.conftest import wait_for_stock
 from tests.harness import metric, wait_until
 
 REASON = "Entered against the wrong vial."
@@ -109,14 +110,10 @@ def test_correcting_the_lot_moves_the_dose_and_keeps_history(admin, location):
         "state.admin",
     )
     assert (change["before"]["lot_id"], change["after"]["lot_id"]) == (first["id"], second["id"])
-    wait_until(
-        lambda: (
-            (
-                admin.doses_on_hand(location, first["id"]),
-                admin.doses_on_hand(location, second["id"]),
-            )
-            == (10, 9)
-        ),
+    wait_for_stock(
+        admin,
+        location,
+        {first["id"]: 10, second["id"]: 9},
         what="inventory to move the dose to the corrected lot",
     )
 

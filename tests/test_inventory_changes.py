@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from tests.conftest import DEMO_LOCATION
+from tests.conftest import DEMO_LOCATION, wait_for_stock
 from tests.harness import wait_until
 
 GRAY = "pfizer-gray-12plus"
@@ -72,14 +72,10 @@ def test_a_dose_corrected_to_another_lot_moves_between_the_lots(admin, location)
     )
     assert corrected.status_code == 201, corrected.text
 
-    wait_until(
-        lambda: (
-            (
-                admin.doses_on_hand(location, wrong["id"]),
-                admin.doses_on_hand(location, right["id"]),
-            )
-            == (10, 9)
-        ),
+    wait_for_stock(
+        admin,
+        location,
+        {wrong["id"]: 10, right["id"]: 9},
         what="the dose moved to the corrected lot",
     )
 

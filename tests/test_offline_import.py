@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from pathlib import Path
 
 from pypdf import PdfReader
 from sqlalchemy import text
@@ -157,56 +158,54 @@ def test_a_file_that_is_not_the_template_is_400(admin, location):
     assert "header" in response.json()["fields"]
 
 
+# The columns a filled file must have, in the template's order.
+REQUIRED = ["record_id", "given_name", "family_name", "birth_date", "administered_at", "lot_number"]
+
+
+def write_required_columns(path: Path, rows: list[list[str]]) -> Path:
+    """A filled file of the required columns only, a dose a row."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REQUIRED)
+        writer.writerows(rows)
+    return path
+
+
+def cvms_import(cluster, path: Path, location: str, report: Path, **options) -> dict:
+    """`cvms import` of `path` as the state admin, quietly: its totals."""
+    username, password = STATE_ADMIN
+    return import_cli.run(
+        path,
+        location,
+        url=cluster.gateway_url,
+        username=username,
+        password=password,
+        report=report,
+        quiet=True,
+        **options,
+    )
+
+
 def test_cvms_import_sends_the_file_in_parts_and_writes_the_report(
     cluster, admin, location, tmp_path, inventory_db
 ):
     lot = admin.receive_lot(location, doses=100)
     family = f"Cli-{uuid.uuid4().hex[:6]}"
-    path = tmp_path / "filled.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "record_id",
-                "given_name",
-                "family_name",
-                "birth_date",
-                "administered_at",
-                "lot_number",
-            ]
-        )
-        for n in range(25):
-            writer.writerow(
-                [f"C-{n}", f"Person{n}", family, "1990-01-01", "2026-01-12", lot["lot_number"]]
-            )
+    rows = [
+        [f"C-{n}", f"Person{n}", family, "1990-01-01", "2026-01-12", lot["lot_number"]]
+        for n in range(25)
+    ]
+    path = write_required_columns(tmp_path / "filled.csv", rows)
     report = tmp_path / "report.csv"
 
-    totals = import_cli.run(
-        path,
-        location,
-        url=cluster.gateway_url,
-        username=STATE_ADMIN[0],
-        password=STATE_ADMIN[1],
-        report=report,
-        part_rows=10,
-        quiet=True,
-    )
+    totals = cvms_import(cluster, path, location, report, part_rows=10)
 
     assert (totals["accepted"], totals["duplicate"], totals["rejected"]) == (25, 0, 0)
     lines = list(csv.DictReader(report.open()))
     assert [line["row"] for line in lines] == [str(n) for n in range(2, 27)]
     assert {line["status"] for line in lines} == {"accepted"}
     wait_until(lambda: admin.doses_on_hand(location, lot["id"]) == 75, what="25 doses taken")
-    again = import_cli.run(
-        path,
-        location,
-        url=cluster.gateway_url,
-        username=STATE_ADMIN[0],
-        password=STATE_ADMIN[1],
-        report=report,
-        part_rows=10,
-        quiet=True,
-    )
+    again = cvms_import(cluster, path, location, report, part_rows=10)
     assert again["duplicate"] == 25
     assert administered_entries(inventory_db, lot["id"]) == 25
 
@@ -216,28 +215,16 @@ def test_a_person_without_contact_details_in_parts_sent_at_once_is_registered_on
 ):
     lot = admin.receive_lot(location, doses=20)
     family = f"Nocontact-{uuid.uuid4().hex[:6]}"
-    path = tmp_path / "filled.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["record_id", "given_name", "family_name", "birth_date"]
-                        + ["administered_at", "lot_number"])  # fmt: skip
-        # One person, one row per part, the parts four at a time: no phone, no e-mail, so
-        # only being rows of one import makes them one person.
-        for n in range(8):
-            writer.writerow(
-                [f"N-{n}", "Zoe", family, "1985-05-05", f"2025-{n + 1:02d}-15", lot["lot_number"]]
-            )
+    # One person, one row per part, the parts four at a time: no phone, no e-mail, so
+    # only being rows of one import makes them one person.
+    rows = [
+        [f"N-{n}", "Zoe", family, "1985-05-05", f"2025-{n + 1:02d}-15", lot["lot_number"]]
+        for n in range(8)
+    ]
+    path = write_required_columns(tmp_path / "filled.csv", rows)
 
-    totals = import_cli.run(
-        path,
-        location,
-        url=cluster.gateway_url,
-        username=STATE_ADMIN[0],
-        password=STATE_ADMIN[1],
-        report=tmp_path / "report.csv",
-        part_rows=1,
-        concurrency=4,
-        quiet=True,
+    totals = cvms_import(
+        cluster, path, location, tmp_path / "report.csv", part_rows=1, concurrency=4
     )
 
     assert totals["accepted"] == 8
