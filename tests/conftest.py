@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -95,3 +96,21 @@ def wait_for_stock(
         lambda: {lot: api.doses_on_hand(location, lot) for lot in doses_on_hand} == doses_on_hand,
         what=what,
     )
+
+
+def receive_lot(api: AuthorizedApi, location: str, doses: int, **shipment: Any) -> dict:
+    """A new lot received at `location`: Pfizer expiring 2030-12-31 unless `shipment` says
+    otherwise (expiration_date, product_id, storage_unit, ...)."""
+    response = api.post(
+        f"/locations/{location}/lots",
+        json={
+            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
+            "product_id": "pfizer-gray-12plus",
+            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
+            "expiration_date": "2030-12-31",
+            "doses": doses,
+            **shipment,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -7,25 +7,10 @@ import uuid
 
 from fhir.resources.bundle import Bundle
 
-from tests.conftest import wait_for_stock
+from tests.conftest import receive_lot, wait_for_stock
 from tests.harness import metric, wait_until
 
 REASON = "Entered against the wrong vial."
-
-
-def receive(api, location: str, doses: int, expiration_date: str, product_id="pfizer-gray-12plus"):
-    response = api.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": product_id,
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": expiration_date,
-            "doses": doses,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_site_route_volume_and_vaccinator_are_recorded_and_exported(admin, location):
@@ -68,8 +53,8 @@ def test_an_unknown_site_is_a_400_on_that_field(admin, location):
 
 
 def test_a_dose_naming_only_its_product_comes_from_the_lot_expiring_first(admin, location):
-    later = receive(admin, location, 10, "2031-06-30")
-    sooner = receive(admin, location, 10, "2030-03-31")
+    later = receive_lot(admin, location, 10, expiration_date="2031-06-30")
+    sooner = receive_lot(admin, location, 10, expiration_date="2030-03-31")
     recipient = admin.register_recipient()
 
     response = admin.administer(location, None, recipient["id"], product_id="pfizer-gray-12plus")

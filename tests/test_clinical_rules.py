@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from fhir.resources.bundle import Bundle
 
-from tests.conftest import DEMO_LOCATION
+from tests.conftest import DEMO_LOCATION, receive_lot
 from tests.harness import wait_until
 
 
@@ -95,19 +95,7 @@ def test_registration_matches_a_duplicate_and_the_fhir_bundle_validates(manager,
 
 def test_a_dose_from_a_quarantined_lot_is_422_until_the_lot_is_released(admin, location):
     unit = f"fridge-{uuid.uuid4().hex[:6]}"
-    received = admin.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": "pfizer-gray-12plus",
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": "2030-12-31",
-            "doses": 20,
-            "storage_unit": unit,
-        },
-    )
-    assert received.status_code == 201, received.text
-    lot = received.json()
+    lot = receive_lot(admin, location, 20, storage_unit=unit)
     excursion = admin.post(
         f"/locations/{location}/storage-units/{unit}/excursions",
         json={"observed_at": datetime.now(UTC).isoformat(), "max_c": 14.0, "note": "Door ajar."},
@@ -122,15 +110,16 @@ def test_a_dose_from_a_quarantined_lot_is_422_until_the_lot_is_released(admin, l
             location, lot["id"], recipient["id"], administered_at=given_at, **overrides
         )
 
-    def refused_as_quarantined() -> dict | None:
+    def answered(status: int) -> dict | None:
+        """A dose now: the answer if it has `status`; None if it has the other of 201 and 422."""
         response = dose_now()
-        if response.status_code == 422:
+        if response.status_code == status:
             return response.json()
-        assert response.status_code == 201, response.text
+        assert response.status_code == ({201, 422} - {status}).pop(), response.text
         return None
 
     # Administration learns of the quarantine from inventory's lot_quarantined event.
-    refused = wait_until(refused_as_quarantined, what="a dose refused as quarantined")
+    refused = wait_until(lambda: answered(422), what="a dose refused as quarantined")
     assert refused["error"] == "rule_violated"
     assert list(refused["fields"]) == ["lot_id"]
     assert "quarantined since" in refused["fields"]["lot_id"][0]
@@ -145,13 +134,6 @@ def test_a_dose_from_a_quarantined_lot_is_422_until_the_lot_is_released(admin, l
     )
     assert released.status_code == 200, released.text
 
-    def recorded() -> dict | None:
-        response = dose_now()
-        if response.status_code == 201:
-            return response.json()
-        assert response.status_code == 422, response.text
-        return None
-
     # And of the release from lot_released.
-    dose = wait_until(recorded, what="a dose from the released lot")
+    dose = wait_until(lambda: answered(201), what="a dose from the released lot")
     assert dose["overridden_rules"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.conftest import receive_lot
 from tests.harness import wait_until
 
 
@@ -12,22 +13,6 @@ def lot_in_inventory(user, location: str, lot_id: str) -> dict:
     response = user.get(f"/locations/{location}/inventory")
     assert response.status_code == 200, response.text
     return next(lot for lot in response.json()["lots"] if lot["id"] == lot_id)
-
-
-def receive_in_unit(user, location: str, storage_unit: str, doses: int) -> dict:
-    response = user.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": "pfizer-gray-12plus",
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": "2030-12-31",
-            "doses": doses,
-            "storage_unit": storage_unit,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_wastage_reduces_stock_at_once_and_is_refused_beyond_stock(admin, location):
@@ -72,8 +57,8 @@ def test_wastage_reduces_stock_at_once_and_is_refused_beyond_stock(admin, locati
 
 def test_an_excursion_quarantines_the_unit_and_a_dose_from_it_is_kept_for_review(admin, location):
     unit = f"freezer-{uuid.uuid4().hex[:6]}"
-    lot = receive_in_unit(admin, location, unit, doses=5)
-    elsewhere = receive_in_unit(admin, location, "fridge-1", doses=5)
+    lot = receive_lot(admin, location, 5, storage_unit=unit)
+    elsewhere = receive_lot(admin, location, 5, storage_unit="fridge-1")
     assert lot_in_inventory(admin, location, lot["id"])["status"] == "usable"
 
     response = admin.post(

@@ -73,15 +73,20 @@ def test_a_recipient_claims_an_account_and_sees_their_own_record(api, vaccinated
     assert list(refused.json()["fields"]) == ["contact_preferences"]
 
 
-def test_the_record_pdf_in_english_and_spanish(api, vaccinated):
-    lot, [(recipient, _), _] = vaccinated
-    me = signed_in(api, recipient, lot)
+def record_texts(me) -> dict[str, str]:
+    """The text of the record PDF's first page, in English and in Spanish."""
     texts = {}
     for language in ("en", "es"):
         response = me.get("/me/record.pdf", params={"lang": language})
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "application/pdf"
         texts[language] = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    return texts
+
+
+def test_the_record_pdf_in_english_and_spanish(api, vaccinated):
+    lot, [(recipient, _), _] = vaccinated
+    texts = record_texts(signed_in(api, recipient, lot))
     for text in texts.values():
         assert recipient["family_name"] in text and lot["lot_number"] in text
         assert "Test location" in text
@@ -92,13 +97,8 @@ def test_the_record_pdf_in_english_and_spanish(api, vaccinated):
 
 def test_the_record_names_the_cap_colour_once_in_the_readers_language(api, vaccinated):
     lot, [(recipient, _), _] = vaccinated
-    me = signed_in(api, recipient, lot)
-    texts = {}
-    for language in ("en", "es"):
-        response = me.get("/me/record.pdf", params={"lang": language})
-        assert response.status_code == 200
-        page = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
-        texts[language] = " ".join(page.split())  # table cells wrap
+    pages = record_texts(signed_in(api, recipient, lot))
+    texts = {language: " ".join(page.split()) for language, page in pages.items()}  # cells wrap
     assert "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)" in texts["en"]
     assert texts["en"].lower().count("gray") == 1 and "tapa" not in texts["en"]
     assert "Pfizer-BioNTech COVID-19 Vaccine (tapa gris)" in texts["es"]

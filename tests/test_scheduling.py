@@ -191,18 +191,30 @@ def test_capacity_cannot_drop_below_the_bookings(admin, public, location):
     assert full.status_code == 409 and full.json()["error"] == "slot_full"
 
 
-def test_a_recorded_first_dose_offers_the_second_from_the_minimum_interval(admin, public, location):
+def appointment_id(admin, location: str, code: str) -> str:
+    listed = admin.get(f"/locations/{location}/appointments").json()
+    return next(a["id"] for a in listed if a["confirmation_code"] == code)
+
+
+def checked_in_booking(admin, public: Public, location: str) -> tuple[str, str, dict, dict]:
+    """A booking on a new clinic day at a published `location`, checked in for a recipient
+    just registered, and a lot of 6 doses there: (code, appointment id, recipient, lot)."""
     publish(admin, location)
     day = clinic_day(admin, location, capacity=2)
     code = book(public, day["slots"][0]["id"]).json()["confirmation_code"]
-    [appointment] = admin.get(f"/locations/{location}/appointments").json()
+    appointment = appointment_id(admin, location, code)
     recipient = admin.register_recipient()
     lot = admin.receive_lot(location, doses=6)
     checked_in = admin.post(
-        f"/locations/{location}/appointments/{appointment['id']}/check-in",
+        f"/locations/{location}/appointments/{appointment}/check-in",
         json={"recipient_id": recipient["id"]},
     )
     assert checked_in.status_code == 200, checked_in.text
+    return code, appointment, recipient, lot
+
+
+def test_a_recorded_first_dose_offers_the_second_from_the_minimum_interval(admin, public, location):
+    code, _, recipient, lot = checked_in_booking(admin, public, location)
 
     given_at = datetime.now(UTC).replace(microsecond=0)
     dose = admin.administer(

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 from cvms_platform.timeutil import utcnow
 from gateway.models import Location
 from tests.harness import wait_until
-from tests.test_scheduling import PFIZER, Public, book, clinic_day, person, publish
+from tests.test_scheduling import (
+    PFIZER,
+    Public,
+    book,
+    checked_in_booking,
+    clinic_day,
+    person,
+    publish,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +31,8 @@ def public(api) -> Public:
     return Public(api)
 
 
-def _appointment_id(admin, location: str, code: str) -> str:
-    listed = admin.get(f"/locations/{location}/appointments").json()
-    return next(a["id"] for a in listed if a["confirmation_code"] == code)
-
-
 def test_a_voided_dose_reopens_the_appointment_it_completed(admin, public, location):
-    publish(admin, location)
-    day = clinic_day(admin, location, capacity=2)
-    code = book(public, day["slots"][0]["id"]).json()["confirmation_code"]
-    appointment_id = _appointment_id(admin, location, code)
-    recipient = admin.register_recipient()
-    lot = admin.receive_lot(location, doses=6)
-    checked_in = admin.post(
-        f"/locations/{location}/appointments/{appointment_id}/check-in",
-        json={"recipient_id": recipient["id"]},
-    )
-    assert checked_in.status_code == 200, checked_in.text
+    code, appointment_id, recipient, lot = checked_in_booking(admin, public, location)
     dose = admin.administer(
         location, lot["id"], recipient["id"], administered_at=datetime.now(UTC).isoformat()
     )

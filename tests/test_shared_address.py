@@ -20,7 +20,6 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 
 import pytest
 import requests
@@ -28,8 +27,8 @@ from requests.adapters import HTTPAdapter
 
 from gateway.settings import LIMIT_VARIABLES, Settings
 from tests.harness import free_port
+from tests.test_scheduling import clinic_day, publish
 
-PFIZER = "pfizer-gray-12plus"
 PORTAL = "127.0.0.1"  # where the portal runs: the one hop the gateway trusts
 CARRIER = "127.0.0.2"  # one address, two hundred people behind it
 GUESSER = "127.0.0.3"
@@ -101,33 +100,9 @@ def gateway(cluster) -> str:
 @pytest.fixture
 def clinic(admin, location) -> list[str]:
     """A published location with a clinic day of 4 slots of 25 seats: 100 seats."""
-    published = admin.request(
-        "PUT",
-        f"/locations/{location}/public-settings",
-        json={
-            "name": f"Clinic {location}",
-            "address": {"line1": "1 Main St", "city": "Somewhere", "state": "NY", "zip": "10001"},
-            "products": [PFIZER],
-            "accepting_appointments": True,
-            "published": True,
-        },
-    )
-    assert published.status_code == 200, published.text
-    created = admin.post(
-        f"/locations/{location}/clinic-days",
-        json={
-            "dates": [(date.today() + timedelta(days=3)).isoformat()],
-            "product_id": PFIZER,
-            "opens": "09:00",
-            "closes": "10:00",
-            "every_minutes": 15,
-            "capacity": 25,
-        },
-    )
-    assert created.status_code == 201, created.text
-    [day] = created.json()
-    detail = admin.get(f"/locations/{location}/clinic-days/{day['id']}").json()
-    return [slot["id"] for slot in detail["slots"]]
+    publish(admin, location)
+    day = clinic_day(admin, location, capacity=25, slots=4)
+    return [slot["id"] for slot in day["slots"]]
 
 
 def person(n: int, slot_id: str, run: str) -> dict:
