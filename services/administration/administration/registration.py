@@ -20,26 +20,8 @@ def register(session: Session, data: dict, *, correlation_id: str) -> tuple[Reci
     match = find_match(session, data)
     if match is not None:
         return match, False
-    address = data.get("address") or {}
     channels = data["contact_preferences"]
-    recipient = Recipient(
-        given_name=data["given_name"].strip(),
-        family_name=data["family_name"].strip(),
-        birth_date=data["birth_date"],
-        sex=data.get("sex"),
-        race=data.get("race"),
-        ethnicity=data.get("ethnicity"),
-        address_line1=address.get("line1"),
-        address_line2=address.get("line2"),
-        city=address.get("city"),
-        state=address.get("state"),
-        postal_code=address.get("postal_code"),
-        phone=data.get("phone"),
-        email=data.get("email"),
-        preferred_language=data["preferred_language"],
-        **{f"contact_{channel}": bool(channels.get(channel)) for channel in CHANNELS},
-        created_at=utcnow(),
-    )
+    recipient = Recipient(**recipient_columns(data), created_at=utcnow())
     session.add(recipient)
     session.flush()
     record_event(
@@ -53,6 +35,30 @@ def register(session: Session, data: dict, *, correlation_id: str) -> tuple[Reci
         correlation_id=correlation_id,
     )
     return recipient, True
+
+
+def recipient_columns(form: dict) -> dict:
+    """A new recipient's columns (but its id and created_at) from the registration form's data,
+    as NewRecipientSchema loads it."""
+    address = form.get("address") or {}
+    channels = form["contact_preferences"]
+    return {
+        "given_name": form["given_name"].strip(),
+        "family_name": form["family_name"].strip(),
+        "birth_date": form["birth_date"],
+        "sex": form.get("sex"),
+        "race": form.get("race"),
+        "ethnicity": form.get("ethnicity"),
+        "address_line1": address.get("line1"),
+        "address_line2": address.get("line2"),
+        "city": address.get("city"),
+        "state": address.get("state"),
+        "postal_code": address.get("postal_code"),
+        "phone": form.get("phone"),
+        "email": form.get("email"),
+        "preferred_language": form["preferred_language"],
+        **{f"contact_{channel}": bool(channels.get(channel)) for channel in CHANNELS},
+    }
 
 
 def contact(phone: str | None, email: str | None) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from administration.models import Administration, Recipient, new_id
-from administration.registration import contact, same_contact
+from administration.registration import contact, recipient_columns, same_contact
 from cvms_platform.bulk import among
 
 
@@ -45,30 +45,7 @@ class NewRecipient:
     @classmethod
     def registered_by(cls, form: dict, now: datetime) -> NewRecipient:
         """The recipient a row's registration form (as NewRecipientSchema loads it) registers."""
-        address = form.get("address") or {}
-        channels = form["contact_preferences"]
-        return cls(
-            id=new_id(),
-            given_name=form["given_name"].strip(),
-            family_name=form["family_name"].strip(),
-            birth_date=form["birth_date"],
-            created_at=now,
-            sex=form.get("sex"),
-            race=form.get("race"),
-            ethnicity=form.get("ethnicity"),
-            address_line1=address.get("line1"),
-            address_line2=address.get("line2"),
-            city=address.get("city"),
-            state=address.get("state"),
-            postal_code=address.get("postal_code"),
-            phone=form.get("phone"),
-            email=form.get("email"),
-            preferred_language=form["preferred_language"],
-            contact_email=bool(channels.get("email")),
-            contact_sms=bool(channels.get("sms")),
-            contact_phone=bool(channels.get("phone")),
-            contact_mail=bool(channels.get("mail")),
-        )
+        return cls(id=new_id(), created_at=now, **recipient_columns(form))
 
     def as_row(self) -> dict:
         """The columns to insert: the instance's own attribute dict, read and never changed
