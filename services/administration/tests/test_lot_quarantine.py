@@ -18,37 +18,35 @@ REASON = {"reason": "Manufacturer confirmed the excursion is within stability da
 EXCURSION_ID = str(uuid.uuid4())
 
 
-def quarantined_body(lot: dict, at: datetime) -> dict:
-    """The wire body inventory's relay publishes when `lot` is quarantined at `at`."""
-    event = new_event(
-        "lot_quarantined",
-        {
-            "lot_id": lot["id"],
-            "location_id": lot["location_id"],
-            "product_id": lot["product_id"],
-            "storage_unit": "fridge-1",
-            "excursion_id": EXCURSION_ID,
-            "observed_at": at - timedelta(minutes=10),
-            "doses_on_hand": lot["doses_on_hand"],
-        },
-        correlation_id="corr-excursion",
-    )
+def _lot_event_body(
+    event_type: str, lot: dict, at: datetime, fields: dict, correlation_id: str
+) -> dict:
+    """The wire body inventory's relay publishes for `lot`'s event made at `at`."""
+    payload = {
+        "lot_id": lot["id"],
+        "location_id": lot["location_id"],
+        "product_id": lot["product_id"],
+        **fields,
+        "doses_on_hand": lot["doses_on_hand"],
+    }
+    event = new_event(event_type, payload, correlation_id=correlation_id)
     return to_wire(dataclasses.replace(event, occurred_at=at))
+
+
+def quarantined_body(lot: dict, at: datetime) -> dict:
+    """When `lot` is quarantined at `at`."""
+    fields = {
+        "storage_unit": "fridge-1",
+        "excursion_id": EXCURSION_ID,
+        "observed_at": at - timedelta(minutes=10),
+    }
+    return _lot_event_body("lot_quarantined", lot, at, fields, "corr-excursion")
 
 
 def released_body(lot: dict, at: datetime) -> dict:
-    event = new_event(
-        "lot_released",
-        {
-            "lot_id": lot["id"],
-            "location_id": lot["location_id"],
-            "product_id": lot["product_id"],
-            "note": "Doses checked against the stability data: fine.",
-            "doses_on_hand": lot["doses_on_hand"],
-        },
-        correlation_id="corr-release",
-    )
-    return to_wire(dataclasses.replace(event, occurred_at=at))
+    """When `lot` is released at `at`."""
+    fields = {"note": "Doses checked against the stability data: fine."}
+    return _lot_event_body("lot_released", lot, at, fields, "corr-release")
 
 
 def hours_ago(hours: float) -> datetime:
