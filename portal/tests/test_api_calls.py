@@ -12,7 +12,7 @@ import pytest
 
 from portal import catalog
 from portal.app import create_app
-from portal.gateway import Gateway
+from portal.gateway import ApiProblem, Gateway
 from portal.settings import Settings
 from portal.tokens import TokenStore
 
@@ -337,6 +337,8 @@ class FakeGateway(Gateway):
         self.calls.append(f"{method} {path}")
         for answer_method, pattern, answer in self.answers:
             if answer_method == method and re.fullmatch(pattern, path):
+                if isinstance(answer, ApiProblem):
+                    raise answer
                 return answer
         raise AssertionError(f"no fixture for {method} {path}")
 
@@ -512,3 +514,43 @@ def test_a_code_found_opens_its_page_and_no_code_is_asked_for(fake, page, mine, 
     assert no_code in without.get_data(as_text=True)
     assert found.status_code == 302 and found.location.endswith(mine)
     assert gateway.calls == [f"GET /public{page}/{CODE}"]
+
+
+USER_CREATED = {
+    "user": {"username": "new.nurse"},
+    "set_password": {"token": "t-1", "expires_at": "2099-01-01T00:00:00+00:00"},
+}
+EMAIL_TAKEN = ApiProblem(409, "conflict", "That e-mail address is in use.")
+
+
+@pytest.mark.parametrize(
+    ("page", "form", "created"),
+    [
+        (
+            "users",
+            {"name": "New Nurse", "email": "n@example.org", "role": "vaccinator"},
+            USER_CREATED,
+        ),
+        ("api-keys", {"name": "EHR", "scopes": "inventory:read"}, {"name": "EHR", "key": "k"}),
+    ],
+)
+def test_a_new_user_or_api_key_is_created_from_the_filled_fields(fake, page, form, created):
+    client, gateway = fake
+    gateway.answers[:0] = [("POST", f"/organizations/demo-org/{page}", created)]
+
+    response = client.post(f"/provider/admin/{page}", data=form)
+
+    assert response.status_code == 302 and response.location.endswith(f"/provider/admin/{page}")
+    assert f"POST /organizations/demo-org/{page}" in gateway.calls
+
+
+def test_an_email_in_use_is_said_beside_the_email_field(fake):
+    client, gateway = fake
+    gateway.answers[:0] = [("POST", "/organizations/demo-org/users", EMAIL_TAKEN)]
+
+    response = client.post(
+        "/provider/admin/users", data={"name": "A", "email": "a@example.org", "role": "vaccinator"}
+    )
+
+    assert response.status_code == 400
+    assert 'id="field-email-error"' in response.get_data(as_text=True)

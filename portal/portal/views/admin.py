@@ -64,6 +64,19 @@ def _shown(kind: str) -> dict | None:
     return None
 
 
+def _post_new(path: str, new: dict, *, taken: str | None = None) -> tuple[dict | None, FormErrors]:
+    """Create a user or an API key from the form's filled fields: the API's answer, or the form's
+    errors (a conflict said beside the `taken` field too)."""
+    filled = {key: value for key, value in new.items() if value not in ("", [])}
+    try:
+        return api("POST", path, json=filled), FormErrors()
+    except ApiProblem as problem:
+        errors = FormErrors.refusal(problem)
+        if problem.status == 409 and taken:
+            errors.fields.setdefault(taken, []).append(errors.summary or "")
+        return None, errors
+
+
 def _show_password_link(username: str, link: dict, *, created: bool) -> None:
     """Show once the set-password link (the API's token and expires_at) issued for a user."""
     url = url_for("auth.set_password", token=link["token"], _external=True)
@@ -87,17 +100,9 @@ def users():
             "role": request.form.get("role", ""),
             "location_ids": request.form.getlist("location_ids"),
         }
-        try:
-            answer = api(
-                "POST",
-                f"/organizations/{account['organization_id']}/users",
-                json={key: value for key, value in new.items() if value not in ("", [])},
-            )
-        except ApiProblem as problem:
-            errors = FormErrors.refusal(problem)
-            if problem.status == 409:
-                errors.fields.setdefault("email", []).append(errors.summary or "")
-        else:
+        path = f"/organizations/{account['organization_id']}/users"
+        answer, errors = _post_new(path, new, taken="email")
+        if answer is not None:
             _show_password_link(answer["user"]["username"], answer["set_password"], created=True)
             flash(_("%(name)s is created.", name=answer["user"]["username"]), "success")
             return redirect(url_for("admin.users"))
@@ -174,15 +179,8 @@ def api_keys():
             "name": request.form.get("name", "").strip(),
             "scopes": request.form.getlist("scopes"),
         }
-        try:
-            answer = api(
-                "POST",
-                f"/organizations/{organization}/api-keys",
-                json={key: value for key, value in new.items() if value not in ("", [])},
-            )
-        except ApiProblem as problem:
-            errors = FormErrors.refusal(problem)
-        else:
+        answer, errors = _post_new(f"/organizations/{organization}/api-keys", new)
+        if answer is not None:
             _show_once("api_key", {"name": answer["name"], "key": answer["key"]})
             flash(_("The API key %(name)s is issued.", name=answer["name"]), "success")
             return redirect(url_for("admin.api_keys"))
