@@ -2,8 +2,8 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-PACKAGES := platform services/inventory services/administration services/scheduling gateway portal
-SERVICES := inventory administration scheduling gateway
+PACKAGES := platform services/inventory services/administration services/scheduling services/identity gateway portal cli
+SERVICES := inventory administration scheduling identity
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run migrate test unit integration lint format bench clean screenshots
@@ -47,7 +47,7 @@ test: install
 	$(BIN)/pytest tests/browser
 
 unit: install
-	$(BIN)/pytest platform services gateway portal/tests
+	$(BIN)/pytest platform services gateway portal/tests cli/tests
 
 # The browser tests, writing their screenshots to docs/screenshots/ to be looked at.
 screenshots: install

@@ -390,7 +390,7 @@ class Chaos:
         env = self.cluster.env
         env["GATEWAY_WORKERS"] = str(self.settings.gateway_workers)
         # CVMS reaches both servers through the proxies only.
-        for name in (*SERVICES, "gateway"):
+        for name in SERVICES:
             key = f"{name.upper()}_DATABASE_URL"
             env[key] = env[key].replace(f":{pg.port or 5432}/", f":{self.pg_proxy.port}/", 1)
         env["AMQP_URI"] = self.run.amqp_uri.replace(

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from bench.system import RunningSystem
-from gateway import import_cli
+from cvms_cli import importer
 
 TARGET_ROWS_PER_S = 2000
 LOCATION = "demo-clinic"
@@ -80,7 +80,7 @@ def main() -> None:
         print(f"{args.rows:,} rows in {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
 
         started = time.perf_counter()
-        totals = import_cli.run(
+        totals = importer.run(
             path,
             LOCATION,
             url=cvms.cluster.gateway_url,

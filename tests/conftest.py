@@ -70,10 +70,10 @@ def helpdesk(api):
 def location(cluster) -> str:
     """A fresh location of this run, so tests do not share stock."""
     from cvms_platform.timeutil import utcnow
-    from gateway.models import Location
+    from identity.models import Location
 
     location_id = f"loc-{uuid.uuid4().hex[:12]}"
-    engine = create_engine(cluster.run.database_url("gateway"))
+    engine = create_engine(cluster.run.database_url("identity"))
     with Session(engine) as session, session.begin():
         session.add(Location(id=location_id, name="Test location", created_at=utcnow()))
     engine.dispose()

@@ -30,11 +30,10 @@ import requests
 from cvms_platform.testing import rabbitmqctl
 
 BIN = Path(sys.executable).parent
-# The nameko services, each with its own database; and the owners of an outbox, each with a
-# relay (the gateway's too: enrollment and identity events). Adding a service here runs it in
-# every test run.
-SERVICES = ("inventory", "administration", "scheduling")
-RELAYS = ("inventory", "administration", "scheduling", "gateway")
+# The nameko services, each with its own database and outbox, and so each with a relay. Adding a
+# service here runs it in every test run.
+SERVICES = ("inventory", "administration", "scheduling", "identity")
+RELAYS = SERVICES
 READY_TIMEOUT = 90.0
 
 
@@ -131,7 +130,7 @@ class TestRun:
         self.infra = infra
         self.run_id = "t" + secrets.token_hex(4)
         self.vhost = f"cvms-{self.run_id}" if infra.local else "/"
-        self.databases = {name: f"cvms_{self.run_id}_{name}" for name in (*SERVICES, "gateway")}
+        self.databases = {name: f"cvms_{self.run_id}_{name}" for name in SERVICES}
 
     def database_url(self, name: str) -> str:
         parts = urlsplit(self.infra.postgres_url)
@@ -208,7 +207,7 @@ class Cluster:
             "GATEWAY_LOG_LEVEL": "WARNING",
             "PYTHONWARNINGS": "ignore",
         }
-        for name in (*SERVICES, "gateway"):
+        for name in SERVICES:
             self.env[f"{name.upper()}_DATABASE_URL"] = run.database_url(name)
         for name in SERVICES:
             self.env[f"{name.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
@@ -252,7 +251,7 @@ class Cluster:
 
     def migrate(self) -> None:
         subprocess.run(
-            [str(BIN / "cvms-migrate"), *SERVICES, "gateway", "--demo"],
+            [str(BIN / "cvms-migrate"), *SERVICES, "--demo"],
             env=self.env,
             check=True,
             capture_output=True,

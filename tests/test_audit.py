@@ -26,7 +26,7 @@ def test_reads_and_changes_are_searchable_and_the_log_cannot_be_rewritten(
         ("change", lot["id"])
     ]
 
-    engine = create_engine(cluster.run.database_url("gateway"))
+    engine = create_engine(cluster.run.database_url("identity"))
     try:
         for statement in ("UPDATE audit_events SET status = 200", "DELETE FROM audit_events"):
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as db:

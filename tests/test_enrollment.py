@@ -72,7 +72,7 @@ def test_reject_resubmit_approve_then_the_new_users_work(api, admin, cluster):
     # Not the other organization's location.
     assert new_manager.get("/locations/demo-clinic/inventory").status_code == 403
 
-    engine = create_engine(cluster.run.database_url("gateway"))
+    engine = create_engine(cluster.run.database_url("identity"))
     try:
 
         def published():

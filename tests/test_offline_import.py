@@ -12,7 +12,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from gateway import import_cli
+from cvms_cli import importer
 from tests.conftest import STATE_ADMIN
 from tests.harness import wait_until
 
@@ -174,7 +174,7 @@ def write_required_columns(path: Path, rows: list[list[str]]) -> Path:
 def cvms_import(cluster, path: Path, location: str, report: Path, **options) -> dict:
     """`cvms import` of `path` as the state admin, quietly: its totals."""
     username, password = STATE_ADMIN
-    return import_cli.run(
+    return importer.run(
         path,
         location,
         url=cluster.gateway_url,

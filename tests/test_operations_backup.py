@@ -86,12 +86,12 @@ def test_restore_drill_backup_more_doses_restore_replay_reconciles(
         "inventory",
         "administration",
         "scheduling",
-        "gateway",
+        "identity",
         "--to",
         str(backups),
     )
     files = {path.name.split("-")[0]: path for path in backups.glob("*.dump")}
-    assert set(files) == {"inventory", "administration", "scheduling", "gateway"}, made.stdout
+    assert set(files) == {"inventory", "administration", "scheduling", "identity"}, made.stdout
     for path in files.values():
         listing = subprocess.run(
             ["pg_restore", "--list", str(path)], capture_output=True, text=True, check=True

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from cvms_platform.timeutil import utcnow
-from gateway.models import Location
+from identity.models import Location
 from tests.harness import wait_until
 from tests.test_scheduling import (
     PFIZER,
@@ -74,7 +74,7 @@ def test_someone_too_young_for_the_product_gets_a_422_on_the_birth_date(admin, p
 
 def test_a_public_reschedule_stays_at_its_location(admin, public, location, cluster):
     other = f"loc-{uuid.uuid4().hex[:12]}"
-    engine = create_engine(cluster.run.database_url("gateway"))
+    engine = create_engine(cluster.run.database_url("identity"))
     with Session(engine) as session, session.begin():
         session.add(Location(id=other, name="Other", created_at=utcnow()))
     engine.dispose()

@@ -34,7 +34,7 @@ CARRIER = "127.0.0.2"  # one address, two hundred people behind it
 GUESSER = "127.0.0.3"
 NEIGHBOUR = "127.0.0.4"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-DEFAULTS = Settings(database_url="", amqp_uri="", redis_url="", jwt_secret="")
+DEFAULTS = Settings(amqp_uri="", redis_url="", jwt_secret="")
 MISSES = int(DEFAULTS.code_miss_limit.split("/")[0])
 
 

@@ -117,7 +117,7 @@ def api_key_principal() -> Principal | None:
         presented = request.headers.get(API_KEY_HEADER, "").strip()
         found = None
         if presented:
-            found = current_app.extensions["cvms_api_keys"].principal(presented)
+            found = current_app.extensions["cvms_directory"].api_key(presented)
             if found is None:
                 found = ApiError(401, "invalid_api_key", "The API key is not valid or was revoked.")
         g._cvms_api_key = found

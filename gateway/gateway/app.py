@@ -6,10 +6,8 @@ import atexit
 
 import redis
 from flask import Flask, jsonify
-from sqlalchemy.orm import sessionmaker
 
 from cvms_platform import config
-from cvms_platform.db import make_engine
 from gateway import api, audit, errors, hardening, observability
 from gateway.access import check_every_route_declared, public
 from gateway.admission import PublicAdmission
@@ -17,10 +15,9 @@ from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
 from gateway.full_slots import FullSlots
-from gateway.partner_keys import ApiKeys
 from gateway.routing import drop_cached_inventory
 from gateway.rpc import RpcPool
-from gateway.sessions import Denylist, LoginThrottle, RefreshTokens
+from gateway.sessions import Denylist, LoginThrottle
 from gateway.settings import Settings
 
 
@@ -31,20 +28,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
 
-    engine = make_engine(settings.database_url, pool_size=2)
     rpc = RpcPool(
         settings.amqp_uri, size=settings.rpc_pool_size, timeout=settings.rpc_timeout_seconds
     )
     atexit.register(rpc.close)
-    app.extensions["cvms_engine"] = engine
     app.extensions["cvms_rpc"] = rpc
-    make_session = sessionmaker(bind=engine, expire_on_commit=False)
-    app.extensions["cvms_directory"] = Directory(make_session)
-    app.extensions["cvms_sessions"] = make_session
-    app.extensions["cvms_api_keys"] = ApiKeys(make_session)
-    app.extensions["cvms_refresh_tokens"] = RefreshTokens(
-        make_session, settings.refresh_ttl_seconds
-    )
+    # Locations that exist and API keys, asked of identity and remembered briefly.
+    app.extensions["cvms_directory"] = Directory(settings.api_key_cache_seconds)
     shared = redis.Redis.from_url(
         settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
     )

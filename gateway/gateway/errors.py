@@ -9,7 +9,7 @@ from flask import Flask, g, jsonify
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from werkzeug.exceptions import HTTPException
 
-from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from cvms_platform.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 
 log = logging.getLogger("cvms.gateway")
 
@@ -66,7 +66,13 @@ def install(app: Flask) -> None:
     def _conflict(error: Conflict):
         message = str(error.args[0]) if error.args else "Conflict."
         code = str(error.args[1]) if len(error.args) > 1 else "conflict"
-        return error_response(409, code, message)
+        fields = error.args[2] if len(error.args) > 2 and isinstance(error.args[2], dict) else None
+        return error_response(409, code, message, fields)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(error: Forbidden):
+        message = str(error.args[0]) if error.args else "Forbidden."
+        return error_response(403, "forbidden", message)
 
     @app.errorhandler(RpcTimeout)
     @app.errorhandler(UnknownService)

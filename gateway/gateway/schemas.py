@@ -1,5 +1,5 @@
-"""What the HTTP contract of every area shares: the error answer, a location id's form (the
-platform's, cvms_platform.answers.common), and the roles a new location user may have. Each
+"""What the HTTP contract of every area shares: the error answer and a location id's form (the
+platform's, cvms_platform.answers.common). Each
 area's own schemas are beside its routes (`gateway/api/<area>/schemas.py`); request bodies are
 validated with them, and the OpenAPI document is generated from them. The services' answers are
 declared once, in cvms_platform.answers, and used there too."""
@@ -10,10 +10,7 @@ from marshmallow import Schema, fields
 
 from cvms_platform.answers.common import LOCATION_ID
 
-__all__ = ["INITIAL_ROLES", "LOCATION_ID", "Error"]
-
-# The roles an enrollment's initial users, and the users added to its locations later, may have.
-INITIAL_ROLES = ("location_manager", "vaccinator")
+__all__ = ["LOCATION_ID", "Error"]
 
 
 class Error(Schema):

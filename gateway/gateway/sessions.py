@@ -1,11 +1,6 @@
-"""Sessions after sign-in: refresh tokens, revoked access tokens, and sign-in lockout.
+"""What the gateway keeps of sessions, in Redis: revoked access tokens, and sign-in lockout.
+(Refresh tokens are identity's.)
 
-- Refresh tokens are opaque random strings, stored only as their SHA-256 digest. Each use
-  rotates the token: the presented one is revoked and a new one issued, which keeps the
-  session's original expiry (a session lasts at most `refresh_ttl_seconds` from sign-in).
-  Presenting a rotated token again means it leaked (or a client raced itself): every refresh
-  token of that user is revoked, so whoever holds one must sign in again. A token ended by
-  logout is merely refused.
 - Logout puts the access token's id (`jti`) on a denylist in Redis until the token would have
   expired anyway, so it stops working at once in every gateway worker and instance.
 - Failed sign-ins are counted in Redis per username and per client IP; too many within a window
@@ -17,124 +12,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import secrets
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
-
-from cvms_platform.timeutil import utcnow
-from gateway.models import RefreshToken, User
 
 log = logging.getLogger(__name__)
 
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-class InvalidRefreshToken(Exception):
-    """Unknown, expired or revoked, or its user may no longer sign in."""
-
-
-@dataclass(frozen=True)
-class Issued:
-    token: str
-    expires_at: datetime
-    id: str
-
-
-class RefreshTokens:
-    def __init__(self, make_session: sessionmaker, ttl_seconds: int):
-        self._make_session = make_session
-        self._ttl = timedelta(seconds=ttl_seconds)
-
-    def issue(self, user_id: str) -> Issued:
-        with self._make_session() as session, session.begin():
-            return self._add(session, user_id, utcnow() + self._ttl)
-
-    @staticmethod
-    def _add(session, user_id: str, expires_at: datetime) -> Issued:
-        token = secrets.token_urlsafe(32)
-        row = RefreshToken(
-            id=str(uuid.uuid4()),
-            user_id=user_id,
-            token_hash=_digest(token),
-            created_at=utcnow(),
-            expires_at=expires_at,
-        )
-        session.add(row)
-        return Issued(token, expires_at, row.id)
-
-    def rotate(self, presented: str) -> tuple[User, Issued]:
-        """Revoke `presented` and issue its successor; raise InvalidRefreshToken if it may not
-        be used. A token used twice revokes every refresh token of its user."""
-        now = utcnow()
-        reused_by: str | None = None
-        with self._make_session() as session, session.begin():
-            row = session.scalar(
-                select(RefreshToken).where(RefreshToken.token_hash == _digest(presented))
-            )
-            if row is None or row.expires_at <= now:
-                raise InvalidRefreshToken
-            # The conditional update claims the token: of two concurrent uses, one wins.
-            claimed = session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=now)
-            ).rowcount
-            if claimed != 1:
-                # Revoked already. Read again: a concurrent use may have just rotated it.
-                successor = session.scalar(
-                    select(RefreshToken.replaced_by).where(RefreshToken.id == row.id)
-                )
-                if successor is None:
-                    raise InvalidRefreshToken  # ended by logout: refused, nothing more
-                reused_by = row.user_id
-                self._revoke_all(session, row.user_id, now)
-            else:
-                user = session.get(User, row.user_id)
-                if user is None or not user.active:
-                    raise InvalidRefreshToken  # rolls back: the token stays as it was
-                issued = self._add(session, user.id, row.expires_at)
-                session.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.id == row.id)
-                    .values(replaced_by=issued.id)
-                )
-        if reused_by is not None:
-            log.warning("a revoked refresh token was presented; revoked the user's sessions")
-            raise InvalidRefreshToken
-        return user, issued
-
-    def revoke(self, presented: str, user_id: str) -> bool:
-        """Revoke a token of this user; another user's token, or an unknown one, is left."""
-        with self._make_session() as session, session.begin():
-            result = session.execute(
-                update(RefreshToken)
-                .where(
-                    RefreshToken.token_hash == _digest(presented),
-                    RefreshToken.user_id == user_id,
-                    RefreshToken.revoked_at.is_(None),
-                )
-                .values(revoked_at=utcnow())
-            )
-            return result.rowcount == 1
-
-    def revoke_all(self, user_id: str) -> int:
-        with self._make_session() as session, session.begin():
-            return self._revoke_all(session, user_id, utcnow())
-
-    @staticmethod
-    def _revoke_all(session, user_id: str, now: datetime) -> int:
-        return session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
 
 
 class Denylist:

@@ -33,12 +33,12 @@ LIMIT_VARIABLES = (
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
     amqp_uri: str
     redis_url: str
     jwt_secret: str
     token_ttl_seconds: int = 900
-    refresh_ttl_seconds: int = 14 * 24 * 3600
+    # How long an API key's answer from identity is remembered: a revoked key fails within it.
+    api_key_cache_seconds: float = 1.0
     rpc_timeout_seconds: float = 10.0
     rpc_pool_size: int = 4
     max_body_bytes: int = 1_048_576
@@ -74,12 +74,10 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            database_url=config.database_url("gateway"),
             amqp_uri=config.amqp_uri(),
             redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             jwt_secret=_jwt_secret(),
             token_ttl_seconds=config.int_setting("CVMS_TOKEN_TTL_SECONDS", 900),
-            refresh_ttl_seconds=config.int_setting("CVMS_REFRESH_TTL_SECONDS", 14 * 24 * 3600),
             rpc_timeout_seconds=config.float_setting("CVMS_RPC_TIMEOUT_SECONDS", 10.0),
             rpc_pool_size=config.int_setting("CVMS_RPC_POOL_SIZE", 8),
             redis_prefix=os.environ.get("CVMS_REDIS_PREFIX", "cvms:gateway"),
@@ -98,6 +96,7 @@ class Settings:
             login_window_seconds=config.int_setting("CVMS_LOGIN_WINDOW_SECONDS", 900),
             login_lockout_seconds=config.int_setting("CVMS_LOGIN_LOCKOUT_SECONDS", 900),
             trusted_proxies=trusted_proxies(os.environ.get("CVMS_TRUSTED_PROXIES", "")),
+            api_key_cache_seconds=config.float_setting("CVMS_API_KEY_CACHE_SECONDS", 1.0),
         )
 
 

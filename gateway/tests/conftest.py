@@ -1,6 +1,6 @@
-"""Fixtures for the gateway's tests: an app on a migrated SQLite directory (the demo users and
-location), a fake RPC pool standing in for the services, and real Redis and RabbitMQ where a test
-needs them."""
+"""Fixtures for the gateway's tests: an app whose services are a fake RPC pool, but for identity,
+which is identity's own service class on a migrated SQLite database (the demo users and
+location), called in process; and real Redis and RabbitMQ where a test needs them."""
 
 import importlib
 import sys
@@ -24,6 +24,7 @@ import cvms_platform.green  # noqa: E402, F401 - nameko needs green sockets; pat
 
 # isort: split
 
+import json  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
@@ -32,17 +33,20 @@ from contextlib import contextmanager  # noqa: E402
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
-from sqlalchemy import update  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from nameko.testing.services import worker_factory  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from cvms_platform import migrate  # noqa: E402
-from cvms_platform.db import make_engine  # noqa: E402
+from cvms_platform.db import DatabaseAccess, make_engine  # noqa: E402
 from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
 from cvms_platform.timeutil import utcnow  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.cache import InventoryCache  # noqa: E402
-from gateway.models import Location, User  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
+from identity import accounts  # noqa: E402
+from identity.models import Location, User  # noqa: E402
+from identity.service import IdentityService  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -64,18 +68,18 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-# -- the directory database -----------------------------------------------------------------------
+# -- identity's database ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("gateway-template") / "gateway.db"
-    migrate.upgrade("gateway", url=f"sqlite:///{path}", demo=True)
+    path = tmp_path_factory.mktemp("identity-template") / "identity.db"
+    migrate.upgrade("identity", url=f"sqlite:///{path}", demo=True)
     return path
 
 
 @pytest.fixture
 def db_url(template_db, tmp_path):
-    """A fresh copy of the migrated demo directory for this test."""
-    path = tmp_path / "gateway.db"
+    """A fresh copy of identity's migrated demo database for this test."""
+    path = tmp_path / "identity.db"
     shutil.copyfile(template_db, path)
     return f"sqlite:///{path}"
 
@@ -100,18 +104,61 @@ def directory_db(db_url):
 
 
 # -- a fake RPC pool ------------------------------------------------------------------------------
+class LocalIdentity:
+    """Identity's service class on the test's database, built per call with nameko's
+    `worker_factory` as a worker would be; arguments and answers pass through JSON, as they do
+    over the broker."""
+
+    def __init__(self, db_url: str):
+        self.engine = make_engine(db_url, pool_size=1)
+        self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.correlation_id = "test"
+
+    def call(self, method: str, args: tuple):
+        access = DatabaseAccess(self.engine, self.make_session)
+        service = worker_factory(IdentityService, db=access, correlation_id=self.correlation_id)
+        try:
+            answer = getattr(service, method)(*json.loads(json.dumps(args)))
+        finally:
+            access.close()
+        return json.loads(json.dumps(answer))
+
+    # What tests look up in identity's database.
+    def user_by_name(self, username: str) -> User | None:
+        with self.make_session() as session:
+            return session.scalar(select(User).where(User.username == username))
+
+    def acts_for(self, user: User) -> list[str]:
+        with self.make_session() as session:
+            return accounts.acts_for(session, user)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 class FakeCluster:
     """Stands in for nameko's cluster proxy: `cluster.inventory.receive_lot(...)`.
 
     `answer("inventory.receive_lot", value)` sets what a method returns; pass an exception
-    instance to have it raised. Every call is recorded in `calls`."""
+    instance to have it raised. Every call is recorded in `calls`. Identity's methods, unless
+    answered so, are identity's own (`LocalIdentity`), and are not recorded."""
 
-    def __init__(self):
+    def __init__(self, identity: LocalIdentity | None = None):
         self.calls: list[tuple[str, tuple]] = []
         self.answers: dict[str, object] = {}
+        self.identity_service = identity
+        # The correlation ids of the pool's blocks that called a faked service.
+        self.correlation_ids: list[str] = []
+        self.block_correlation: str | None = None
 
     def answer(self, method: str, value) -> None:
         self.answers[method] = value
+
+    def note_correlation(self) -> None:
+        """The pool's block this call is made in carried this correlation id."""
+        if self.block_correlation is not None:
+            self.correlation_ids.append(self.block_correlation)
+            self.block_correlation = None
 
     def __getattr__(self, service: str):
         cluster = self
@@ -121,7 +168,11 @@ class FakeCluster:
                 name = f"{service}.{method}"
 
                 def call(*args):
+                    local = cluster.identity_service
+                    if service == "identity" and local is not None and name not in cluster.answers:
+                        return local.call(method, args)
                     cluster.calls.append((name, args))
+                    cluster.note_correlation()
                     if name not in cluster.answers:
                         raise AssertionError(f"unexpected RPC {name}{args}")
                     value = cluster.answers[name]
@@ -135,13 +186,18 @@ class FakeCluster:
 
 
 class FakePool:
-    def __init__(self):
-        self.cluster = FakeCluster()
-        self.correlation_ids: list[str] = []
+    """`correlation_ids`: the request id each block of calls to a faked service carried (blocks
+    that only reached identity's own service are not counted)."""
+
+    def __init__(self, identity: LocalIdentity | None = None):
+        self.cluster = FakeCluster(identity)
+        self.correlation_ids = self.cluster.correlation_ids
 
     @contextmanager
     def services(self, correlation_id: str):
-        self.correlation_ids.append(correlation_id)
+        self.cluster.block_correlation = correlation_id
+        if self.cluster.identity_service is not None:
+            self.cluster.identity_service.correlation_id = correlation_id
         yield self.cluster
 
     def close(self) -> None:
@@ -163,10 +219,9 @@ def redis_prefix():
 
 
 @pytest.fixture
-def make_settings(db_url, redis_prefix):
+def make_settings(redis_prefix):
     def make(**overrides) -> Settings:
         values = {
-            "database_url": db_url,
             "amqp_uri": DEAD_BROKER,
             "redis_url": REDIS_URL,
             "redis_prefix": redis_prefix,
@@ -180,14 +235,21 @@ def make_settings(db_url, redis_prefix):
 
 
 @pytest.fixture
-def make_app(make_settings):
-    """An app whose services are a FakePool and whose inventory cache is off (unless kept)."""
-    apps = []
+def make_app(make_settings, db_url):
+    """An app whose services are a FakePool (identity: its own service on the test's database)
+    and whose inventory cache is off (unless kept). For tests to look into identity's database
+    (the gateway keeps none): `app.extensions["test_identity"]` (users by name, what they act
+    for) and `app.extensions["cvms_sessions"]` (a session)."""
+    apps, identities = [], []
 
     def make(*, keep_cache: bool = False, keep_rpc: bool = False, **overrides):
         app = create_app(make_settings(**overrides))
+        identity = LocalIdentity(db_url)
+        identities.append(identity)
+        app.extensions["test_identity"] = identity
+        app.extensions["cvms_sessions"] = identity.make_session
         if not keep_rpc:
-            app.extensions["cvms_rpc"] = FakePool()
+            app.extensions["cvms_rpc"] = FakePool(identity)
         if not keep_cache:
             app.extensions["cvms_inventory_cache"] = InventoryCache(None, 0)
         apps.append(app)
@@ -196,7 +258,8 @@ def make_app(make_settings):
     yield make
     for app in apps:
         app.extensions["cvms_rpc"].close()
-        app.extensions["cvms_engine"].dispose()
+    for identity in identities:
+        identity.close()
 
 
 @pytest.fixture

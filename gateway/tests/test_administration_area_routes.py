@@ -26,7 +26,7 @@ def test_a_manager_corrects_a_dose_of_their_location(app, client, rpc, login):
 
     assert response.status_code == 201, response.get_json()
     assert response.headers["Location"] == f"/api/v1/administrations/{DOSE_ID}"
-    manager = app.extensions["cvms_directory"].user_by_name("clinic.manager")
+    manager = app.extensions["test_identity"].user_by_name("clinic.manager")
     assert rpc.calls[1] == (
         "administration.correct_administration",
         (DOSE_ID, body, "clinic.manager", manager.id, True),  # managers may override checks

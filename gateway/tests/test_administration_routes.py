@@ -116,7 +116,7 @@ def test_the_right_to_override_comes_from_the_callers_role(
     response = client.post("/api/v1/administrations", json=body, headers=login(user))
 
     assert response.status_code == 201
-    user_id = app.extensions["cvms_directory"].user_by_name(user).id
+    user_id = app.extensions["test_identity"].user_by_name(user).id
     assert rpc.calls == [
         ("administration.record_administration", (body, user, may_override, user_id))
     ]

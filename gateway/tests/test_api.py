@@ -242,7 +242,7 @@ def test_recording_a_dose_is_201_and_a_replay_is_200(app, client, rpc, login, us
     assert first.headers["Location"] == f"/api/v1/administrations/{dose['id']}"
     # Who recorded it (and whether they may override clinical checks) comes from the token.
     may_override = user != "clinic.vaccinator"
-    user_id = app.extensions["cvms_directory"].user_by_name(user).id
+    user_id = app.extensions["test_identity"].user_by_name(user).id
     assert rpc.calls == [
         ("administration.record_administration", (dose, user, may_override, user_id))
     ]

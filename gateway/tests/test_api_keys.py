@@ -3,7 +3,7 @@
 import hashlib
 
 from gateway.hardening import _user_or_ip
-from gateway.models import ApiKey
+from identity.models import ApiKey
 
 KEYS = "/api/v1/organizations/demo-org/api-keys"
 

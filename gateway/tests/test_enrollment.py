@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cvms_platform.tables import outbox
-from gateway.models import Location, Organization, PasswordLink, User
+from identity.models import Location, Organization, PasswordLink, User
 
 
 def _load_forms():
@@ -64,7 +64,7 @@ def test_the_edit_token_is_stored_only_as_its_digest(app, client):
     token = response.get_json()["edit_token"]
     with app.extensions["cvms_sessions"]() as session:
         stored = session.execute(select(outbox.c.body)).all()  # nothing published for a draft
-        from gateway.models import Enrollment
+        from identity.models import Enrollment
 
         row = session.get(Enrollment, response.get_json()["id"])
     assert stored == []

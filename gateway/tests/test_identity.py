@@ -1,11 +1,9 @@
 """Passwords through one-time links, resets, help-desk lookups and organization admins."""
 
-import pytest
 from sqlalchemy import select
 
 from cvms_platform.tables import outbox
-from gateway import cli
-from gateway.models import User
+from identity.models import User
 
 TOKEN = "/api/v1/auth/token"
 SET = "/api/v1/auth/password/set"
@@ -14,7 +12,7 @@ NEW_PASSWORD = "correct horse battery staple"
 
 
 def user_id(app, username):
-    return app.extensions["cvms_directory"].user_by_name(username).id
+    return app.extensions["test_identity"].user_by_name(username).id
 
 
 def outbox_events(app, event_type):
@@ -233,31 +231,6 @@ def test_nobody_deactivates_themselves(app, client, login):
 
 
 # -- the operator's command -----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("arguments", "error"),
-    [
-        (["--role", "org_admin"], "names its --organization"),
-        (["--role", "org_admin", "--organization", "no-such-org"], "unknown organization"),
-        (["--role", "partner", "--organization", "demo-org"], "API keys"),
-    ],
-)
-def test_the_cli_refuses_organization_roles_without_an_organization(
-    db_url, monkeypatch, arguments, error
-):
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", db_url)
-    command = ["create-user", "--username", "ops.org", "--password", NEW_PASSWORD, *arguments]
-    with pytest.raises(SystemExit, match=error):
-        cli.main(command)
-
-
-def test_the_cli_creates_an_org_admin_of_an_existing_organization(db_url, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", db_url)
-    cli.main(
-        ["create-user", "--username", "ops.org", "--password", NEW_PASSWORD]
-        + ["--role", "org_admin", "--organization", "demo-org"]
-    )
-
-
 def test_reset_requests_and_set_password_are_rate_limited_per_address(make_app, redis_client):
     client = make_app(auth_rate_limit="2/minute").test_client()
     statuses = [

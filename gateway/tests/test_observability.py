@@ -67,7 +67,9 @@ def test_the_access_log_has_the_route_template_not_the_path(client, rpc, login, 
 
 
 @pytest.mark.parametrize("broker_up", [False, True])
-def test_ready_checks_database_and_broker(make_app, broker_up, request):
+def test_ready_checks_the_broker(make_app, broker_up, request):
+    """The gateway keeps no database (identity's readiness checks its own: services/identity/
+    tests/test_readiness.py); every request needs the broker."""
     if broker_up:
         amqp_uri = request.getfixturevalue("amqp_uri")
         app = make_app(amqp_uri=amqp_uri)
@@ -75,18 +77,10 @@ def test_ready_checks_database_and_broker(make_app, broker_up, request):
         app = make_app()  # the default settings point at a closed port
     response = app.test_client().get("/ready")
     body = response.get_json()
-    assert body["database"] == "ok"
     if broker_up:
         assert response.status_code == 200
-        assert body == {"status": "ready", "database": "ok", "broker": "ok"}
+        assert body == {"status": "ready", "broker": "ok"}
     else:
         assert response.status_code == 503
         assert body["status"] == "not ready"
         assert body["broker"] != "ok"
-
-
-def test_ready_reports_an_unreachable_database(make_app, tmp_path):
-    app = make_app(database_url=f"sqlite:///{tmp_path / 'missing' / 'dir' / 'gateway.db'}")
-    response = app.test_client().get("/ready")
-    assert response.status_code == 503
-    assert response.get_json()["database"] == "OperationalError"

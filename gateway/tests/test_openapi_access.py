@@ -5,9 +5,9 @@ import re
 import pytest
 from flask import Flask
 
+from cvms_platform.codes import ROLES
 from gateway.access import ACCESS_ATTR, MANAGERS, STAFF, allow, check_every_route_declared, public
 from gateway.docs import STANDARD_ERRORS, doc
-from gateway.models import ROLES
 
 EXPECTED_ROLES = {
     ("POST", "/api/v1/auth/token"): None,

@@ -162,7 +162,6 @@ def test_limits_and_lockout_from_the_environment(monkeypatch):
     monkeypatch.setenv("CVMS_RATE_LIMIT", "off")
     monkeypatch.setenv("CVMS_AUTH_RATE_LIMIT", "5/minute")
     monkeypatch.setenv("CVMS_REDIS_PREFIX", "cvms:blue")
-    monkeypatch.setenv("CVMS_REFRESH_TTL_SECONDS", "3600")
     monkeypatch.setenv("CVMS_LOGIN_MAX_FAILURES", "3")
     monkeypatch.setenv("CVMS_LOGIN_MAX_FAILURES_PER_IP", "30")
     monkeypatch.setenv("CVMS_LOGIN_WINDOW_SECONDS", "600")
@@ -171,7 +170,6 @@ def test_limits_and_lockout_from_the_environment(monkeypatch):
     settings = Settings.from_env()
     assert (settings.rate_limit, settings.auth_rate_limit) == ("off", "5/minute")
     assert settings.redis_prefix == "cvms:blue"
-    assert settings.refresh_ttl_seconds == 3600
     assert (settings.login_max_failures, settings.login_max_failures_per_ip) == (3, 30)
     assert (settings.login_window_seconds, settings.login_lockout_seconds) == (600, 1200)
     assert settings.trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8", "::1/128")
@@ -186,4 +184,3 @@ def test_defaults(monkeypatch):
     assert (settings.rate_limit, settings.auth_rate_limit) == ("600/minute", "300/minute")
     assert settings.login_max_failures_per_ip == 100
     assert settings.token_ttl_seconds == 900
-    assert settings.refresh_ttl_seconds == 14 * 24 * 3600

@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from administration import documents
 from administration.documents import record_pdf
-from gateway.models import User
 from gateway.security import issue_token
+from identity.models import User
 
 CLAIM = {
     "username": "ada.l",
@@ -90,7 +90,7 @@ def test_a_claim_matching_one_recipient_creates_a_recipient_account(app, client,
             ),
         )
     ]
-    user = app.extensions["cvms_directory"].user_by_name("ada.l")
+    user = app.extensions["test_identity"].user_by_name("ada.l")
     assert (user.role, user.recipient_id, user.location_ids) == ("recipient", "r-1", [])
     signed_in = client.post(
         "/api/v1/auth/token", json={"username": "ada.l", "password": CLAIM["password"]}

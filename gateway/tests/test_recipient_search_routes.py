@@ -4,7 +4,7 @@
 import pytest
 from sqlalchemy import select
 
-from gateway.models import AuditEvent
+from identity.models import AuditEvent
 
 MATCHES = {
     "recipients": [

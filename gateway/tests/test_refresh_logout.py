@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from cvms_platform.db import make_engine
 from cvms_platform.timeutil import utcnow
-from gateway.models import RefreshToken, User
 from gateway.security import read_token
 from gateway.sessions import Denylist
+from identity.models import RefreshToken, User
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"

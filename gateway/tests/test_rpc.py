@@ -14,6 +14,8 @@ from cvms_platform.errors import NotFound
 from cvms_platform.service import CorrelationId
 from gateway import rpc as rpc_module
 from gateway.rpc import BrokerUnavailable, RpcPool
+from gateway.security import issue_token
+from identity.service import IdentityService
 
 
 # -- the pool, with a stand-in for nameko's standalone proxy --------------------------------------
@@ -149,7 +151,27 @@ def test_the_pool_carries_the_request_id_into_the_service(amqp_uri, inventory_se
         pool.close()
 
 
-def test_the_gateway_end_to_end_through_a_real_service(make_app, amqp_uri, inventory_service):
+@pytest.fixture
+def identity_service(amqp_uri, db_url, monkeypatch):
+    """Identity's own service on the test's database, signing people in over the broker."""
+    monkeypatch.setenv("IDENTITY_DATABASE_URL", db_url)
+    config = {"AMQP_URI": amqp_uri, "serializer": "json", "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
+    container = ServiceContainer(IdentityService, config)
+    container.start()
+    yield container
+    container.kill()
+
+
+def state_admin_token(app) -> str:
+    """A state admin's access token, signed as the gateway signs them (no sign-in: these tests
+    have no broker or no identity to sign in through)."""
+    admin = app.extensions["test_identity"].user_by_name("state.admin")
+    return issue_token(admin, app.config["CVMS"].jwt_secret, 60)
+
+
+def test_the_gateway_end_to_end_through_a_real_service(
+    make_app, amqp_uri, identity_service, inventory_service
+):
     app = make_app(keep_rpc=True, amqp_uri=amqp_uri, rpc_timeout_seconds=1.0)
     client = app.test_client()
     token = client.post(
@@ -183,9 +205,7 @@ def test_the_gateway_end_to_end_through_a_real_service(make_app, amqp_uri, inven
 def test_the_gateway_with_no_service_listening_is_503(make_app, amqp_uri):
     app = make_app(keep_rpc=True, amqp_uri=amqp_uri, rpc_timeout_seconds=2.0)
     client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/token", json={"username": "state.admin", "password": "demo-state-admin"}
-    ).get_json()["access_token"]
+    token = state_admin_token(app)
     response = client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503
     assert response.get_json()["error"] == "service_unavailable"
@@ -195,9 +215,7 @@ def test_the_gateway_with_no_service_listening_is_503(make_app, amqp_uri):
 def test_the_gateway_with_the_broker_unreachable_is_503(make_app):
     app = make_app(keep_rpc=True)  # the default test settings point at a closed port
     client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/token", json={"username": "state.admin", "password": "demo-state-admin"}
-    ).get_json()["access_token"]
+    token = state_admin_token(app)
     response = client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503, response.get_json()
     body = response.get_json()
@@ -243,9 +261,7 @@ def test_the_gateway_answers_503_while_the_broker_restarts(make_app, monkeypatch
     monkeypatch.setattr(rpc_module, "ClusterRpcProxy", BrokerClosingStandalone)
     app = make_app(keep_rpc=True)
     client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/token", json={"username": "state.admin", "password": "demo-state-admin"}
-    ).get_json()["access_token"]
+    token = state_admin_token(app)
     response = client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503, response.get_json()
     assert response.headers["Retry-After"] == "5"

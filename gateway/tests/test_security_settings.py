@@ -1,4 +1,5 @@
-"""Passwords, tokens, principals, the directory and settings, below the HTTP layer."""
+"""Tokens, principals, the directory and settings, below the HTTP layer (passwords are
+identity's: services/identity/tests/test_passwords.py)."""
 
 import os
 import stat
@@ -6,22 +7,17 @@ from datetime import UTC, datetime
 
 import jwt
 import pytest
-from sqlalchemy.orm import sessionmaker
 
-from cvms_platform.db import make_engine
 from gateway import settings as settings_module
-from gateway.directory import Directory
-from gateway.models import User
 from gateway.security import (
     ALGORITHM,
     ISSUER,
     Principal,
-    hash_password,
     issue_token,
     read_token,
-    verify_password,
 )
 from gateway.settings import Settings
+from identity.models import User
 
 SECRET = "unit-test-secret-" * 4  # 68 bytes: long enough even for HS512
 
@@ -30,36 +26,13 @@ def make_user(**overrides):
     values = {
         "id": "u-1",
         "username": "someone",
-        "password_hash": hash_password("a good password"),
+        "password_hash": "not used by tokens",
         "role": "vaccinator",
         "location_ids": ["b-clinic", "a-clinic"],
         "active": True,
     }
     values.update(overrides)
     return User(**values)
-
-
-# -- passwords ------------------------------------------------------------------------------------
-def test_passwords_are_hashed_with_argon2_and_salted():
-    first, second = hash_password("a good password"), hash_password("a good password")
-    assert first.startswith("$argon2")
-    assert first != second
-
-
-def test_verify_password():
-    user = make_user()
-    assert verify_password(user, "a good password") is True
-    assert verify_password(user, "a bad password") is False
-    assert verify_password(user, "") is False
-
-
-def test_verify_password_for_no_user_or_an_inactive_one():
-    assert verify_password(None, "not a real password") is False  # even the dummy's password
-    assert verify_password(make_user(active=False), "a good password") is False
-
-
-def test_verify_password_with_a_corrupt_hash():
-    assert verify_password(make_user(password_hash="not-a-hash"), "a good password") is False
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -117,27 +90,17 @@ def test_may_act_for(role, locations, location, allowed):
 
 
 # -- the directory --------------------------------------------------------------------------------
-def test_directory_finds_users_and_remembers_known_locations(db_url, directory_db):
-    engine = make_engine(db_url, pool_size=1)
-    try:
-        directory = Directory(sessionmaker(bind=engine, expire_on_commit=False))
-        manager = directory.user_by_name("clinic.manager")
-        assert manager.role == "location_manager"
-        assert manager.location_ids == ["demo-clinic"]
-        assert manager.created_at.tzinfo is not None
-        assert directory.user_by_name("nobody") is None
-
+def test_the_directory_remembers_known_locations_and_asks_again_after_a_miss(app, directory_db):
+    directory = app.extensions["cvms_directory"]
+    with app.test_request_context():
         assert directory.exists("demo-clinic") is True
         assert directory.exists("later-clinic") is False  # a miss is not remembered
         directory_db.add_location("later-clinic")
         assert directory.exists("later-clinic") is True
-    finally:
-        engine.dispose()
 
 
 # -- settings -------------------------------------------------------------------------------------
 def test_settings_from_the_environment(monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", "postgresql+psycopg://db/gateway")
     monkeypatch.setenv("AMQP_URI", "amqp://u:p@rabbit:5672/")
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379/2")
     monkeypatch.setenv("CVMS_JWT_SECRET", "from-the-environment")
@@ -145,7 +108,6 @@ def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("CVMS_RPC_TIMEOUT_SECONDS", "2.5")
     monkeypatch.setenv("CVMS_RPC_POOL_SIZE", "8")
     assert Settings.from_env() == Settings(
-        database_url="postgresql+psycopg://db/gateway",
         amqp_uri="amqp://u:p@rabbit:5672/",
         redis_url="redis://cache:6379/2",
         jwt_secret="from-the-environment",

@@ -148,3 +148,29 @@ LEDGER_REASONS = (
 )
 # Who cancelled or rescheduled an appointment.
 APPOINTMENT_ACTORS = ("recipient", "staff", "system")
+
+# Who a user is to CVMS (identity owns users; the gateway checks routes against these).
+ROLES = (
+    "state_admin",
+    "org_admin",
+    "location_manager",
+    "vaccinator",
+    "helpdesk",
+    "recipient",
+    "partner",
+)
+# The roles an enrollment's initial users, and the users added to its locations later, may have.
+INITIAL_ROLES = ("location_manager", "vaccinator")
+# What a partner system's API key may be allowed.
+API_KEY_SCOPES = (
+    "inventory:read",
+    "inventory:write",
+    "administrations:read",
+    "administrations:write",
+    "recipients:read",
+    "recipients:write",
+    # A clinic's own systems (an EHR, a check-in kiosk): its clinic days and appointments, and
+    # check-in, no-show and walk-ins. Opening, closing and cancelling stay with staff.
+    "appointments:read",
+    "appointments:write",
+)

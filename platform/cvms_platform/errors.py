@@ -26,7 +26,13 @@ class NotFound(Exception):
 @deserialize_to_instance
 class Conflict(Exception):
     """The request clashes with the current state. HTTP 409. `Conflict(message, code)` names
-    the clash for clients (e.g. `slot_full`); without a code the answer's error is `conflict`."""
+    the clash for clients (e.g. `slot_full`); without a code the answer's error is `conflict`.
+    `Conflict(message, code, fields)` also says which fields clash, as InvalidInput does."""
+
+
+@deserialize_to_instance
+class Forbidden(Exception):
+    """The caller may not do this to this object (it is visible to them). HTTP 403."""
 
 
 @deserialize_to_instance

@@ -1,6 +1,5 @@
-"""The events of identity and enrollment: providers and locations enrolled, users invited,
-password resets. The gateway owns identity and enrollment today and publishes these through its
-own outbox (source "gateway"), until an identity service exists to own them."""
+"""The events of the identity service: providers and locations enrolled, users invited,
+password resets."""
 
 from __future__ import annotations
 
@@ -57,8 +56,8 @@ class PasswordResetRequestedV1(Schema):
 
 
 CONTRACTS = (
-    Contract("gateway", "provider_enrolled", 1, ProviderEnrolledV1()),
-    Contract("gateway", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
-    Contract("gateway", "user_invited", 1, UserInvitedV1()),
-    Contract("gateway", "password_reset_requested", 1, PasswordResetRequestedV1()),
+    Contract("identity", "provider_enrolled", 1, ProviderEnrolledV1()),
+    Contract("identity", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
+    Contract("identity", "user_invited", 1, UserInvitedV1()),
+    Contract("identity", "password_reset_requested", 1, PasswordResetRequestedV1()),
 )

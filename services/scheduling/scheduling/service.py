@@ -157,7 +157,7 @@ class SchedulingService(CvmsService):
     def location_feed(self) -> list[dict]:
         return locator.feed(self.db.session, self.now())
 
-    @consumes("gateway", "location_enrolled")
+    @consumes("identity", "location_enrolled")
     def on_location_enrolled(self, session, event) -> None:
         clinics.start_enrolled_location(session, event)
 

@@ -10,21 +10,16 @@ import io
 import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from cvms_platform import config, validation
+from cvms_platform.errors import Conflict
 from cvms_platform.products import product_labels
-from cvms_platform.timeutil import utcnow
 from gateway.access import MANAGERS, STAFF, allow, public, require_location
 from gateway.api.administration import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
-from gateway.models import Location, User
 from gateway.routing import API_PREFIX, body, services
-from gateway.security import hash_password
 from gateway.sessions import LoginThrottle
 
 administration_api = Blueprint("administration", __name__, url_prefix=API_PREFIX)
@@ -278,6 +273,7 @@ def location_hl7_batch(location_id: str):
 
 
 # -- recipient accounts ---------------------------------------------------------------------------
+USERNAME_TAKEN = "This username is taken; choose another."
 CLAIM_REFUSED = (
     "These details do not match a vaccination record that can be claimed. Check them against "
     "the vaccination card, or ask the help desk."
@@ -300,13 +296,6 @@ def _claim_throttle() -> LoginThrottle:
         )
         current_app.extensions["cvms_claim_throttle"] = throttle
     return throttle
-
-
-def _gateway_session() -> Session:
-    make = current_app.extensions.get("cvms_sessions") or sessionmaker(
-        bind=current_app.extensions["cvms_engine"], expire_on_commit=False
-    )
-    return make()
 
 
 @administration_api.post("/recipient-accounts")
@@ -336,51 +325,37 @@ def claim_recipient_account():
             "Too many failed claims; try again later.",
             headers={"Retry-After": str(lockout.retry_after)},
         )
-    with _gateway_session() as session:
-        if session.scalar(select(User.id).where(User.username == claim["username"])):
-            raise ApiError(409, "conflict", "This username is taken; choose another.")
     with services() as s:
+        if s.identity.username_taken(claim["username"]):
+            raise ApiError(409, "conflict", USERNAME_TAKEN)
         recipient_id = s.administration.verify_recipient_claim(
             {name: claim[name] for name in CLAIM_FIELDS}
         )
     if recipient_id is None:
         throttle.failed(identity, ip)
         raise ApiError(422, "claim_refused", CLAIM_REFUSED)
-    user = User(
-        username=claim["username"],
-        password_hash=hash_password(claim["password"]),
-        role="recipient",
-        location_ids=[],
-        recipient_id=recipient_id,
-        active=True,
-        created_at=utcnow(),
-    )
+    account = {
+        "username": claim["username"],
+        "password": claim["password"],
+        "recipient_id": recipient_id,
+    }
     try:
-        with _gateway_session() as session, session.begin():
-            if session.scalar(select(User.id).where(User.recipient_id == recipient_id)):
-                raise _AlreadyClaimed
-            session.add(user)
-    except _AlreadyClaimed:
-        # Answered as a mismatch: the answer must not confirm whose card the details are.
+        with services() as s:
+            created_account = s.identity.create_recipient_account(account)
+    except Conflict as clash:
+        if len(clash.args) > 1 and clash.args[1] == "username_taken":
+            raise ApiError(409, "conflict", USERNAME_TAKEN) from None
+        # The record has an account: answered as a mismatch, so the answer does not confirm
+        # whose card the details are.
         throttle.failed(identity, ip)
         raise ApiError(422, "claim_refused", CLAIM_REFUSED) from None
-    except IntegrityError:
-        # A concurrent claim won: of this username (409) or of this recipient (as above).
-        with _gateway_session() as session:
-            if session.scalar(select(User.id).where(User.username == claim["username"])):
-                raise ApiError(409, "conflict", "This username is taken; choose another.") from None
-        raise ApiError(422, "claim_refused", CLAIM_REFUSED) from None
     throttle.succeeded(identity)
-    response = jsonify(username=user.username, role=user.role)
+    response = jsonify(username=created_account["username"], role=created_account["role"])
     response.status_code = 201
     return response
 
 
 CLAIM_FIELDS = ("family_name", "date_of_birth", "lot_number", "administered_on")
-
-
-class _AlreadyClaimed(Exception):
-    pass
 
 
 # -- the recipient portal: /me, always the signed-in recipient's own record ----------------------
@@ -394,11 +369,8 @@ def _me() -> str:
 def _location_names(location_ids: set[str]) -> dict[str, str]:
     if not location_ids:
         return {}
-    with _gateway_session() as session:
-        rows = session.execute(
-            select(Location.id, Location.name).where(Location.id.in_(sorted(location_ids)))
-        ).all()
-    return {location_id: name for location_id, name in rows}
+    with services() as s:
+        return s.identity.location_names(sorted(location_ids))
 
 
 def _my_vaccinations(recipient_id: str) -> list[dict]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from gateway import enrollment, paging
+from gateway import paging
 from gateway.access import allow, public
 from gateway.api.enrollment import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
-from gateway.identity_store import invitation_ttl, transaction
-from gateway.routing import API_PREFIX, body, created
+from gateway.routing import API_PREFIX, body, created, services
 
 enrollments = Blueprint("enrollment", __name__, url_prefix=API_PREFIX)
 
@@ -33,10 +32,9 @@ def _edit_token() -> str | None:
 )
 def start_enrollment():
     form = body(schemas.EnrollmentForm(partial=True))
-    with transaction() as session:
-        draft, token = enrollment.start(session, form)
-    answer = {"id": draft.id, "edit_token": token, "status": draft.status}
-    return created(answer, f"{API_PREFIX}/enrollments/{draft.id}")
+    with services() as s:
+        started = s.identity.start_enrollment(form)
+    return created(started, f"{API_PREFIX}/enrollments/{started['id']}")
 
 
 @enrollments.get("/enrollments/<enrollment_id>")
@@ -47,9 +45,8 @@ def start_enrollment():
     responses={200: ("The enrollment", schemas.EnrollmentView)},
 )
 def read_enrollment(enrollment_id: str):
-    with transaction() as session:
-        held = enrollment.held(session, enrollment_id, _edit_token())
-        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+    with services() as s:
+        return jsonify(s.identity.read_enrollment(enrollment_id, _edit_token()))
 
 
 @enrollments.put("/enrollments/<enrollment_id>")
@@ -66,10 +63,8 @@ def read_enrollment(enrollment_id: str):
 )
 def save_enrollment(enrollment_id: str):
     form = body(schemas.EnrollmentForm(partial=True))
-    with transaction() as session:
-        held = enrollment.held(session, enrollment_id, _edit_token(), lock=True)
-        enrollment.save(held, form)
-        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+    with services() as s:
+        return jsonify(s.identity.save_enrollment(enrollment_id, _edit_token(), form))
 
 
 @enrollments.post("/enrollments/<enrollment_id>/submit")
@@ -84,10 +79,8 @@ def save_enrollment(enrollment_id: str):
     },
 )
 def submit_enrollment(enrollment_id: str):
-    with transaction() as session:
-        held = enrollment.held(session, enrollment_id, _edit_token(), lock=True)
-        enrollment.submit(session, held)
-        return jsonify(schemas.EnrollmentView().dump(enrollment.view(held)))
+    with services() as s:
+        return jsonify(s.identity.submit_enrollment(enrollment_id, _edit_token()))
 
 
 @enrollments.get("/enrollment-reviews")
@@ -99,19 +92,16 @@ def submit_enrollment(enrollment_id: str):
     responses={200: ("Enrollments", schemas.EnrollmentList)},
 )
 def list_enrollments():
-    status = request.args.get("status", enrollment.SUBMITTED)
-    if status not in (enrollment.SUBMITTED, enrollment.REJECTED, enrollment.APPROVED):
+    status = request.args.get("status", "submitted")
+    if status not in ("submitted", "rejected", "approved"):
         raise ApiError(
             400,
             "invalid_input",
             "The request has invalid fields.",
             {"status": ["Must be submitted, rejected or approved."]},
         )
-    with transaction() as session:
-        found = enrollment.submitted(session, status, paging.page_size())
-        return jsonify(
-            schemas.EnrollmentList().dump({"enrollments": [enrollment.summary(e) for e in found]})
-        )
+    with services() as s:
+        return jsonify(enrollments=s.identity.list_enrollments(status, paging.page_size()))
 
 
 @enrollments.get("/enrollment-reviews/<enrollment_id>")
@@ -122,9 +112,8 @@ def list_enrollments():
     responses={200: ("The enrollment", schemas.EnrollmentView)},
 )
 def review_enrollment(enrollment_id: str):
-    with transaction() as session:
-        found = enrollment.for_review(session, enrollment_id)
-        return jsonify(schemas.EnrollmentView().dump(enrollment.view(found)))
+    with services() as s:
+        return jsonify(s.identity.review_enrollment(enrollment_id))
 
 
 @enrollments.post("/enrollment-reviews/<enrollment_id>/approve")
@@ -140,32 +129,8 @@ def review_enrollment(enrollment_id: str):
     },
 )
 def approve_enrollment(enrollment_id: str):
-    with transaction() as session:
-        found = enrollment.for_review(session, enrollment_id, lock=True)
-        approved = enrollment.approve(
-            session,
-            found,
-            g.principal.user_id,
-            link_ttl=invitation_ttl(),
-            correlation_id=g.request_id,
-        )
-        answer = {
-            "enrollment_id": enrollment_id,
-            "organization_id": approved.organization_id,
-            "location_ids": approved.location_ids,
-            "invitations": [
-                {
-                    "user_id": invitation.user.id,
-                    "username": invitation.user.username,
-                    "role": invitation.user.role,
-                    "link_id": invitation.link.id,
-                    "set_password_token": invitation.link.token,
-                    "expires_at": invitation.link.expires_at,
-                }
-                for invitation in approved.invitations
-            ],
-        }
-    return jsonify(schemas.Approval().dump(answer))
+    with services() as s:
+        return jsonify(s.identity.approve_enrollment(g.principal.actor(), enrollment_id))
 
 
 @enrollments.post("/enrollment-reviews/<enrollment_id>/reject")
@@ -180,8 +145,6 @@ def approve_enrollment(enrollment_id: str):
     },
 )
 def reject_enrollment(enrollment_id: str):
-    reason = body(schemas.Rejection())["reason"]
-    with transaction() as session:
-        found = enrollment.for_review(session, enrollment_id, lock=True)
-        enrollment.reject(found, reason, g.principal.user_id)
-        return jsonify(schemas.EnrollmentView().dump(enrollment.view(found)))
+    rejection = body(schemas.Rejection())
+    with services() as s:
+        return jsonify(s.identity.reject_enrollment(g.principal.actor(), enrollment_id, rejection))

@@ -6,24 +6,23 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 import redis
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import func, select
 
-from cvms_platform.errors import Conflict, NotFound
+from cvms_platform.codes import ROLES
+from cvms_platform.errors import NotFound
 from cvms_platform.timeutil import utcnow
-from gateway import accounts, paging, password_links
+from gateway import paging
 from gateway.access import allow, public
 from gateway.api.identity import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
-from gateway.identity_store import invitation_ttl, reset_ttl, transaction
-from gateway.models import ROLES, Location, Organization, User
-from gateway.routing import API_PREFIX, body, created
-from gateway.security import issue_token, verify_password
-from gateway.sessions import InvalidRefreshToken, Issued, Lockout
+from gateway.routing import API_PREFIX, body, created, services
+from gateway.security import issue_token
+from gateway.sessions import Lockout
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,10 @@ USER_ADMINS = ("state_admin", "org_admin")
 SUPPORT = ("state_admin", "helpdesk")
 
 
-def _user_answer(user: User, session=None) -> dict:
-    """`session`: the transaction under way, if any (SQLite has one connection)."""
+def _user_answer(user: dict) -> dict:
+    """Identity's user, with how long their sign-in stays locked (the edge keeps that)."""
     throttle = current_app.extensions["cvms_login_throttle"]
-    directory = current_app.extensions["cvms_directory"]
-    return schemas.UserView().dump(
-        accounts.view(user, throttle.user_locked(user.username), directory.acts_for(user, session))
-    )
+    return {**user, "locked_for_seconds": throttle.user_locked(user["username"])}
 
 
 def _end_access_tokens(user_id: str) -> None:
@@ -75,13 +71,14 @@ def issue_access_token():
     # that exist and those that do not.
     if lockout := throttle.locked(username, ip):
         raise _too_many_attempts(lockout)
-    user = current_app.extensions["cvms_directory"].user_by_name(username)
-    if not verify_password(user, credentials["password"]):
+    with services() as s:
+        signed_in = s.identity.sign_in(credentials)
+    if signed_in is None:
         if lockout := throttle.failed(username, ip):
             raise _too_many_attempts(lockout)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     throttle.succeeded(username)
-    return _session_answer(user, current_app.extensions["cvms_refresh_tokens"].issue(user.id))
+    return _session_answer(signed_in)
 
 
 def _too_many_attempts(lockout: Lockout) -> ApiError:
@@ -93,20 +90,20 @@ def _too_many_attempts(lockout: Lockout) -> ApiError:
     )
 
 
-def _session_answer(user, refresh: Issued):
+def _session_answer(signed_in: dict):
+    """The access token for identity's answer (an organization admin acts for the
+    organization's locations as they are at sign-in) and the refresh token it issued."""
     settings = current_app.config["CVMS"]
-    # An organization admin acts for the organization's locations as they are at sign-in.
-    locations = current_app.extensions["cvms_directory"].acts_for(user)
+    user = signed_in["user"]
+    refresh_ends = datetime.fromisoformat(signed_in["refresh_expires_at"])
     return jsonify(
-        access_token=issue_token(
-            user, settings.jwt_secret, settings.token_ttl_seconds, location_ids=locations
-        ),
+        access_token=issue_token(user, settings.jwt_secret, settings.token_ttl_seconds),
         token_type="Bearer",
         expires_in=settings.token_ttl_seconds,
-        refresh_token=refresh.token,
-        refresh_expires_in=max(0, int((refresh.expires_at - utcnow()).total_seconds())),
-        role=user.role,
-        locations=locations,
+        refresh_token=signed_in["refresh_token"],
+        refresh_expires_in=max(0, int((refresh_ends - utcnow()).total_seconds())),
+        role=user["role"],
+        locations=user["location_ids"],
     )
 
 
@@ -124,13 +121,13 @@ def _session_answer(user, refresh: Issued):
 )
 def refresh_access_token():
     presented = body(schemas.RefreshRequest())["refresh_token"]
-    try:
-        user, refresh = current_app.extensions["cvms_refresh_tokens"].rotate(presented)
-    except InvalidRefreshToken:
+    with services() as s:
+        refreshed = s.identity.refresh(presented)
+    if refreshed is None:
         raise ApiError(
             401, "invalid_refresh_token", "The refresh token is not valid; sign in again."
-        ) from None
-    return _session_answer(user, refresh)
+        )
+    return _session_answer(refreshed)
 
 
 @identity.post("/auth/logout")
@@ -145,9 +142,8 @@ def logout():
     request_body = body(schemas.LogoutRequest())
     principal = g.principal
     if "refresh_token" in request_body:
-        current_app.extensions["cvms_refresh_tokens"].revoke(
-            request_body["refresh_token"], principal.user_id
-        )
+        with services() as s:
+            s.identity.revoke_refresh_token(request_body["refresh_token"], principal.user_id)
     try:
         current_app.extensions["cvms_denylist"].revoke(
             principal.token_id, principal.expires_at, time.time()
@@ -164,17 +160,6 @@ def logout():
     return "", 204
 
 
-def _link_answer(link: password_links.IssuedLink) -> dict:
-    return schemas.PasswordLink().dump(
-        {
-            "user_id": link.user_id,
-            "link_id": link.id,
-            "token": link.token,
-            "expires_at": link.expires_at,
-        }
-    )
-
-
 # -- passwords ------------------------------------------------------------------------------------
 @identity.post("/auth/password/set")
 @public
@@ -187,9 +172,9 @@ def _link_answer(link: password_links.IssuedLink) -> dict:
 )
 def set_password():
     given = body(schemas.SetPassword())
-    with transaction() as session:
-        user = password_links.redeem(session, given["token"], given["password"])
-    _end_access_tokens(user.id)
+    with services() as s:
+        user = s.identity.set_password(given)
+    _end_access_tokens(user["user_id"])
     return "", 204
 
 
@@ -204,24 +189,11 @@ def set_password():
 )
 def request_password_reset():
     username = body(schemas.PasswordResetRequest())["username"]
-    with transaction() as session:
-        user = session.scalar(select_user_by_name(username))
-        if user is not None and user.active:
-            password_links.issue(
-                session,
-                user,
-                password_links.RESET,
-                ttl=reset_ttl(),
-                created_by=None,
-                correlation_id=g.request_id,
-            )
+    with services() as s:
+        s.identity.request_password_reset(username)
     response = jsonify(message="If the username exists, a reset link is on its way.")
     response.status_code = 202
     return response
-
-
-def select_user_by_name(username: str):
-    return select(User).where(func.lower(User.username) == username.casefold())
 
 
 @identity.post("/users/<user_id>/password-reset-links")
@@ -236,19 +208,9 @@ def select_user_by_name(username: str):
     },
 )
 def issue_password_reset_link(user_id: str):
-    with transaction() as session:
-        user = accounts.visible(session, g.principal, user_id)
-        if not user.active:
-            raise Conflict("The user is deactivated (or has not set a password yet).")
-        link = password_links.issue(
-            session,
-            user,
-            password_links.RESET,
-            ttl=reset_ttl(),
-            created_by=g.principal.user_id,
-            correlation_id=g.request_id,
-        )
-    return created(_link_answer(link), f"{API_PREFIX}/users/{user_id}")
+    with services() as s:
+        link = s.identity.issue_password_reset_link(g.principal.actor(), user_id)
+    return created(link, f"{API_PREFIX}/users/{user_id}")
 
 
 # -- the signed-in person --------------------------------------------------------------------------
@@ -261,9 +223,11 @@ def issue_password_reset_link(user_id: str):
 )
 def read_account():
     principal = g.principal
-    with transaction() as session:
-        user = session.get(User, principal.user_id)
-        display_name = user.display_name if user else None
+    with services() as s:
+        try:
+            display_name = s.identity.get_account(principal.user_id)["display_name"]
+        except NotFound:
+            display_name = None
     return jsonify(
         schemas.Account().dump(
             {
@@ -287,18 +251,10 @@ def read_account():
     responses={200: ("Locations", schemas.LocationList)},
 )
 def list_locations():
-    principal = g.principal
-    query = select(Location).order_by(Location.name, Location.id)
-    if principal.role not in SUPPORT:
-        query = query.where(Location.id.in_(sorted(principal.location_ids)))
-    if text := request.args.get("q", "").strip()[:100]:
-        pattern = f"%{text.lower()}%"
-        query = query.where(
-            func.lower(Location.id).like(pattern) | func.lower(Location.name).like(pattern)
-        )
-    with transaction() as session:
-        found = session.scalars(query.limit(paging.page_size())).all()
-        return jsonify(locations=[schemas.LocationSummary().dump(location) for location in found])
+    text = request.args.get("q", "").strip()[:100]
+    with services() as s:
+        found = s.identity.list_locations(g.principal.actor(), text, paging.page_size())
+    return jsonify(locations=found)
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -312,9 +268,9 @@ def list_locations():
 )
 def find_users():
     query = request.args.get("q", "").strip()[:254] or None
-    with transaction() as session:
-        found = accounts.find(session, g.principal, query, paging.page_size())
-        return jsonify(users=[_user_answer(user, session) for user in found])
+    with services() as s:
+        found = s.identity.find_users(g.principal.actor(), query, paging.page_size())
+    return jsonify(users=[_user_answer(user) for user in found])
 
 
 @identity.get("/users/<user_id>")
@@ -325,8 +281,8 @@ def find_users():
     responses={200: ("The user", schemas.UserView)},
 )
 def read_user(user_id: str):
-    with transaction() as session:
-        return jsonify(_user_answer(accounts.visible(session, g.principal, user_id), session))
+    with services() as s:
+        return jsonify(_user_answer(s.identity.get_user(g.principal.actor(), user_id)))
 
 
 @identity.post("/users/<user_id>/unlock")
@@ -337,10 +293,10 @@ def read_user(user_id: str):
     responses={204: ("Unlocked", None)},
 )
 def unlock_user(user_id: str):
-    with transaction() as session:
-        user = accounts.visible(session, g.principal, user_id)
+    with services() as s:
+        user = s.identity.get_user(g.principal.actor(), user_id)
     try:
-        current_app.extensions["cvms_login_throttle"].unlock(user.username)
+        current_app.extensions["cvms_login_throttle"].unlock(user["username"])
     except redis.RedisError as exc:
         log.error("cannot unlock a user: %s", exc)
         raise ApiError(
@@ -361,10 +317,9 @@ def unlock_user(user_id: str):
     responses={200: ("The user", schemas.UserView), 409: ("That is you", "Error")},
 )
 def deactivate_user(user_id: str):
-    with transaction() as session:
-        user = accounts.visible(session, g.principal, user_id)
-        accounts.deactivate(session, g.principal, user)
-    _end_access_tokens(user.id)
+    with services() as s:
+        user = s.identity.deactivate_user(g.principal.actor(), user_id)
+    _end_access_tokens(user["id"])
     return jsonify(_user_answer(user))
 
 
@@ -383,51 +338,13 @@ def deactivate_user(user_id: str):
 )
 def create_location_user(organization_id: str):
     given = body(schemas.NewLocationUser())
-    with transaction() as session:
-        _organization(session, organization_id)
-        user = accounts.create_location_user(
-            session,
-            organization_id,
-            given["name"],
-            given["email"],
-            given["role"],
-            given["location_ids"],
-        )
-        link = password_links.issue(
-            session,
-            user,
-            password_links.INVITATION,
-            ttl=invitation_ttl(),
-            created_by=g.principal.user_id,
-            correlation_id=g.request_id,
-        )
-    answer = {"user": _user_answer(user), "set_password": _link_answer(link)}
-    return created(answer, f"{API_PREFIX}/users/{user.id}")
-
-
-def _organization(session, organization_id: str) -> Organization:
-    found = session.get(Organization, organization_id)
-    if found is None:
-        raise NotFound(f"Organization {organization_id} not found.")
-    return found
+    with services() as s:
+        invited = s.identity.create_location_user(g.principal.actor(), organization_id, given)
+    answer = {**invited, "user": _user_answer(invited["user"])}
+    return created(answer, f"{API_PREFIX}/users/{invited['user']['id']}")
 
 
 # -- API keys -------------------------------------------------------------------------------------
-def _key_answer(row, key: str | None = None) -> dict:
-    answer = {
-        "id": row.id,
-        "organization_id": row.organization_id,
-        "name": row.name,
-        "prefix": row.prefix,
-        "scopes": row.scopes,
-        "created_at": row.created_at,
-        "revoked_at": row.revoked_at,
-        "last_used_at": row.last_used_at,
-    }
-    if key is not None:
-        answer["key"] = key
-        return schemas.IssuedApiKey().dump(answer)
-    return schemas.ApiKeyView().dump(answer)
 
 
 @identity.post("/organizations/<organization_id>/api-keys")
@@ -441,15 +358,9 @@ def _key_answer(row, key: str | None = None) -> dict:
 )
 def issue_api_key(organization_id: str):
     given = body(schemas.NewApiKey())
-    with transaction() as session:
-        _organization(session, organization_id)
-    issued = current_app.extensions["cvms_api_keys"].issue(
-        organization_id, given["name"], given["scopes"], g.principal.user_id
-    )
-    return created(
-        _key_answer(issued.row, issued.key),
-        f"{API_PREFIX}/organizations/{organization_id}/api-keys",
-    )
+    with services() as s:
+        issued = s.identity.issue_api_key(g.principal.actor(), organization_id, given)
+    return created(issued, f"{API_PREFIX}/organizations/{organization_id}/api-keys")
 
 
 @identity.get("/organizations/<organization_id>/api-keys")
@@ -460,8 +371,8 @@ def issue_api_key(organization_id: str):
     responses={200: ("Keys", schemas.ApiKeyList)},
 )
 def list_api_keys(organization_id: str):
-    rows = current_app.extensions["cvms_api_keys"].of_organization(organization_id)
-    return jsonify(api_keys=[_key_answer(row) for row in rows])
+    with services() as s:
+        return jsonify(api_keys=s.identity.list_api_keys(organization_id))
 
 
 @identity.delete("/organizations/<organization_id>/api-keys/<key_id>")
@@ -472,6 +383,9 @@ def list_api_keys(organization_id: str):
     responses={204: ("Revoked", None)},
 )
 def revoke_api_key(organization_id: str, key_id: str):
-    if not current_app.extensions["cvms_api_keys"].revoke(organization_id, key_id):
+    with services() as s:
+        revoked = s.identity.revoke_api_key(organization_id, key_id)
+    if not revoked:
         raise NotFound(f"API key {key_id} not found.")
+    current_app.extensions["cvms_directory"].forget_key(key_id)
     return "", 204

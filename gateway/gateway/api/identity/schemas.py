@@ -5,8 +5,27 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.partner_keys import SCOPES
-from gateway.schemas import INITIAL_ROLES, LOCATION_ID
+from cvms_platform.answers.identity import (
+    ApiKeyView,
+    InvitedUser,
+    IssuedApiKey,
+    LocationSummary,
+    NewApiKey,
+    NewLocationUser,
+    PasswordLink,
+    UserView,
+)
+
+__all__ = [  # the shapes identity answers with, documented here as they are
+    "ApiKeyView",
+    "InvitedUser",
+    "IssuedApiKey",
+    "LocationSummary",
+    "NewApiKey",
+    "NewLocationUser",
+    "PasswordLink",
+    "UserView",
+]
 
 
 class TokenRequest(Schema):
@@ -55,28 +74,6 @@ class Accepted(Schema):
     message = fields.Str()
 
 
-class PasswordLink(Schema):
-    user_id = fields.UUID()
-    link_id = fields.UUID()
-    token = fields.Str(metadata={"description": "One-time: POST it to /auth/password/set"})
-    expires_at = fields.AwareDateTime()
-
-
-class UserView(Schema):
-    id = fields.UUID()
-    username = fields.Str()
-    display_name = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    role = fields.Str()
-    active = fields.Bool()
-    organization_id = fields.Str(allow_none=True)
-    location_ids = fields.List(fields.Str())
-    locked_for_seconds = fields.Int(
-        metadata={"description": "How long sign-in stays locked after failures (0: not locked)"}
-    )
-    created_at = fields.AwareDateTime()
-
-
 class UserList(Schema):
     users = fields.List(fields.Nested(UserView))
 
@@ -92,52 +89,8 @@ class Account(Schema):
     location_ids = fields.List(fields.Str())
 
 
-class LocationSummary(Schema):
-    id = fields.Str()
-    name = fields.Str()
-    organization_id = fields.Str(allow_none=True)
-
-
 class LocationList(Schema):
     locations = fields.List(fields.Nested(LocationSummary))
-
-
-class NewLocationUser(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    role = fields.Str(required=True, validate=validate.OneOf(INITIAL_ROLES))
-    location_ids = fields.List(
-        fields.Str(validate=LOCATION_ID), required=True, validate=validate.Length(min=1, max=100)
-    )
-
-
-class InvitedUser(Schema):
-    user = fields.Nested(UserView)
-    set_password = fields.Nested(PasswordLink)
-
-
-class NewApiKey(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    scopes = fields.List(
-        fields.Str(validate=validate.OneOf(SCOPES)),
-        required=True,
-        validate=validate.Length(min=1, max=len(SCOPES)),
-    )
-
-
-class ApiKeyView(Schema):
-    id = fields.UUID()
-    organization_id = fields.Str()
-    name = fields.Str()
-    prefix = fields.Str(metadata={"description": "The key's first characters, to tell keys apart"})
-    scopes = fields.List(fields.Str())
-    created_at = fields.AwareDateTime()
-    revoked_at = fields.AwareDateTime(allow_none=True)
-    last_used_at = fields.AwareDateTime(allow_none=True)
-
-
-class IssuedApiKey(ApiKeyView):
-    key = fields.Str(metadata={"description": "Shown once: send it as the X-API-Key header"})
 
 
 class ApiKeyList(Schema):
