@@ -1,4 +1,0 @@
-from cvms_platform.migrate import run_alembic_env
-from gateway.models import Base
-
-run_alembic_env(Base.metadata)
