@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cvms_platform.db import UtcDateTime
@@ -23,7 +23,9 @@ class Location(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Enrolled locations belong to an organization; its org admins act for them.
-    organization_id: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    organization_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, default=None, index=True
+    )
     # What the enrollment form said: address, phone, type, storage capacity...
     details: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
 
@@ -50,7 +52,9 @@ class User(Base):
     location_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Organization admins and partner systems act for an organization; a recipient's account is
     # the recipient's (administration's recipient id) and reaches only that recipient's records.
-    organization_id: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    organization_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, default=None, index=True
+    )
     recipient_id: Mapped[str | None] = mapped_column(
         String(36), nullable=True, unique=True, default=None
     )
@@ -82,6 +86,8 @@ class Enrollment(Base):
     read, change or submit it while it is a draft or was rejected."""
 
     __tablename__ = "enrollments"
+    # The review list: by status, oldest submission first.
+    __table_args__ = (Index("ix_enrollments_status", "status", "submitted_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     edit_token_hash: Mapped[str] = mapped_column(String(64))
