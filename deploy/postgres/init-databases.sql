@@ -1,6 +1,15 @@
 -- Runs once, when the postgres container initialises an empty data directory
 -- (/docker-entrypoint-initdb.d). One database per service; cvms-migrate creates the tables.
+--
+-- Before the identity service, the gateway owned a database cvms_gateway (users, organizations,
+-- locations, refresh tokens, enrollments, password links, API keys, audit log). Identity's
+-- tables and Alembic revisions are the same, so an existing volume keeps its data by renaming
+-- it, with the gateway stopped, then the gateway relay stopped once it has drained the outbox
+-- (no connection may be open to the database):
+--   ALTER DATABASE cvms_gateway RENAME TO cvms_identity;
+-- then run `cvms-migrate identity` and start identity, identity-relay and the gateway
+-- (deploy/README.md; docs/operations.md, "Upgrading to the identity service").
 CREATE DATABASE cvms_inventory;
 CREATE DATABASE cvms_administration;
 CREATE DATABASE cvms_scheduling;
-CREATE DATABASE cvms_gateway;
+CREATE DATABASE cvms_identity;
