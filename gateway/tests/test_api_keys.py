@@ -117,3 +117,23 @@ def test_the_document_shows_each_operations_scopes(client):
     assert {"apiKey": []} in products["security"]
     assert "x-scopes" not in spec["paths"]["/api/v1/users"]["get"]
     assert spec["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
+
+
+def test_a_key_revoked_through_one_worker_soon_fails_in_every_other(make_app, poll):
+    """Each gateway worker remembers a key's answer briefly (`api_key_cache_seconds`); the one
+    that revoked it forgets it at once, the others when their memory of it runs out."""
+    revoking, other = (make_app(api_key_cache_seconds=0.3) for _ in range(2))
+    admin = revoking.test_client().post(
+        "/api/v1/auth/token", json={"username": "org.admin", "password": "demo-org-admin"}
+    )
+    headers = {"Authorization": f"Bearer {admin.get_json()['access_token']}"}
+    issued = issue(revoking.test_client(), lambda who: headers, ["inventory:read"])
+    key = {"X-API-Key": issued["key"]}
+    for app in (revoking, other):
+        app.extensions["cvms_rpc"].cluster.answer("inventory.list_products", [])
+    assert other.test_client().get("/api/v1/products", headers=key).status_code == 200
+
+    revoked = revoking.test_client().delete(f"{KEYS}/{issued['id']}", headers=headers)
+    assert revoked.status_code == 204
+    assert revoking.test_client().get("/api/v1/products", headers=key).status_code == 401
+    poll(lambda: other.test_client().get("/api/v1/products", headers=key).status_code == 401)
