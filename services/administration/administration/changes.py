@@ -27,8 +27,10 @@ from administration.records import (
     MIN_AGE,
     MIN_INTERVAL,
     LotLookup,
+    dose_facts,
     find_lot,
     lot_problem,
+    refuse,
     remember_lot,
     rules_broken,
 )
@@ -41,6 +43,21 @@ CORRECTED = "corrected"
 # A dose moved to a lot that was quarantined (a temperature excursion) when the dose was given:
 # refused as a clinical rule is, unless overridden with a reason.
 QUARANTINED_LOT = "quarantined_lot"
+# What the history keeps of a dose before and after a change: the correctable fields and the
+# lot's facts, in this order.
+SNAPSHOT = (
+    "lot_id",
+    "product_id",
+    "lot_number",
+    "dose_number",
+    "site",
+    "route",
+    "dose_volume_ml",
+    "administered_at",
+    "overridden_rules",
+    "override_reason",
+    "flags",
+)
 
 # The fields each clinical rule reads: a correction re-runs the rules whose facts it changes, so
 # a dose recorded with an override keeps it while its site or route is corrected.
@@ -108,13 +125,7 @@ def correct(
         )
 
     override = correction.get("override")
-    if broken and not (override and may_override):
-        for field, message in broken.values():
-            errors.setdefault(field, []).append(message)
-        if override:
-            errors["override"] = ["Your role may not override clinical checks."]
-    if errors:
-        raise Unprocessable(errors)
+    refuse(errors, broken, override, may_override)
 
     previous_lot_id, previous_product_id = administration.lot_id, administration.product_id
     for name in changed:
@@ -206,11 +217,7 @@ def void(
         session,
         "administration_voided",
         {
-            "administration_id": administration.id,
-            "recipient_id": administration.recipient_id,
-            "location_id": administration.location_id,
-            "lot_id": administration.lot_id,
-            "product_id": administration.product_id,
+            **dose_facts(administration),
             "reason": request["reason"].strip(),
             "voided_by": changed_by,
             "voided_at": now,
@@ -222,19 +229,9 @@ def void(
 
 def snapshot(administration: Administration) -> dict:
     """The correctable fields (and the lot's facts) as JSON values, for the history."""
-    return {
-        "lot_id": administration.lot_id,
-        "product_id": administration.product_id,
-        "lot_number": administration.lot_number,
-        "dose_number": administration.dose_number,
-        "site": administration.site,
-        "route": administration.route,
-        "dose_volume_ml": administration.dose_volume_ml,
-        "administered_at": administration.administered_at.isoformat(),
-        "overridden_rules": administration.overridden_rules,
-        "override_reason": administration.override_reason,
-        "flags": administration.flags,
-    }
+    values = {name: getattr(administration, name) for name in SNAPSHOT}
+    values["administered_at"] = administration.administered_at.isoformat()
+    return values
 
 
 def _new_lot(

@@ -123,13 +123,7 @@ def record_dose(
         broken[QUARANTINED_LOT] = ("lot_id", problem)
 
     override = dose.get("override")
-    if broken and not (override and may_override):
-        for field, message in broken.values():
-            errors.setdefault(field, []).append(message)
-        if override:
-            errors["override"] = ["Your role may not override clinical checks."]
-    if errors:
-        raise Unprocessable(errors)
+    refuse(errors, broken, override, may_override)
     flags = [BEYOND_SERIES] if product is not None and dose_number > product.series_doses else None
 
     administration = Administration(
@@ -166,16 +160,29 @@ def record_dose(
     return administration, True
 
 
+def refuse(errors: dict, broken: dict, override, may_override: bool) -> None:
+    """Unprocessable with the field errors and the clinical rules broken, unless the rules are
+    overridden by a role that may (an override by one that may not is an error of its own)."""
+    if broken and not (override and may_override):
+        for field, message in broken.values():
+            errors.setdefault(field, []).append(message)
+        if override:
+            errors["override"] = ["Your role may not override clinical checks."]
+    if errors:
+        raise Unprocessable(errors)
+
+
 def dose_administered_payload(administration: Administration) -> dict:
+    return dose_facts(administration, "lot_number", "dose_number", "administered_at")
+
+
+def dose_facts(administration: Administration, *more: str) -> dict:
+    """What every event about a dose names: the dose, its recipient, location, lot and product,
+    then the `more` attributes asked for."""
+    names = ("recipient_id", "location_id", "lot_id", "product_id", *more)
     return {
         "administration_id": administration.id,
-        "recipient_id": administration.recipient_id,
-        "location_id": administration.location_id,
-        "lot_id": administration.lot_id,
-        "product_id": administration.product_id,
-        "lot_number": administration.lot_number,
-        "dose_number": administration.dose_number,
-        "administered_at": administration.administered_at,
+        **{name: getattr(administration, name) for name in names},
     }
 
 
