@@ -4,6 +4,7 @@ deactivating one, and finding users for the help desk."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from cvms_platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 from cvms_platform.timeutil import utcnow
 from identity.actors import Actor
 from identity.models import Location, PasswordLink, RefreshToken, User
-from identity.passwords import NO_PASSWORD
+from identity.passwords import NO_PASSWORD, hash_password
 
 # Who an organization admin may manage: the people of the organization's locations.
 MANAGED_BY_ORG_ADMIN = ("location_manager", "vaccinator")
@@ -89,6 +90,29 @@ def create_location_user(
 
 def username_taken(session: Session, username: str) -> bool:
     return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def active_user(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    locations: list[str],
+    at: datetime,
+    organization_id: str | None = None,
+    recipient_id: str | None = None,
+) -> User:
+    """A user who may sign in at once with the password given: an operator's or the demo's."""
+    return User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        location_ids=locations,
+        organization_id=organization_id,
+        recipient_id=recipient_id,
+        active=True,
+        created_at=at,
+    )
 
 
 def create_recipient_account(session: Session, account: dict, password_hash: str) -> dict:

@@ -7,7 +7,6 @@ import argparse
 import getpass
 import sys
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
@@ -15,8 +14,8 @@ from cvms_platform.answers.common import LOCATION_ID
 from cvms_platform.codes import ROLES
 from cvms_platform.db import make_engine
 from cvms_platform.timeutil import utcnow
-from identity.models import Location, Organization, User
-from identity.passwords import hash_password
+from identity.accounts import active_user, username_taken
+from identity.models import Location, Organization
 
 MIN_PASSWORD = 12
 
@@ -49,7 +48,7 @@ def create_user(
         sys.exit("error: partner systems use API keys (POST /organizations/{id}/api-keys)")
     engine = make_engine(config.database_url("identity"), pool_size=1)
     with Session(engine) as session, session.begin():
-        if session.scalar(select(User).where(User.username == username)) is not None:
+        if username_taken(session, username):
             sys.exit(f"error: user {username!r} exists already")
         if organization_id and session.get(Organization, organization_id) is None:
             sys.exit(f"error: unknown organization {organization_id!r}")
@@ -57,15 +56,14 @@ def create_user(
         if missing:
             sys.exit(f"error: unknown locations: {', '.join(missing)}")
         session.add(
-            User(
-                username=username,
-                password_hash=hash_password(password),
-                role=role,
-                location_ids=locations,
+            active_user(
+                username,
+                password,
+                role,
+                locations=locations,
+                at=utcnow(),
                 organization_id=organization_id,
                 recipient_id=recipient_id,
-                active=True,
-                created_at=utcnow(),
             )
         )
     print(f"created {role} {username}")

@@ -3,13 +3,12 @@ per staff role, and the demo recipient's claimed account (see the README)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from cvms_platform.timeutil import utcnow
-from identity.models import Location, Organization, User
-from identity.passwords import hash_password
+from identity.accounts import active_user, username_taken
+from identity.models import Location, Organization
 
 DEMO_ORGANIZATION = "demo-org"
 DEMO_ADDRESS = {
@@ -67,29 +66,15 @@ def run(engine: Engine, *, demo: bool = False) -> None:
                     "ultra_cold_doses": 0,
                 },
             }
-        for username, password, role, locations, organization in DEMO_USERS:
-            if session.scalar(select(User).where(User.username == username)) is None:
+        for name, password, role, places, org in DEMO_USERS:
+            if not username_taken(session, name):
                 session.add(
-                    User(
-                        username=username,
-                        password_hash=hash_password(password),
-                        role=role,
-                        location_ids=locations,
-                        organization_id=organization,
-                        active=True,
-                        created_at=now,
-                    )
+                    active_user(name, password, role, locations=places, organization_id=org, at=now)
                 )
         username, password, recipient_id = DEMO_RECIPIENT
-        if session.scalar(select(User).where(User.username == username)) is None:
+        if not username_taken(session, username):
             session.add(
-                User(
-                    username=username,
-                    password_hash=hash_password(password),
-                    role="recipient",
-                    location_ids=[],
-                    recipient_id=recipient_id,
-                    active=True,
-                    created_at=now,
+                active_user(
+                    username, password, "recipient", locations=[], recipient_id=recipient_id, at=now
                 )
             )
