@@ -143,6 +143,15 @@ class _Form(FPDF):
         else:
             self.set_xy(x + width, y)
 
+    def recipient(self) -> None:
+        """The boxes that say who the recipient is, first on every form."""
+        self.box("record_id", 60)
+        self.box("given_name", 60)
+        self.box("family_name", 60, last=True)
+        self.box("birth_date", 60)
+        self.box("phone", 60)
+        self.box("email", 60, last=True)
+
     def choices(self, key: str, column: str, options: dict[str, str]):
         """A labelled list of tick boxes, each with the code to type."""
         self.set_font("Helvetica", "", 8)
@@ -161,12 +170,7 @@ class _Form(FPDF):
 def registration_form(language: str) -> bytes:
     form = _Form(language, TEXT[language]["registration"])
     words = form.words
-    form.box("record_id", 60)
-    form.box("given_name", 60)
-    form.box("family_name", 60, last=True)
-    form.box("birth_date", 60)
-    form.box("phone", 60)
-    form.box("email", 60, last=True)
+    form.recipient()
     form.box("address_line1", 120)
     form.box("address_line2", 60, last=True)
     form.box("city", 80)
@@ -190,12 +194,7 @@ def registration_form(language: str) -> bytes:
 
 def administration_form(language: str) -> bytes:
     form = _Form(language, TEXT[language]["administration"])
-    form.box("record_id", 60)
-    form.box("given_name", 60)
-    form.box("family_name", 60, last=True)
-    form.box("birth_date", 60)
-    form.box("phone", 60)
-    form.box("email", 60, last=True)
+    form.recipient()
     form.box("administered_at", 120)
     form.box("dose_number", 60, last=True)
     form.box("product", 90, "-")
