@@ -1,5 +1,6 @@
 """What every CVMS test suite sets up the same way: a RabbitMQ vhost of its own, a migrated
-database of a service's own, and a look at that database from outside the service's session."""
+database of a service's own, a look at that database from outside the service's session, and the
+check that a service's migrations build its models' schema and come down cleanly."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, MetaData, create_engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cvms_platform import tables
 from cvms_platform.db import DatabaseAccess, make_engine
-from cvms_platform.migrate import upgrade
+from cvms_platform.migrate import alembic_config, upgrade
 from cvms_platform.tables import outbox
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672"
@@ -124,6 +130,34 @@ def service_database(service: str, directory: Path) -> Iterator[ServiceDatabase]
     finally:
         access.close()
         engine.dispose()
+
+
+def migrated_to(service: str, directory: Path, revision: str) -> tuple[Config, Engine]:
+    """A SQLite database of `service`'s migrations up to `revision`: its alembic config and an
+    engine on it."""
+    url = f"sqlite:///{directory / f'{service}.db'}"
+    config = alembic_config(service, url)
+    command.upgrade(config, revision)
+    return config, create_engine(url)
+
+
+@contextmanager
+def migrations_checked(service: str, metadata: MetaData, directory: Path) -> Iterator[Connection]:
+    """Migrates a database to head and asserts it is exactly the models' schema; yields a
+    connection to it for the service's own checks; then downgrades to base and asserts nothing
+    is left."""
+    config, engine = migrated_to(service, directory, "head")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        differences = compare_metadata(context, [metadata, tables.metadata])
+        # The platform's messaging tables carry indexes its metadata does not declare.
+        assert [d for d in differences if "outbox" not in str(d) and "inbox" not in str(d)] == []
+        yield connection
+
+    command.downgrade(config, "base")
+    with engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
 
 
 class Reader:

@@ -1,9 +1,9 @@
 """Revision 0002 upgrades a database already in use: existing lots become usable."""
 
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
-from cvms_platform.migrate import alembic_config
+from cvms_platform.testing import migrated_to
 
 LOT = {
     "id": "11111111-1111-1111-1111-111111111111",
@@ -20,10 +20,7 @@ LOT = {
 
 
 def test_0002_keeps_existing_lots_and_makes_them_usable(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = alembic_config("inventory", url)
-    command.upgrade(config, "0001")
-    engine = create_engine(url)
+    config, engine = migrated_to("inventory", tmp_path, "0001")
     with engine.begin() as db:
         db.execute(
             text(
