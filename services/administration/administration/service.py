@@ -78,10 +78,7 @@ class AdministrationService(CvmsService):
     @rpc
     @answered
     def get_recipient(self, recipient_id: str) -> dict:
-        recipient = self.db.session.get(Recipient, str(recipient_id))
-        if recipient is None:
-            raise NotFound(f"recipient {recipient_id} not found")
-        return RECIPIENT.dump(recipient)
+        return RECIPIENT.dump(self._recipient(recipient_id))
 
     @rpc
     @answered
@@ -100,20 +97,17 @@ class AdministrationService(CvmsService):
         data = validation.load(RecordAdministrationSchema(), dose)
         self._refresh_catalog()
         # A concurrent request with the same record id may commit first: that record stands.
-        administration, created = self.db.idempotent(
+        return self._changed(
             lambda session: records.record_dose(
                 session,
                 data,
                 recorded_by=recorded_by,
-                correlation_id=self.correlation_id,
-                lookup_lot=self._lookup_lot,
-                list_products=self.inventory.list_products,
-                may_override=may_override is True,
                 choose_lot=self._choose_lot,
                 recorded_by_user_id=_user_id(recorded_by_user_id),
+                correlation_id=self.correlation_id,
+                **self._checks(may_override),
             )
         )
-        return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc
     @answered
@@ -132,20 +126,10 @@ class AdministrationService(CvmsService):
         through clinical checks it fails."""
         data = validation.load(CorrectionSchema(), correction)
         self._refresh_catalog()
-        administration, created = self.db.idempotent(
-            lambda session: changes.correct(
-                session,
-                str(administration_id),
-                data,
-                changed_by=changed_by,
-                changed_by_user_id=_user_id(changed_by_user_id),
-                correlation_id=self.correlation_id,
-                lookup_lot=self._lookup_lot,
-                list_products=self.inventory.list_products,
-                may_override=may_override is True,
-            )
+        checks = self._checks(may_override)
+        return self._change(
+            changes.correct, administration_id, data, changed_by, changed_by_user_id, **checks
         )
-        return {"administration": ADMINISTRATION.dump(administration), "created": created}
 
     @rpc
     @answered
@@ -159,17 +143,7 @@ class AdministrationService(CvmsService):
         """Void a dose entered in error, with a reason; it no longer counts for the series and
         inventory puts the dose back. `created` is False for a void id applied before."""
         data = validation.load(VoidSchema(), void)
-        administration, created = self.db.idempotent(
-            lambda session: changes.void(
-                session,
-                str(administration_id),
-                data,
-                changed_by=changed_by,
-                changed_by_user_id=_user_id(changed_by_user_id),
-                correlation_id=self.correlation_id,
-            )
-        )
-        return {"administration": ADMINISTRATION.dump(administration), "created": created}
+        return self._change(changes.void, administration_id, data, changed_by, changed_by_user_id)
 
     @rpc
     @answered
@@ -183,20 +157,14 @@ class AdministrationService(CvmsService):
     @answered
     def recipient_fhir_bundle(self, recipient_id: str) -> dict:
         """The recipient and every dose recorded for them as a FHIR R4 Bundle (collection)."""
-        recipient = self.db.session.get(Recipient, str(recipient_id))
-        if recipient is None:
-            raise NotFound(f"recipient {recipient_id} not found")
-        self._refresh_catalog()
+        recipient = self._described(recipient_id)
         return fhir.bundle(self.db.session, recipient)
 
     @rpc
     @answered
     def recipient_hl7(self, recipient_id: str) -> str:
         """The recipient's doses as one HL7 v2.5.1 VXU^V04 message (CDC IIS guide)."""
-        recipient = self.db.session.get(Recipient, str(recipient_id))
-        if recipient is None:
-            raise NotFound(f"recipient {recipient_id} not found")
-        self._refresh_catalog()
+        recipient = self._described(recipient_id)
         return hl7.recipient_export(self.db.session, recipient)
 
     @rpc
@@ -231,8 +199,7 @@ class AdministrationService(CvmsService):
     @answered
     def recipient_vaccinations(self, recipient_id: str) -> list[dict]:
         """The recipient's doses (not voided ones) with product name, cap color, lot, location."""
-        self._recipient(recipient_id)
-        self._refresh_catalog()
+        self._described(recipient_id)
         return portal.vaccinations(self.db.session, str(recipient_id))
 
     @rpc
@@ -263,8 +230,7 @@ class AdministrationService(CvmsService):
         if location_names is not None:
             query["location_names"] = location_names
         data = validation.load(RecordPdfSchema(), query)
-        recipient = self._recipient(data["recipient_id"])
-        self._refresh_catalog()
+        recipient = self._described(data["recipient_id"])
         doses = portal.vaccinations(self.db.session, recipient.id)
         return documents.record(
             RECIPIENT.dump(recipient),
@@ -281,6 +247,47 @@ class AdministrationService(CvmsService):
         typed into. {filename, content_type, base64}."""
         data = validation.load(PaperFormSchema(), {"kind": kind, "language": language})
         return documents.paper_form(data["kind"], data["language"])
+
+    def _checks(self, may_override: bool) -> dict:
+        """What recording or correcting a dose needs to check it as a new dose is checked."""
+        return {
+            "lookup_lot": self._lookup_lot,
+            "list_products": self.inventory.list_products,
+            "may_override": may_override is True,
+        }
+
+    def _change(
+        self,
+        change,
+        administration_id: str,
+        data: dict,
+        changed_by: str,
+        changed_by_user_id,
+        **more,
+    ) -> dict:
+        """A correction or a void of a recorded dose (`change`: changes.correct or changes.void)."""
+        return self._changed(
+            lambda session: change(
+                session,
+                str(administration_id),
+                data,
+                changed_by=changed_by,
+                changed_by_user_id=_user_id(changed_by_user_id),
+                correlation_id=self.correlation_id,
+                **more,
+            )
+        )
+
+    def _changed(self, work) -> dict:
+        """Run a dose's change once (a repeated id changes nothing): the dose and `created`."""
+        administration, created = self.db.idempotent(work)
+        return {"administration": ADMINISTRATION.dump(administration), "created": created}
+
+    def _described(self, recipient_id: str) -> Recipient:
+        """The recipient, with the products projection fresh enough to describe their doses."""
+        recipient = self._recipient(recipient_id)
+        self._refresh_catalog()
+        return recipient
 
     def _recipient(self, recipient_id: str) -> Recipient:
         recipient = self.db.session.get(Recipient, str(recipient_id))
