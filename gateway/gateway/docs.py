@@ -26,7 +26,12 @@ STANDARD_ERRORS = {
 }
 
 
-def doc(summary: str, *, tag: str, body=None, responses: dict | None = None) -> Callable:
+def doc(summary: str, *, tag: str | None = None, body=None, responses: dict | None = None):
+    """Document a route: `tag` groups it (by default under its blueprint's name, the area's),
+    `body` is the schema of its JSON body, and `responses` says what it answers beyond the
+    standard errors: {status: (description, schema)}, or {status: description} for a refusal
+    (an Error)."""
+
     def decorator(view: Callable) -> Callable:
         setattr(
             view,
@@ -68,15 +73,16 @@ def build_spec(app: Flask) -> dict:
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         operations = {}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operations[method.lower()] = _operation(meta, access, rule.arguments)
+            operations[method.lower()] = _operation(meta, access, rule)
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def _operation(meta: dict, access, arguments) -> dict:
+def _operation(meta: dict, access, rule) -> dict:
+    arguments = rule.arguments
     operation = {
         "summary": meta["summary"],
-        "tags": [meta["tag"]],
+        "tags": [meta["tag"] or rule.endpoint.rpartition(".")[0]],
         "parameters": [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in sorted(arguments)
@@ -98,7 +104,9 @@ def _operation(meta: dict, access, arguments) -> dict:
             "required": True,
             "content": {"application/json": {"schema": meta["body"]}},
         }
-    for status, (description, schema) in meta["responses"].items():
+    for status, declared in meta["responses"].items():
+        # A refusal is declared by its description alone: its body is an Error.
+        description, schema = (declared, "Error") if isinstance(declared, str) else declared
         content = {"application/json": {"schema": schema}} if schema is not None else None
         operation["responses"][str(status)] = {
             "description": description,

@@ -1,10 +1,13 @@
-"""What every route module shares: the RPC services of this request, a validated JSON body, a
-201 answer, and the blueprints to register.
+"""What every route module shares: the RPC services of this request (or one call in a block of
+its own), a validated JSON body or query string, a 201 answer, a download, and the blueprints to
+register.
 
 Each area of the API has its own blueprint (`gateway/api/<area>/routes.py`), all under
 `API_PREFIX`, registered by `gateway.api.register`."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from flask import current_app, g, jsonify, request
 
@@ -19,6 +22,30 @@ def services():
     return current_app.extensions["cvms_rpc"].services(g.request_id)
 
 
+class _OneCall:
+    """`call.<service>.<method>(*args)`: one RPC, in a block of this request's services of its
+    own, as `with services() as s: return s.<service>.<method>(*args)` would make it."""
+
+    def __init__(self, service: str | None = None):
+        self._service = service
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._service is None:
+            return _OneCall(name)
+        service = self._service
+
+        def method(*args):
+            with services() as s:
+                return getattr(getattr(s, service), name)(*args)
+
+        return method
+
+
+call = _OneCall()
+
+
 def body(schema) -> dict:
     """The JSON body, once `schema` accepts it. Unknown fields are refused, so what comes back
     is exactly the documented fields, still in their JSON form for passing on over RPC."""
@@ -29,10 +56,33 @@ def body(schema) -> dict:
     return data
 
 
-def created(answer: dict, location: str):
+def query(schema) -> dict:
+    """The query string, as `schema` loads it (400 with a message per field otherwise)."""
+    return validation.load(schema, request.args.to_dict())
+
+
+def created(answer, location: str, *, new: bool = True):
+    """`answer` as JSON, 201 with its Location; 200 (the Location still said) when it is not
+    `new`: an idempotent request repeated."""
     response = jsonify(answer)
-    response.status_code = 201
+    response.status_code = 201 if new else 200
     response.headers["Location"] = location
+    return response
+
+
+def wants_csv(args: Mapping) -> bool:
+    """Whether the client asks for CSV: `?format=csv`, or no `format` and an Accept header that
+    prefers text/csv to JSON."""
+    return args.get("format") == "csv" or (
+        "format" not in args
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+
+
+def attachment(content, mimetype: str, filename: str, *, disposition: str = "attachment"):
+    """A file to download (or, `disposition="inline"`, to show) under `filename`."""
+    response = current_app.response_class(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
 
 

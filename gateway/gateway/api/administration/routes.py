@@ -11,15 +11,16 @@ import uuid
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from cvms_platform import config, validation
+from cvms_platform import config
 from cvms_platform.errors import Conflict
 from cvms_platform.products import product_labels
+from gateway import routing
 from gateway.access import MANAGERS, STAFF, allow, public, require_location
 from gateway.api.administration import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
-from gateway.routing import API_PREFIX, body, services
+from gateway.routing import API_PREFIX, attachment, body, call, created, services
 from gateway.sessions import LoginThrottle
 
 administration_api = Blueprint("administration", __name__, url_prefix=API_PREFIX)
@@ -29,20 +30,17 @@ MAY_OVERRIDE_CLINICAL_CHECKS = ("state_admin", "location_manager")
 
 
 def _dose_of_a_location_i_act_for(administration_id: str) -> dict:
-    with services() as s:
-        administration = s.administration.get_administration(administration_id)
+    administration = call.administration.get_administration(administration_id)
     if not g.principal.may_act_for(administration["location_id"]):
         raise ApiError(403, "forbidden", "This dose was recorded at a location you do not act for.")
     return administration
 
 
 def _changed(result: dict):
-    response = jsonify(result["administration"])
-    response.status_code = 201 if result["created"] else 200
-    response.headers["Location"] = url_for(
-        ".get_administration", administration_id=result["administration"]["id"]
-    )
-    return response
+    """The dose recorded or changed: 201, or 200 when its id was recorded or applied already."""
+    dose = result["administration"]
+    location = url_for(".get_administration", administration_id=dose["id"])
+    return created(dose, location, new=result["created"])
 
 
 # -- recipients and the doses recorded ------------------------------------------------------------
@@ -50,7 +48,6 @@ def _changed(result: dict):
 @allow(*STAFF, scopes=("recipients:write",))
 @doc(
     "Register a vaccine recipient",
-    tag="administration",
     body=schemas.NewRecipientRequest,
     responses={
         201: ("The recipient was registered", schemas.Recipient),
@@ -63,21 +60,17 @@ def _changed(result: dict):
 )
 def register_recipient():
     recipient = body(schemas.NewRecipientRequest())
-    with services() as s:
-        answer = s.administration.register_recipient(recipient)
+    answer = call.administration.register_recipient(recipient)
     found = answer["recipient"]
-    response = jsonify({**found, "matched": not answer["created"]})
-    response.status_code = 201 if answer["created"] else 200
-    response.headers["Location"] = url_for(".get_recipient", recipient_id=found["id"])
-    return response
+    location = url_for(".get_recipient", recipient_id=found["id"])
+    return created({**found, "matched": not answer["created"]}, location, new=answer["created"])
 
 
 @administration_api.get("/recipients/<recipient_id>")
 @allow(*STAFF)
-@doc("A recipient", tag="administration", responses={200: ("The recipient", schemas.Recipient)})
+@doc("A recipient", responses={200: ("The recipient", schemas.Recipient)})
 def get_recipient(recipient_id: str):
-    with services() as s:
-        return jsonify(s.administration.get_recipient(recipient_id))
+    return jsonify(call.administration.get_recipient(recipient_id))
 
 
 @administration_api.post("/administrations")
@@ -85,7 +78,6 @@ def get_recipient(recipient_id: str):
 @doc(
     "Record a dose given (idempotent by the client-chosen record id); inventory takes the dose "
     "from the lot when it learns of it",
-    tag="administration",
     body=schemas.RecordAdministrationRequest,
     responses={
         201: ("The dose was recorded", schemas.Administration),
@@ -93,8 +85,7 @@ def get_recipient(recipient_id: str):
         422: (
             "Unknown recipient or lot, lot at another location or expired, or a clinical check "
             "failed (minimum age, minimum interval, dose number, lot quarantined when the dose "
-            "was given) without an allowed override",
-            "Error",
+            "was given) without an allowed override"
         ),
     },
 )
@@ -102,19 +93,16 @@ def record_administration():
     dose = body(schemas.RecordAdministrationRequest())
     require_location(dose["location_id"])
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
-    with services() as s:
-        result = s.administration.record_administration(
-            dose, g.principal.username, may_override, g.principal.user_id
-        )
-    response = jsonify(result["administration"])
-    response.status_code = 201 if result["created"] else 200
-    response.headers["Location"] = url_for(".get_administration", administration_id=dose["id"])
-    return response
+    result = call.administration.record_administration(
+        dose, g.principal.username, may_override, g.principal.user_id
+    )
+    location = url_for(".get_administration", administration_id=dose["id"])
+    return created(result["administration"], location, new=result["created"])
 
 
 @administration_api.get("/administrations/<administration_id>")
 @allow(*STAFF, scopes=("administrations:read",))
-@doc("A recorded dose", tag="administration", responses={200: ("The dose", schemas.Administration)})
+@doc("A recorded dose", responses={200: ("The dose", schemas.Administration)})
 def get_administration(administration_id: str):
     return jsonify(_dose_of_a_location_i_act_for(administration_id))
 
@@ -126,17 +114,15 @@ def get_administration(administration_id: str):
     "Correct a recorded dose (lot, dose number, site, route, dose volume, time given) with a "
     "reason; its history keeps who, when, why, and the fields before and after. Inventory moves "
     "the dose when the lot changes",
-    tag="administration",
     body=schemas.DoseCorrectionRequest,
     responses={
         201: ("The dose as corrected, with its history", schemas.Administration),
         200: ("This correction id was applied already", schemas.Administration),
-        409: ("The dose is voided", "Error"),
+        409: "The dose is voided",
         422: (
             "The lot is unknown, elsewhere, expired or was quarantined when the dose was given, "
             "nothing changes, or the corrected dose fails a clinical check (minimum age, "
-            "minimum interval, dose number) without an allowed override",
-            "Error",
+            "minimum interval, dose number) without an allowed override"
         ),
     },
 )
@@ -144,14 +130,13 @@ def correct_administration(administration_id: str):
     correction = body(schemas.DoseCorrectionRequest())
     _dose_of_a_location_i_act_for(administration_id)
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
-    with services() as s:
-        result = s.administration.correct_administration(
-            administration_id,
-            correction,
-            g.principal.username,
-            g.principal.user_id,
-            may_override,
-        )
+    result = call.administration.correct_administration(
+        administration_id,
+        correction,
+        g.principal.username,
+        g.principal.user_id,
+        may_override,
+    )
     return _changed(result)
 
 
@@ -160,21 +145,19 @@ def correct_administration(administration_id: str):
 @doc(
     "Void a dose entered in error, with a reason: it stays on record with its history, no "
     "longer counts for the recipient's series, and inventory puts the dose back",
-    tag="administration",
     body=schemas.DoseVoidRequest,
     responses={
         201: ("The voided dose, with its history", schemas.Administration),
         200: ("This void id was applied already", schemas.Administration),
-        409: ("The dose is voided already", "Error"),
+        409: "The dose is voided already",
     },
 )
 def void_administration(administration_id: str):
     request_body = body(schemas.DoseVoidRequest())
     _dose_of_a_location_i_act_for(administration_id)
-    with services() as s:
-        result = s.administration.void_administration(
-            administration_id, request_body, g.principal.username, g.principal.user_id
-        )
+    result = call.administration.void_administration(
+        administration_id, request_body, g.principal.username, g.principal.user_id
+    )
     return _changed(result)
 
 
@@ -186,18 +169,16 @@ def void_administration(administration_id: str):
     "ignored; ?given_name= narrows as a prefix), or ?phone= (its digits). At most ?limit= (1-20, "
     "default 20) matches, contact details masked; `more` says others matched too. Never a list "
     "of every recipient",
-    tag="administration",
     responses={
         200: ("The matches", schemas.RecipientMatches),
-        400: ("Neither the family name and birth date nor a phone number", "Error"),
+        400: "Neither the family name and birth date nor a phone number",
     },
 )
 def find_recipients():
-    query = validation.load(schemas.RecipientSearchQuery(), request.args.to_dict())
+    query = routing.query(schemas.RecipientSearchQuery())
     if "birth_date" in query:
         query["birth_date"] = query["birth_date"].isoformat()
-    with services() as s:
-        return jsonify(s.administration.find_recipients(query))
+    return jsonify(call.administration.find_recipients(query))
 
 
 @administration_api.get("/recipients/<recipient_id>/vaccinations")
@@ -205,7 +186,6 @@ def find_recipients():
 @doc(
     "A recipient's doses (voided ones left out), oldest first: date, product with its cap "
     "color, lot, dose number, location, site and route",
-    tag="administration",
     responses={200: ("The doses", schemas.Vaccination(many=True))},
 )
 def recipient_vaccinations(recipient_id: str):
@@ -218,13 +198,15 @@ def recipient_vaccinations(recipient_id: str):
 @doc(
     "A recipient's immunizations as a FHIR R4 Bundle (collection): a Patient and one "
     "Immunization per dose recorded",
-    tag="administration",
     responses={200: ("The bundle, as application/fhir+json", schemas.FhirBundle)},
 )
 def recipient_fhir_bundle(recipient_id: str):
-    with services() as s:
-        bundle = s.administration.recipient_fhir_bundle(recipient_id)
-    response = jsonify(bundle)
+    return _fhir_bundle(recipient_id)
+
+
+def _fhir_bundle(recipient_id: str):
+    """The recipient's FHIR R4 Bundle, answered as application/fhir+json."""
+    response = jsonify(call.administration.recipient_fhir_bundle(recipient_id))
     response.mimetype = "application/fhir+json"
     return response
 
@@ -233,24 +215,16 @@ def recipient_fhir_bundle(recipient_id: str):
 HL7_MIMETYPE = "x-application/hl7-v2+er7"
 
 
-def _hl7(text: str, filename: str):
-    response = current_app.response_class(text, mimetype=HL7_MIMETYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @administration_api.get("/recipients/<recipient_id>/hl7")
 @allow(*STAFF)
 @doc(
     "A recipient's immunizations as one HL7 v2.5.1 VXU^V04 message (CDC IIS implementation "
     "guide, profile Z22): MSH, PID, PD1, and per dose ORC, RXA (CVX, MVX, lot) and RXR",
-    tag="administration",
     responses={200: ("The message (x-application/hl7-v2+er7)", None)},
 )
 def recipient_hl7(recipient_id: str):
-    with services() as s:
-        text = s.administration.recipient_hl7(recipient_id)
-    return _hl7(text, f"vxu-{recipient_id}.hl7")
+    text = call.administration.recipient_hl7(recipient_id)
+    return attachment(text, HL7_MIMETYPE, f"vxu-{recipient_id}.hl7")
 
 
 @administration_api.get("/locations/<location_id>/administrations/hl7")
@@ -258,18 +232,16 @@ def recipient_hl7(recipient_id: str):
 @doc(
     "The doses given at a location in ?from=YYYY-MM-DD&to=YYYY-MM-DD (inclusive, UTC, at most "
     "366 days) as an HL7 v2.5.1 batch: FHS, BHS, one VXU^V04 per recipient, BTS, FTS",
-    tag="administration",
     responses={
         200: ("The batch file (x-application/hl7-v2+er7)", None),
-        400: ("A bad or too long range", "Error"),
+        400: "A bad or too long range",
     },
 )
 def location_hl7_batch(location_id: str):
-    query = validation.load(schemas.HL7RangeQuery(), request.args.to_dict())
+    query = routing.query(schemas.HL7RangeQuery())
     date_from, date_to = query["date_from"].isoformat(), query["date_to"].isoformat()
-    with services() as s:
-        text = s.administration.location_hl7_batch(location_id, date_from, date_to)
-    return _hl7(text, f"vxu-{location_id}-{date_from}-{date_to}.hl7")
+    text = call.administration.location_hl7_batch(location_id, date_from, date_to)
+    return attachment(text, HL7_MIMETYPE, f"vxu-{location_id}-{date_from}-{date_to}.hl7")
 
 
 # -- recipient accounts ---------------------------------------------------------------------------
@@ -308,9 +280,9 @@ def _claim_throttle() -> LoginThrottle:
     body=schemas.RecipientAccountRequest,
     responses={
         201: ("The account (sign in with it)", schemas.RecipientAccount),
-        409: ("The username is taken", "Error"),
-        422: ("The details match no claimable record (one answer for every reason)", "Error"),
-        429: ("Too many failed claims: wait Retry-After", "Error"),
+        409: "The username is taken",
+        422: "The details match no claimable record (one answer for every reason)",
+        429: "Too many failed claims: wait Retry-After",
     },
 )
 def claim_recipient_account():
@@ -340,8 +312,7 @@ def claim_recipient_account():
         "recipient_id": recipient_id,
     }
     try:
-        with services() as s:
-            created_account = s.identity.create_recipient_account(account)
+        created_account = call.identity.create_recipient_account(account)
     except Conflict as clash:
         if len(clash.args) > 1 and clash.args[1] == "username_taken":
             raise ApiError(409, "conflict", USERNAME_TAKEN) from None
@@ -369,13 +340,11 @@ def _me() -> str:
 def _location_names(location_ids: set[str]) -> dict[str, str]:
     if not location_ids:
         return {}
-    with services() as s:
-        return s.identity.location_names(sorted(location_ids))
+    return call.identity.location_names(sorted(location_ids))
 
 
 def _my_vaccinations(recipient_id: str) -> list[dict]:
-    with services() as s:
-        doses = s.administration.recipient_vaccinations(recipient_id)
+    doses = call.administration.recipient_vaccinations(recipient_id)
     names = _location_names({dose["location_id"] for dose in doses})
     return [
         {
@@ -398,8 +367,7 @@ def _my_vaccinations(recipient_id: str) -> list[dict]:
     responses={200: ("You, as registered", schemas.Recipient)},
 )
 def my_details():
-    with services() as s:
-        return jsonify(s.administration.get_recipient(_me()))
+    return jsonify(call.administration.get_recipient(_me()))
 
 
 @administration_api.get("/me/vaccinations")
@@ -424,8 +392,7 @@ def my_vaccinations():
 )
 def change_my_contact():
     change = body(schemas.ContactChangeRequest())
-    with services() as s:
-        return jsonify(s.administration.update_recipient_contact(_me(), change))
+    return jsonify(call.administration.update_recipient_contact(_me(), change))
 
 
 @administration_api.get("/me/record.pdf")
@@ -433,18 +400,16 @@ def change_my_contact():
 @doc(
     "Your vaccination record as a PDF; ?lang=en|es (default: your preferred language)",
     tag="recipient portal",
-    responses={200: ("The PDF (application/pdf)", None), 400: ("An unknown language", "Error")},
+    responses={200: ("The PDF (application/pdf)", None), 400: "An unknown language"},
 )
 def my_record_pdf():
-    query = validation.load(schemas.RecordPdfQuery(), request.args.to_dict())
+    query = routing.query(schemas.RecordPdfQuery())
     recipient_id = _me()
     # Administration renders the record (in the recipient's preferred language unless one is
     # asked for); the names of the doses' locations are the gateway's to give.
-    with services() as s:
-        doses = s.administration.recipient_vaccinations(recipient_id)
+    doses = call.administration.recipient_vaccinations(recipient_id)
     names = _location_names({dose["location_id"] for dose in doses})
-    with services() as s:
-        document = s.administration.record_pdf(recipient_id, query.get("lang"), names)
+    document = call.administration.record_pdf(recipient_id, query.get("lang"), names)
     return _pdf(document, "attachment")
 
 
@@ -456,11 +421,7 @@ def my_record_pdf():
     responses={200: ("The bundle, as application/fhir+json", schemas.FhirBundle)},
 )
 def my_fhir_bundle():
-    with services() as s:
-        bundle = s.administration.recipient_fhir_bundle(_me())
-    response = jsonify(bundle)
-    response.mimetype = "application/fhir+json"
-    return response
+    return _fhir_bundle(_me())
 
 
 # -- offline operations: paper forms, the CSV template, imports ----------------------------------
@@ -506,17 +467,13 @@ REPORT_COLUMNS = ("row", "record_id", "status", "administration_id", "recipient_
 
 def _pdf(document: dict, disposition: str = "inline"):
     """A PDF administration rendered ({filename, content_type, base64})."""
-    response = current_app.response_class(
-        base64.b64decode(document["base64"]), mimetype="application/pdf"
-    )
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{document["filename"]}"'
-    return response
+    content = base64.b64decode(document["base64"])
+    return attachment(content, "application/pdf", document["filename"], disposition=disposition)
 
 
 def _paper_form(kind: str):
-    language = validation.load(schemas.FormQuery(), request.args.to_dict())["lang"]
-    with services() as s:
-        return _pdf(s.administration.paper_form(kind, language))
+    language = routing.query(schemas.FormQuery())["lang"]
+    return _pdf(call.administration.paper_form(kind, language))
 
 
 @administration_api.get("/forms/recipient-registration.pdf")
@@ -526,7 +483,7 @@ def _paper_form(kind: str):
     tag="offline operations",
     responses={
         200: ("The form (application/pdf)", None),
-        400: ("An unknown language", "Error"),
+        400: "An unknown language",
     },
 )
 def recipient_registration_form():
@@ -540,7 +497,7 @@ def recipient_registration_form():
     tag="offline operations",
     responses={
         200: ("The form (application/pdf)", None),
-        400: ("An unknown language", "Error"),
+        400: "An unknown language",
     },
 )
 def vaccine_administration_form():
@@ -559,9 +516,7 @@ def vaccine_administration_form():
 def administration_import_template():
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(IMPORT_COLUMNS)
-    response = current_app.response_class(out.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="administration-import.csv"'
-    return response
+    return attachment(out.getvalue(), "text/csv", "administration-import.csv")
 
 
 @administration_api.post("/locations/<location_id>/administration-imports")
@@ -575,11 +530,11 @@ def administration_import_template():
     tag="offline operations",
     responses={
         201: ("The report of the rows sent", schemas.ImportReport),
-        400: ("Not sent as text/csv, or not the template's columns", "Error"),
+        400: "Not sent as text/csv, or not the template's columns",
     },
 )
 def import_administrations(location_id: str):
-    query = validation.load(schemas.ImportQuery(), request.args.to_dict())
+    query = routing.query(schemas.ImportQuery())
     rows = _csv_rows(request.get_data(cache=False))
     import_id = str(query.get("import_id") or uuid.uuid4())
     outcomes = {"accepted": 0, "duplicate": 0, "rejected": 0, "rows": []}
@@ -596,12 +551,11 @@ def import_administrations(location_id: str):
             for status in ("accepted", "duplicate", "rejected"):
                 outcomes[status] += chunk[status]
             outcomes["rows"] += chunk["rows"]
-    response = jsonify({"import_id": import_id, "location_id": location_id, **outcomes})
-    response.status_code = 201
-    response.headers["Location"] = url_for(
+    report = {"import_id": import_id, "location_id": location_id, **outcomes}
+    location = url_for(
         ".administration_import_report", location_id=location_id, import_id=import_id
     )
-    return response
+    return created(report, location)
 
 
 def _csv_rows(data: bytes) -> list[dict]:
@@ -647,8 +601,7 @@ def _csv_rows(data: bytes) -> list[dict]:
     responses={200: ("The report", schemas.ImportReport)},
 )
 def administration_import_report(location_id: str, import_id: str):
-    with services() as s:
-        return jsonify(s.administration.import_report(location_id, import_id))
+    return jsonify(call.administration.import_report(location_id, import_id))
 
 
 @administration_api.get("/locations/<location_id>/administration-imports/<import_id>/report.csv")
@@ -659,13 +612,8 @@ def administration_import_report(location_id: str, import_id: str):
     responses={200: ("The report (text/csv)", None)},
 )
 def administration_import_report_csv(location_id: str, import_id: str):
-    with services() as s:
-        report = s.administration.import_report(location_id, import_id)
-    response = current_app.response_class(report_csv(report["rows"]), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="import-{import_id}-report.csv"'
-    )
-    return response
+    report = call.administration.import_report(location_id, import_id)
+    return attachment(report_csv(report["rows"]), "text/csv", f"import-{import_id}-report.csv")
 
 
 def report_csv(rows: list[dict]) -> str:

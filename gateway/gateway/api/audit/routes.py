@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from gateway.access import allow
 from gateway.api.audit import schemas
 from gateway.docs import doc
-from gateway.routing import API_PREFIX, services
+from gateway.routing import API_PREFIX, call
 
 audit = Blueprint("audit", __name__, url_prefix=API_PREFIX)
 
@@ -17,9 +17,7 @@ audit = Blueprint("audit", __name__, url_prefix=API_PREFIX)
 @doc(
     "Search the audit log, newest first: `?actor=` (user or API key id), `?recipient_id=`, "
     "`?location_id=`, `?from=`/`?to=` (ISO 8601 with offset), `?page=` (50 a page)",
-    tag="audit",
     responses={200: ("Audit events", schemas.AuditPage)},
 )
 def search_audit_events():
-    with services() as s:
-        return jsonify(s.identity.search_audit_events(request.args.to_dict()))
+    return jsonify(call.identity.search_audit_events(request.args.to_dict()))

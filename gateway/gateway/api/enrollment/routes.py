@@ -10,7 +10,7 @@ from gateway.access import allow, public
 from gateway.api.enrollment import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
-from gateway.routing import API_PREFIX, body, created, services
+from gateway.routing import API_PREFIX, body, call, created
 
 enrollments = Blueprint("enrollment", __name__, url_prefix=API_PREFIX)
 
@@ -26,14 +26,12 @@ def _edit_token() -> str | None:
 @doc(
     "Start a provider enrollment: a draft, saved as given (it may be incomplete). The answer's "
     "edit token is shown once; send it as X-Enrollment-Token to read, save or submit the draft",
-    tag="enrollment",
     body=schemas.EnrollmentForm,
     responses={201: ("The draft's id and edit token", schemas.EnrollmentStarted)},
 )
 def start_enrollment():
     form = body(schemas.EnrollmentForm(partial=True))
-    with services() as s:
-        started = s.identity.start_enrollment(form)
+    started = call.identity.start_enrollment(form)
     return created(started, f"{API_PREFIX}/enrollments/{started['id']}")
 
 
@@ -41,12 +39,10 @@ def start_enrollment():
 @public
 @doc(
     "Read an enrollment (X-Enrollment-Token): its sections, status and, if rejected, the reason",
-    tag="enrollment",
     responses={200: ("The enrollment", schemas.EnrollmentView)},
 )
 def read_enrollment(enrollment_id: str):
-    with services() as s:
-        return jsonify(s.identity.read_enrollment(enrollment_id, _edit_token()))
+    return jsonify(call.identity.read_enrollment(enrollment_id, _edit_token()))
 
 
 @enrollments.put("/enrollments/<enrollment_id>")
@@ -54,33 +50,29 @@ def read_enrollment(enrollment_id: str):
 @doc(
     "Save a draft or a rejected enrollment (X-Enrollment-Token): each section given replaces "
     "the one saved; a section left out is kept",
-    tag="enrollment",
     body=schemas.EnrollmentForm,
     responses={
         200: ("The enrollment as saved", schemas.EnrollmentView),
-        409: ("Submitted or approved: it can no longer be changed", "Error"),
+        409: "Submitted or approved: it can no longer be changed",
     },
 )
 def save_enrollment(enrollment_id: str):
     form = body(schemas.EnrollmentForm(partial=True))
-    with services() as s:
-        return jsonify(s.identity.save_enrollment(enrollment_id, _edit_token(), form))
+    return jsonify(call.identity.save_enrollment(enrollment_id, _edit_token(), form))
 
 
 @enrollments.post("/enrollments/<enrollment_id>/submit")
 @public
 @doc(
     "Submit the enrollment for review (X-Enrollment-Token); it is checked completely",
-    tag="enrollment",
     responses={
         200: ("Submitted", schemas.EnrollmentView),
-        409: ("Submitted or approved already", "Error"),
-        422: ("Incomplete or inconsistent: `fields` says what to fix", "Error"),
+        409: "Submitted or approved already",
+        422: "Incomplete or inconsistent: `fields` says what to fix",
     },
 )
 def submit_enrollment(enrollment_id: str):
-    with services() as s:
-        return jsonify(s.identity.submit_enrollment(enrollment_id, _edit_token()))
+    return jsonify(call.identity.submit_enrollment(enrollment_id, _edit_token()))
 
 
 @enrollments.get("/enrollment-reviews")
@@ -88,7 +80,6 @@ def submit_enrollment(enrollment_id: str):
 @doc(
     "Enrollments to review, oldest submission first (`?status=submitted|rejected|approved`, "
     "`?limit=`)",
-    tag="enrollment",
     responses={200: ("Enrollments", schemas.EnrollmentList)},
 )
 def list_enrollments():
@@ -100,20 +91,17 @@ def list_enrollments():
             "The request has invalid fields.",
             {"status": ["Must be submitted, rejected or approved."]},
         )
-    with services() as s:
-        return jsonify(enrollments=s.identity.list_enrollments(status, paging.page_size()))
+    return jsonify(enrollments=call.identity.list_enrollments(status, paging.page_size()))
 
 
 @enrollments.get("/enrollment-reviews/<enrollment_id>")
 @allow("state_admin")
 @doc(
     "Read a submitted (or decided) enrollment",
-    tag="enrollment",
     responses={200: ("The enrollment", schemas.EnrollmentView)},
 )
 def review_enrollment(enrollment_id: str):
-    with services() as s:
-        return jsonify(s.identity.review_enrollment(enrollment_id))
+    return jsonify(call.identity.review_enrollment(enrollment_id))
 
 
 @enrollments.post("/enrollment-reviews/<enrollment_id>/approve")
@@ -121,30 +109,26 @@ def review_enrollment(enrollment_id: str):
 @doc(
     "Approve: creates the organization, its locations and users (inactive until they set a "
     "password) and answers each user's one-time set-password link",
-    tag="enrollment",
     responses={
         200: ("The organization and the users' links", schemas.Approval),
-        409: ("Not submitted, or a location id or user was taken meanwhile", "Error"),
-        422: ("The enrollment is incomplete", "Error"),
+        409: "Not submitted, or a location id or user was taken meanwhile",
+        422: "The enrollment is incomplete",
     },
 )
 def approve_enrollment(enrollment_id: str):
-    with services() as s:
-        return jsonify(s.identity.approve_enrollment(g.principal.actor(), enrollment_id))
+    return jsonify(call.identity.approve_enrollment(g.principal.actor(), enrollment_id))
 
 
 @enrollments.post("/enrollment-reviews/<enrollment_id>/reject")
 @allow("state_admin")
 @doc(
     "Reject with a reason: the enrollment goes back to the applicant with both sections kept",
-    tag="enrollment",
     body=schemas.Rejection,
     responses={
         200: ("Rejected", schemas.EnrollmentView),
-        409: ("Not submitted", "Error"),
+        409: "Not submitted",
     },
 )
 def reject_enrollment(enrollment_id: str):
     rejection = body(schemas.Rejection())
-    with services() as s:
-        return jsonify(s.identity.reject_enrollment(g.principal.actor(), enrollment_id, rejection))
+    return jsonify(call.identity.reject_enrollment(g.principal.actor(), enrollment_id, rejection))

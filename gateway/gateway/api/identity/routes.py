@@ -20,7 +20,7 @@ from gateway.api.identity import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
 from gateway.hardening import client_ip
-from gateway.routing import API_PREFIX, body, created, services
+from gateway.routing import API_PREFIX, body, call, created, services
 from gateway.security import issue_token
 from gateway.sessions import Lockout
 
@@ -59,8 +59,8 @@ def _end_access_tokens(user_id: str) -> None:
     body=schemas.TokenRequest,
     responses={
         200: ("A bearer token and a refresh token", schemas.TokenResponse),
-        401: ("Wrong username or password", "Error"),
-        429: ("Too many failed sign-ins for this username or address: wait Retry-After", "Error"),
+        401: "Wrong username or password",
+        429: "Too many failed sign-ins for this username or address: wait Retry-After",
     },
 )
 def issue_access_token():
@@ -71,8 +71,7 @@ def issue_access_token():
     # that exist and those that do not.
     if lockout := throttle.locked(username, ip):
         raise _too_many_attempts(lockout)
-    with services() as s:
-        signed_in = s.identity.sign_in(credentials)
+    signed_in = call.identity.sign_in(credentials)
     if signed_in is None:
         if lockout := throttle.failed(username, ip):
             raise _too_many_attempts(lockout)
@@ -116,13 +115,12 @@ def _session_answer(signed_in: dict):
     body=schemas.RefreshRequest,
     responses={
         200: ("A bearer token and the next refresh token", schemas.TokenResponse),
-        401: ("Unknown, expired or revoked refresh token", "Error"),
+        401: "Unknown, expired or revoked refresh token",
     },
 )
 def refresh_access_token():
     presented = body(schemas.RefreshRequest())["refresh_token"]
-    with services() as s:
-        refreshed = s.identity.refresh(presented)
+    refreshed = call.identity.refresh(presented)
     if refreshed is None:
         raise ApiError(
             401, "invalid_refresh_token", "The refresh token is not valid; sign in again."
@@ -142,8 +140,7 @@ def logout():
     request_body = body(schemas.LogoutRequest())
     principal = g.principal
     if "refresh_token" in request_body:
-        with services() as s:
-            s.identity.revoke_refresh_token(request_body["refresh_token"], principal.user_id)
+        call.identity.revoke_refresh_token(request_body["refresh_token"], principal.user_id)
     try:
         current_app.extensions["cvms_denylist"].revoke(
             principal.token_id, principal.expires_at, time.time()
@@ -151,13 +148,18 @@ def logout():
     except redis.RedisError as exc:
         # The access token would go on working: say so, so the client retries.
         log.error("logout could not revoke the access token: %s", exc)
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "Could not revoke the token; try again shortly.",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise _try_again_shortly("Could not revoke the token") from None
     return "", 204
+
+
+def _try_again_shortly(what_failed: str) -> ApiError:
+    """503, Retry-After 5 s: Redis, which a step of the request needs, did not answer."""
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"{what_failed}; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
 
 
 # -- passwords ------------------------------------------------------------------------------------
@@ -172,8 +174,7 @@ def logout():
 )
 def set_password():
     given = body(schemas.SetPassword())
-    with services() as s:
-        user = s.identity.set_password(given)
+    user = call.identity.set_password(given)
     _end_access_tokens(user["user_id"])
     return "", 204
 
@@ -189,8 +190,7 @@ def set_password():
 )
 def request_password_reset():
     username = body(schemas.PasswordResetRequest())["username"]
-    with services() as s:
-        s.identity.request_password_reset(username)
+    call.identity.request_password_reset(username)
     response = jsonify(message="If the username exists, a reset link is on its way.")
     response.status_code = 202
     return response
@@ -204,12 +204,11 @@ def request_password_reset():
     tag="users",
     responses={
         201: ("The link", schemas.PasswordLink),
-        409: ("The user is deactivated", "Error"),
+        409: "The user is deactivated",
     },
 )
 def issue_password_reset_link(user_id: str):
-    with services() as s:
-        link = s.identity.issue_password_reset_link(g.principal.actor(), user_id)
+    link = call.identity.issue_password_reset_link(g.principal.actor(), user_id)
     return created(link, f"{API_PREFIX}/users/{user_id}")
 
 
@@ -252,8 +251,7 @@ def read_account():
 )
 def list_locations():
     text = request.args.get("q", "").strip()[:100]
-    with services() as s:
-        found = s.identity.list_locations(g.principal.actor(), text, paging.page_size())
+    found = call.identity.list_locations(g.principal.actor(), text, paging.page_size())
     return jsonify(locations=found)
 
 
@@ -268,8 +266,7 @@ def list_locations():
 )
 def find_users():
     query = request.args.get("q", "").strip()[:254] or None
-    with services() as s:
-        found = s.identity.find_users(g.principal.actor(), query, paging.page_size())
+    found = call.identity.find_users(g.principal.actor(), query, paging.page_size())
     return jsonify(users=[_user_answer(user) for user in found])
 
 
@@ -281,8 +278,7 @@ def find_users():
     responses={200: ("The user", schemas.UserView)},
 )
 def read_user(user_id: str):
-    with services() as s:
-        return jsonify(_user_answer(s.identity.get_user(g.principal.actor(), user_id)))
+    return jsonify(_user_answer(call.identity.get_user(g.principal.actor(), user_id)))
 
 
 @identity.post("/users/<user_id>/unlock")
@@ -293,18 +289,12 @@ def read_user(user_id: str):
     responses={204: ("Unlocked", None)},
 )
 def unlock_user(user_id: str):
-    with services() as s:
-        user = s.identity.get_user(g.principal.actor(), user_id)
+    user = call.identity.get_user(g.principal.actor(), user_id)
     try:
         current_app.extensions["cvms_login_throttle"].unlock(user["username"])
     except redis.RedisError as exc:
         log.error("cannot unlock a user: %s", exc)
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "Could not unlock; try again shortly.",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise _try_again_shortly("Could not unlock") from None
     return "", 204
 
 
@@ -314,11 +304,10 @@ def unlock_user(user_id: str):
     "Deactivate a user: no more sign-ins, and their tokens stop working at once (organization "
     "admins: their organization's location users)",
     tag="users",
-    responses={200: ("The user", schemas.UserView), 409: ("That is you", "Error")},
+    responses={200: ("The user", schemas.UserView), 409: "That is you"},
 )
 def deactivate_user(user_id: str):
-    with services() as s:
-        user = s.identity.deactivate_user(g.principal.actor(), user_id)
+    user = call.identity.deactivate_user(g.principal.actor(), user_id)
     _end_access_tokens(user["id"])
     return jsonify(_user_answer(user))
 
@@ -332,14 +321,13 @@ def deactivate_user(user_id: str):
     body=schemas.NewLocationUser,
     responses={
         201: ("The user (inactive until the password is set) and the link", schemas.InvitedUser),
-        409: ("The e-mail address has an account", "Error"),
-        422: ("A location is not the organization's", "Error"),
+        409: "The e-mail address has an account",
+        422: "A location is not the organization's",
     },
 )
 def create_location_user(organization_id: str):
     given = body(schemas.NewLocationUser())
-    with services() as s:
-        invited = s.identity.create_location_user(g.principal.actor(), organization_id, given)
+    invited = call.identity.create_location_user(g.principal.actor(), organization_id, given)
     answer = {**invited, "user": _user_answer(invited["user"])}
     return created(answer, f"{API_PREFIX}/users/{invited['user']['id']}")
 
@@ -358,8 +346,7 @@ def create_location_user(organization_id: str):
 )
 def issue_api_key(organization_id: str):
     given = body(schemas.NewApiKey())
-    with services() as s:
-        issued = s.identity.issue_api_key(g.principal.actor(), organization_id, given)
+    issued = call.identity.issue_api_key(g.principal.actor(), organization_id, given)
     return created(issued, f"{API_PREFIX}/organizations/{organization_id}/api-keys")
 
 
@@ -371,8 +358,7 @@ def issue_api_key(organization_id: str):
     responses={200: ("Keys", schemas.ApiKeyList)},
 )
 def list_api_keys(organization_id: str):
-    with services() as s:
-        return jsonify(api_keys=s.identity.list_api_keys(organization_id))
+    return jsonify(api_keys=call.identity.list_api_keys(organization_id))
 
 
 @identity.delete("/organizations/<organization_id>/api-keys/<key_id>")
@@ -383,8 +369,7 @@ def list_api_keys(organization_id: str):
     responses={204: ("Revoked", None)},
 )
 def revoke_api_key(organization_id: str, key_id: str):
-    with services() as s:
-        revoked = s.identity.revoke_api_key(organization_id, key_id)
+    revoked = call.identity.revoke_api_key(organization_id, key_id)
     if not revoked:
         raise NotFound(f"API key {key_id} not found.")
     current_app.extensions["cvms_directory"].forget_key(key_id)

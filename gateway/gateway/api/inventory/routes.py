@@ -12,14 +12,14 @@ import io
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from cvms_platform import validation
 from cvms_platform.products import product_labels
 from cvms_platform.timeutil import utcnow
+from gateway import routing
 from gateway.access import MANAGERS, STAFF, allow
 from gateway.api.inventory import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
-from gateway.routing import API_PREFIX, body, created, services
+from gateway.routing import API_PREFIX, attachment, body, call, created, wants_csv
 
 inventory_api = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
 
@@ -29,12 +29,10 @@ inventory_api = Blueprint("inventory", __name__, url_prefix=API_PREFIX)
 @allow(*STAFF, scopes=("inventory:read",))
 @doc(
     "The COVID-19 vaccine product catalog",
-    tag="inventory",
     responses={200: ("Products", schemas.Product(many=True))},
 )
 def list_products():
-    with services() as s:
-        catalog = s.inventory.list_products()
+    catalog = call.inventory.list_products()
     return jsonify([{**product, "labels": product_labels(product)} for product in catalog])
 
 
@@ -42,40 +40,30 @@ def list_products():
 @allow(*MANAGERS, location_scoped=True, scopes=("inventory:write",))
 @doc(
     "Receive a vaccine shipment at a location (idempotent by shipment id)",
-    tag="inventory",
     body=schemas.ReceiveLotRequest,
     responses={
         201: ("The lot was recorded", schemas.Lot),
         200: ("This shipment was already recorded", schemas.Lot),
-        422: ("Unknown product or expired lot", "Error"),
+        422: "Unknown product or expired lot",
     },
 )
 def receive_lot(location_id: str):
     shipment = body(schemas.ReceiveLotRequest())
-    with services() as s:
-        result = s.inventory.receive_lot(location_id, shipment)
-    lot = result["lot"]
-    response = jsonify(lot)
-    response.status_code = 201 if result["created"] else 200
-    response.headers["Location"] = url_for(".location_inventory", location_id=location_id)
-    return response
+    result = call.inventory.receive_lot(location_id, shipment)
+    location = url_for(".location_inventory", location_id=location_id)
+    return created(result["lot"], location, new=result["created"])
 
 
 @inventory_api.get("/locations/<location_id>/inventory")
 @allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     "Doses on hand per lot at a location",
-    tag="inventory",
     responses={200: ("Inventory", schemas.Inventory)},
 )
 def location_inventory(location_id: str):
     cache = current_app.extensions["cvms_inventory_cache"]
 
-    def load() -> list[dict]:
-        with services() as s:
-            return s.inventory.location_inventory(location_id)
-
-    body = cache.get_or_load(location_id, load)
+    body = cache.get_or_load(location_id, lambda: call.inventory.location_inventory(location_id))
     return current_app.response_class(body, mimetype="application/json")
 
 
@@ -83,29 +71,25 @@ def location_inventory(location_id: str):
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Open stock discrepancies to reconcile (doses recorded against lots with no stock left)",
-    tag="inventory",
     responses={200: ("Discrepancies", schemas.Discrepancy(many=True))},
 )
 def list_discrepancies(location_id: str):
     include_resolved = request.args.get("include_resolved", "false").lower() == "true"
-    with services() as s:
-        return jsonify(s.inventory.list_discrepancies(location_id, include_resolved))
+    return jsonify(call.inventory.list_discrepancies(location_id, include_resolved))
 
 
 @inventory_api.post("/locations/<location_id>/discrepancies/<discrepancy_id>/resolve")
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Mark a discrepancy reconciled, saying how",
-    tag="inventory",
     body=schemas.ResolveDiscrepancyRequest,
     responses={200: ("The resolved discrepancy", schemas.Discrepancy)},
 )
 def resolve_discrepancy(location_id: str, discrepancy_id: str):
     data = body(schemas.ResolveDiscrepancyRequest())
-    with services() as s:
-        return jsonify(
-            s.inventory.resolve_discrepancy(location_id, discrepancy_id, data["resolution"])
-        )
+    return jsonify(
+        call.inventory.resolve_discrepancy(location_id, discrepancy_id, data["resolution"])
+    )
 
 
 # -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
@@ -114,18 +98,16 @@ def resolve_discrepancy(location_id: str, discrepancy_id: str):
 @doc(
     "Record doses wasted from a lot (broken vial, drawn but not given, open-vial time limit, "
     "temperature excursion, expired, or other with a note)",
-    tag="inventory",
     body=schemas.WastageRequest,
     responses={
         201: ("The ledger entry", schemas.LedgerEntry),
-        404: ("No such lot at this location", "Error"),
-        422: ("More doses than the lot holds", "Error"),
+        404: "No such lot at this location",
+        422: "More doses than the lot holds",
     },
 )
 def record_wastage(location_id: str, lot_id: str):
     wastage = body(schemas.WastageRequest())
-    with services() as s:
-        entry = s.inventory.record_wastage(location_id, lot_id, wastage)
+    entry = call.inventory.record_wastage(location_id, lot_id, wastage)
     return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
 
@@ -133,18 +115,16 @@ def record_wastage(location_id: str, lot_id: str):
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Correct a lot's stock after a count (a positive or negative number of doses, and why)",
-    tag="inventory",
     body=schemas.CorrectionRequest,
     responses={
         201: ("The ledger entry", schemas.LedgerEntry),
-        404: ("No such lot at this location", "Error"),
-        422: ("The stock would go below zero", "Error"),
+        404: "No such lot at this location",
+        422: "The stock would go below zero",
     },
 )
 def correct_stock(location_id: str, lot_id: str):
     correction = body(schemas.CorrectionRequest())
-    with services() as s:
-        entry = s.inventory.correct_stock(location_id, lot_id, correction)
+    entry = call.inventory.correct_stock(location_id, lot_id, correction)
     return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
 
@@ -153,18 +133,16 @@ def correct_stock(location_id: str, lot_id: str):
 @doc(
     "Every change of a lot's stock, newest first; page with ?limit= (1-200, default 50) and "
     "?before= (the next_before of the previous page)",
-    tag="inventory",
     responses={
         200: ("A page of ledger entries", schemas.LedgerPage),
-        404: ("No such lot at this location", "Error"),
+        404: "No such lot at this location",
     },
 )
 def lot_ledger(location_id: str, lot_id: str):
-    query = validation.load(schemas.LedgerQuery(), request.args.to_dict())
-    with services() as s:
-        return jsonify(
-            s.inventory.lot_ledger(location_id, lot_id, query["limit"], query.get("before"))
-        )
+    query = routing.query(schemas.LedgerQuery())
+    return jsonify(
+        call.inventory.lot_ledger(location_id, lot_id, query["limit"], query.get("before"))
+    )
 
 
 @inventory_api.post("/locations/<location_id>/storage-units/<storage_unit>/excursions")
@@ -172,14 +150,12 @@ def lot_ledger(location_id: str, lot_id: str):
 @doc(
     "Report a temperature excursion in a storage unit: its usable lots are quarantined (not "
     "usable) until released",
-    tag="inventory",
     body=schemas.ExcursionRequest,
     responses={201: ("The excursion and the lots it quarantined", schemas.Excursion)},
 )
 def report_excursion(location_id: str, storage_unit: str):
     reading = body(schemas.ExcursionRequest())
-    with services() as s:
-        excursion = s.inventory.report_excursion(location_id, storage_unit, reading)
+    excursion = call.inventory.report_excursion(location_id, storage_unit, reading)
     return created(excursion, url_for(".location_inventory", location_id=location_id))
 
 
@@ -187,19 +163,16 @@ def report_excursion(location_id: str, storage_unit: str):
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Release a quarantined lot: its doses are fit for use again",
-    tag="inventory",
     body=schemas.ReleaseLotRequest,
     responses={
         200: ("The lot, usable again", schemas.Lot),
-        404: ("No such lot at this location", "Error"),
-        409: ("The lot is not quarantined", "Error"),
+        404: "No such lot at this location",
+        409: "The lot is not quarantined",
     },
 )
 def release_lot(location_id: str, lot_id: str):
     note = body(schemas.ReleaseLotRequest())["note"]
-    with services() as s:
-        lot = s.inventory.release_lot(location_id, lot_id, note)
-    return jsonify(lot)
+    return jsonify(call.inventory.release_lot(location_id, lot_id, note))
 
 
 # -- the inventory levels report ------------------------------------------------------------------
@@ -216,7 +189,6 @@ LEVELS_SUMMARY = (
 @allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     f"A location's inventory levels report: {LEVELS_SUMMARY}",
-    tag="inventory",
     responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
 )
 def location_inventory_levels(location_id: str):
@@ -227,7 +199,6 @@ def location_inventory_levels(location_id: str):
 @allow("state_admin")
 @doc(
     f"Every location's inventory levels report, with state-wide totals: {LEVELS_SUMMARY}",
-    tag="inventory",
     responses={200: ("The report (or CSV)", schemas.InventoryLevels)},
 )
 def all_inventory_levels():
@@ -235,27 +206,21 @@ def all_inventory_levels():
 
 
 def _inventory_levels(location_id: str | None):
-    query = validation.load(schemas.InventoryLevelsQuery(), request.args.to_dict())
-    with services() as s:
-        report = s.inventory.inventory_levels(
-            location_id,
-            query["date_from"].isoformat(),
-            query["date_to"].isoformat(),
-            query.get("product_id"),
-            query["page"],
-            query["limit"],
-        )
-    wants_csv = query.get("format") == "csv" or (
-        "format" not in query
-        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    query = routing.query(schemas.InventoryLevelsQuery())
+    report = call.inventory.inventory_levels(
+        location_id,
+        query["date_from"].isoformat(),
+        query["date_to"].isoformat(),
+        query.get("product_id"),
+        query["page"],
+        query["limit"],
     )
-    if not wants_csv:
+    if not wants_csv(query):
         return jsonify(report)
     filename = (
         f"inventory-levels-{location_id or 'all'}-{report['date_from']}-{report['date_to']}.csv"
     )
-    response = current_app.response_class(_levels_csv(report), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = attachment(_levels_csv(report), "text/csv", filename)
     response.headers["X-Total-Rows"] = str(report["total_rows"])
     return response
 
@@ -281,12 +246,10 @@ def _levels_csv(report: dict) -> str:
 @doc(
     "The location's open multi-dose vials whose doses may still be given, the soonest to reach "
     "its beyond-use time first (what is left then is wasted)",
-    tag="inventory",
     responses={200: ("Open vials", schemas.OpenVial(many=True))},
 )
 def open_vials(location_id: str):
-    with services() as s:
-        return jsonify(s.inventory.open_vials(location_id))
+    return jsonify(call.inventory.open_vials(location_id))
 
 
 @inventory_api.get("/locations/<location_id>/products/<product_id>/next-lot")
@@ -294,17 +257,15 @@ def open_vials(location_id: str):
 @doc(
     "The lot the next dose of a product should come from (first expired, first out; a lot "
     "with an open vial first), at ?at= (ISO datetime with offset; default now)",
-    tag="inventory",
     responses={
         200: ("The lot, and the open vial to draw from", schemas.NextLot),
-        422: ("No usable lot of the product: `fields.product_id` says why", "Error"),
+        422: "No usable lot of the product: `fields.product_id` says why",
     },
 )
 def next_lot(location_id: str, product_id: str):
-    query = validation.load(schemas.NextLotQuery(), request.args.to_dict())
+    query = routing.query(schemas.NextLotQuery())
     at = (query["at"] or utcnow()).isoformat()
-    with services() as s:
-        return jsonify(s.inventory.choose_lot(location_id, product_id, at))
+    return jsonify(call.inventory.choose_lot(location_id, product_id, at))
 
 
 # -- days of supply -------------------------------------------------------------------------------
@@ -313,14 +274,12 @@ def next_lot(location_id: str, product_id: str):
 @doc(
     "Set the days of supply under which inventory announces stock_low for the location's "
     "products (default 7)",
-    tag="inventory",
     body=schemas.StockThresholdRequest,
     responses={200: ("The threshold", schemas.StockThreshold)},
 )
 def set_stock_threshold(location_id: str):
     data = body(schemas.StockThresholdRequest())
-    with services() as s:
-        return jsonify(s.inventory.set_stock_threshold(location_id, data, g.principal.username))
+    return jsonify(call.inventory.set_stock_threshold(location_id, data, g.principal.username))
 
 
 @inventory_api.get("/locations/<location_id>/stock-supply")
@@ -329,12 +288,10 @@ def set_stock_threshold(location_id: str):
     "Days of supply per product: usable doses on hand over the average daily use of the last "
     "7 days, with the product's next lot to use now (as next-lot chooses it; null when none "
     "is usable), and the location's stock_low threshold",
-    tag="inventory",
     responses={200: ("Days of supply", schemas.StockSupply)},
 )
 def stock_supply(location_id: str):
-    with services() as s:
-        return jsonify(s.inventory.stock_supply(location_id))
+    return jsonify(call.inventory.stock_supply(location_id))
 
 
 # -- transfers ------------------------------------------------------------------------------------
@@ -343,14 +300,13 @@ def stock_supply(location_id: str):
 @doc(
     "Transfer doses of a lot to another location: out of this lot, into the same lot there, "
     "in one transaction; idempotent by transfer_id",
-    tag="inventory",
     body=schemas.TransferRequest,
     responses={
         201: ("The transfer", schemas.Transfer),
         200: ("This transfer id was already recorded: the transfer as it was", None),
-        404: ("No such lot at this location", "Error"),
-        409: ("The transfer id was used for another transfer", "Error"),
-        422: ("No such destination, or more doses than can be moved", "Error"),
+        404: "No such lot at this location",
+        409: "The transfer id was used for another transfer",
+        422: "No such destination, or more doses than can be moved",
     },
 )
 def transfer_lot(location_id: str, lot_id: str):
@@ -362,8 +318,7 @@ def transfer_lot(location_id: str, lot_id: str):
             "The request breaks a rule.",
             {"to_location_id": [f"No location {data['to_location_id']}."]},
         )
-    with services() as s:
-        answer = s.inventory.transfer_lot(location_id, lot_id, data)
+    answer = call.inventory.transfer_lot(location_id, lot_id, data)
     # The destination's stock changed too: its cached inventory is stale.
     current_app.extensions["cvms_inventory_cache"].invalidate(data["to_location_id"])
     if not answer["created"]:
@@ -377,18 +332,16 @@ def transfer_lot(location_id: str, lot_id: str):
 @doc(
     "Edit a product of the catalog (name, cap color, doses per vial, beyond-use hours, minimum "
     "age, series, storage range, active); announced to other services as product_updated",
-    tag="inventory",
     body=schemas.ProductChanges,
     responses={
         200: ("The product as edited", schemas.Product),
-        404: ("No such product", "Error"),
-        409: ("Another product has that name", "Error"),
+        404: "No such product",
+        409: "Another product has that name",
     },
 )
 def update_product(product_id: str):
     changes = body(schemas.ProductChanges())
-    with services() as s:
-        return jsonify(s.inventory.update_product(product_id, changes, g.principal.username))
+    return jsonify(call.inventory.update_product(product_id, changes, g.principal.username))
 
 
 # -- the offline Inventory Levels form ------------------------------------------------------------
@@ -400,12 +353,13 @@ FORM_PERIOD = "for ?from=&to= (YYYY-MM-DD, UTC; default the 7 days to today)"
 @doc(
     "The printable Inventory Levels form of the location, per lot (product and cap color, lot, "
     f"expiration, on hand, administered, wasted by reason, transferred), {FORM_PERIOD}",
-    tag="inventory",
     responses={200: ("application/pdf", None)},
 )
 def levels_form_pdf(location_id: str):
     answer = _form(location_id, "pdf")
-    return _download(base64.b64decode(answer["base64"]), answer)
+    return attachment(
+        base64.b64decode(answer["base64"]), answer["content_type"], answer["filename"]
+    )
 
 
 @inventory_api.get("/locations/<location_id>/inventory-levels/form.csv")
@@ -413,12 +367,11 @@ def levels_form_pdf(location_id: str):
 @doc(
     "The Inventory Levels form as a CSV template: the PDF's columns, a row id per row and the "
     f"columns to fill in (see the README), {FORM_PERIOD}",
-    tag="inventory",
     responses={200: ("text/csv", None)},
 )
 def levels_form_csv(location_id: str):
     answer = _form(location_id, "csv")
-    return _download(answer["text"], answer)
+    return attachment(answer["text"], answer["content_type"], answer["filename"])
 
 
 @inventory_api.post("/locations/<location_id>/inventory-levels/form.csv")
@@ -427,7 +380,6 @@ def levels_form_csv(location_id: str):
     "Import a filled-in Inventory Levels form (a text/csv body): counts, wastage and lots "
     "received. Each row is accepted or rejected with its reason; a row already imported "
     "records nothing again. `Accept: text/csv` or ?format=csv answers as CSV",
-    tag="inventory",
     responses={200: ("What became of each row", schemas.FormImport)},
 )
 def import_levels_form(location_id: str):
@@ -437,13 +389,8 @@ def import_levels_form(location_id: str):
         text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_csv", "The form must be UTF-8 text.") from None
-    with services() as s:
-        answer = s.inventory.import_levels_form(location_id, text, g.principal.username)
-    wants_csv = request.args.get("format") == "csv" or (
-        "format" not in request.args
-        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
-    )
-    if not wants_csv:
+    answer = call.inventory.import_levels_form(location_id, text, g.principal.username)
+    if not wants_csv(request.args):
         return jsonify(answer)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -456,21 +403,14 @@ def import_levels_form(location_id: str):
 
 
 def _form(location_id: str, fmt: str) -> dict:
-    query = validation.load(schemas.FormQuery(), request.args.to_dict())
+    query = routing.query(schemas.FormQuery())
     date_from, date_to = query["date_from"], query["date_to"]
-    with services() as s:
-        return s.inventory.levels_form(
-            location_id,
-            date_from.isoformat() if date_from else None,
-            date_to.isoformat() if date_to else None,
-            fmt,
-        )
-
-
-def _download(content, answer: dict):
-    response = current_app.response_class(content, mimetype=answer["content_type"])
-    response.headers["Content-Disposition"] = f'attachment; filename="{answer["filename"]}"'
-    return response
+    return call.inventory.levels_form(
+        location_id,
+        date_from.isoformat() if date_from else None,
+        date_to.isoformat() if date_to else None,
+        fmt,
+    )
 
 
 # -- stock over time ------------------------------------------------------------------------------
@@ -484,7 +424,6 @@ DAILY_SUMMARY = (
 @allow(*STAFF, location_scoped=True, scopes=("inventory:read",))
 @doc(
     f"A location's stock over time: {DAILY_SUMMARY}",
-    tag="inventory",
     responses={200: ("One series per product", schemas.DailyLevels)},
 )
 def location_daily_levels(location_id: str):
@@ -495,7 +434,6 @@ def location_daily_levels(location_id: str):
 @allow("state_admin")
 @doc(
     f"Stock over time summed over every location: {DAILY_SUMMARY}",
-    tag="inventory",
     responses={200: ("One series per product", schemas.DailyLevels)},
 )
 def all_daily_levels():
@@ -503,13 +441,12 @@ def all_daily_levels():
 
 
 def _daily_levels(location_id: str | None):
-    query = validation.load(schemas.DailyLevelsQuery(), request.args.to_dict())
-    with services() as s:
-        return jsonify(
-            s.inventory.inventory_levels_daily(
-                location_id,
-                query["date_from"].isoformat(),
-                query["date_to"].isoformat(),
-                query.get("product_id"),
-            )
+    query = routing.query(schemas.DailyLevelsQuery())
+    return jsonify(
+        call.inventory.inventory_levels_daily(
+            location_id,
+            query["date_from"].isoformat(),
+            query["date_to"].isoformat(),
+            query.get("product_id"),
         )
+    )

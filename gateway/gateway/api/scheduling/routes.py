@@ -19,7 +19,7 @@ from cvms_platform.products import product_labels
 from gateway.access import MANAGERS, STAFF, allow, public
 from gateway.api.scheduling import schemas
 from gateway.docs import doc
-from gateway.routing import API_PREFIX, body, created, services
+from gateway.routing import API_PREFIX, body, call, created
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,7 @@ def _actor() -> str:
     responses={200: ("Locations", schemas.PublicLocation(many=True))},
 )
 def public_locate():
-    with services() as s:
-        return jsonify(s.scheduling.locate(_query()))
+    return jsonify(call.scheduling.locate(_query()))
 
 
 @scheduling.get("/public/locations/feed")
@@ -57,8 +56,7 @@ def public_locate():
     responses={200: ("Locations", schemas.PublicLocation(many=True))},
 )
 def public_location_feed():
-    with services() as s:
-        return jsonify(s.scheduling.location_feed())
+    return jsonify(call.scheduling.location_feed())
 
 
 @scheduling.get("/public/locations/<location_id>/slots")
@@ -69,8 +67,7 @@ def public_location_feed():
     responses={200: ("Slots with free seats", schemas.PublicSlot(many=True))},
 )
 def public_open_slots(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.open_slots(location_id, _query()))
+    return jsonify(call.scheduling.open_slots(location_id, _query()))
 
 
 @scheduling.get("/public/locations/<location_id>")
@@ -82,8 +79,7 @@ def public_open_slots(location_id: str):
     responses={200: ("The location", schemas.PublicLocationDetail)},
 )
 def public_location(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.public_location(location_id))
+    return jsonify(call.scheduling.public_location(location_id))
 
 
 PUBLIC_PRODUCT_FIELDS = tuple(schemas.PublicProduct().fields)
@@ -97,8 +93,7 @@ PUBLIC_PRODUCT_FIELDS = tuple(schemas.PublicProduct().fields)
     responses={200: ("Active products", schemas.PublicProduct(many=True))},
 )
 def public_products():
-    with services() as s:
-        catalog = s.inventory.list_products()
+    catalog = call.inventory.list_products()
     return jsonify(
         [
             {
@@ -123,14 +118,10 @@ def public_products():
         409: (
             "`slot_full`: no seat left (choose another slot or join the waitlist); "
             "`already_booked`: this person holds an active appointment for this dose; "
-            "`slot_unavailable`: the slot is closed or past",
-            "Error",
+            "`slot_unavailable`: the slot is closed or past"
         ),
-        422: (
-            "`birth_date`: younger than the vaccine's minimum age on the appointment's day",
-            "Error",
-        ),
-        503: ("Overloaded: try again after Retry-After", "Error"),
+        422: "`birth_date`: younger than the vaccine's minimum age on the appointment's day",
+        503: "Overloaded: try again after Retry-After",
     },
 )
 def public_book():
@@ -140,12 +131,17 @@ def public_book():
     if (known := full_slots.refusal(slot_id)) is not None:
         raise known
     try:
-        with services() as s:
-            answer = s.scheduling.book_appointment(data)
+        answer = call.scheduling.book_appointment(data)
     except Conflict as refused:
         full_slots.remember(slot_id, refused)
         raise
-    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+    return _booked(answer)
+
+
+def _booked(appointment: dict):
+    """201, with the Location of the appointment as its holder sees it (by its code)."""
+    code = appointment["confirmation_code"]
+    return created(appointment, url_for(".public_appointment", code=code))
 
 
 @scheduling.get("/public/appointments/<code>")
@@ -156,8 +152,7 @@ def public_book():
     responses={200: ("The appointment", schemas.Appointment)},
 )
 def public_appointment(code: str):
-    with services() as s:
-        return jsonify(s.scheduling.get_appointment(code))
+    return jsonify(call.scheduling.get_appointment(code))
 
 
 @scheduling.post("/public/appointments/<code>/cancel")
@@ -168,13 +163,12 @@ def public_appointment(code: str):
     body=schemas.CancelRequest,
     responses={
         200: ("Cancelled", schemas.Appointment),
-        409: ("`appointment_not_active`: not a booked appointment", "Error"),
+        409: "`appointment_not_active`: not a booked appointment",
     },
 )
 def public_cancel(code: str):
     data = body(schemas.CancelRequest())
-    with services() as s:
-        return jsonify(s.scheduling.cancel_appointment(code, data))
+    return jsonify(call.scheduling.cancel_appointment(code, data))
 
 
 @scheduling.post("/public/appointments/<code>/reschedule")
@@ -187,17 +181,13 @@ def public_cancel(code: str):
     body=schemas.SlotChoice,
     responses={
         200: ("Rescheduled", schemas.Appointment),
-        409: ("`slot_full` or `appointment_not_active`: nothing changed", "Error"),
-        422: (
-            "`slot_id`: at another location, for another vaccine, or before the series allows",
-            "Error",
-        ),
+        409: "`slot_full` or `appointment_not_active`: nothing changed",
+        422: "`slot_id`: at another location, for another vaccine, or before the series allows",
     },
 )
 def public_reschedule(code: str):
     data = body(schemas.SlotChoice())
-    with services() as s:
-        return jsonify(s.scheduling.reschedule_appointment(code, data))
+    return jsonify(call.scheduling.reschedule_appointment(code, data))
 
 
 @scheduling.get("/public/appointments/<code>/next-dose")
@@ -207,12 +197,11 @@ def public_reschedule(code: str):
     tag="self-scheduling",
     responses={
         200: ("The next dose and its slots", schemas.NextDoseSlots),
-        409: ("`no_next_dose`: none is due, or it is booked", "Error"),
+        409: "`no_next_dose`: none is due, or it is booked",
     },
 )
 def public_next_dose_slots(code: str):
-    with services() as s:
-        return jsonify(s.scheduling.next_dose_slots(code))
+    return jsonify(call.scheduling.next_dose_slots(code))
 
 
 @scheduling.post("/public/appointments/<code>/next-dose")
@@ -223,15 +212,13 @@ def public_next_dose_slots(code: str):
     body=schemas.SlotChoice,
     responses={
         201: ("Booked: a new appointment with its own code", schemas.Appointment),
-        409: ("`no_next_dose`, `slot_full` or `already_booked`", "Error"),
-        422: ("Another location or product, or before the minimum interval", "Error"),
+        409: "`no_next_dose`, `slot_full` or `already_booked`",
+        422: "Another location or product, or before the minimum interval",
     },
 )
 def public_book_next_dose(code: str):
     data = body(schemas.SlotChoice())
-    with services() as s:
-        answer = s.scheduling.book_next_dose(code, data)
-    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+    return _booked(call.scheduling.book_next_dose(code, data))
 
 
 @scheduling.post("/public/waitlist")
@@ -242,14 +229,13 @@ def public_book_next_dose(code: str):
     body=schemas.WaitlistRequest,
     responses={
         201: ("On the waitlist", schemas.WaitlistEntry),
-        409: ("`seats_available`: book instead; `already_waiting`", "Error"),
-        422: ("`birth_date`: younger than the vaccine's minimum age on that day", "Error"),
+        409: "`seats_available`: book instead; `already_waiting`",
+        422: "`birth_date`: younger than the vaccine's minimum age on that day",
     },
 )
 def public_join_waitlist():
     data = body(schemas.WaitlistRequest())
-    with services() as s:
-        answer = s.scheduling.join_waitlist(data)
+    answer = call.scheduling.join_waitlist(data)
     return created(answer, url_for(".public_waitlist_entry", code=answer["code"]))
 
 
@@ -261,8 +247,7 @@ def public_join_waitlist():
     responses={200: ("The entry", schemas.WaitlistEntry)},
 )
 def public_waitlist_entry(code: str):
-    with services() as s:
-        return jsonify(s.scheduling.get_waitlist_entry(code))
+    return jsonify(call.scheduling.get_waitlist_entry(code))
 
 
 @scheduling.post("/public/waitlist/<code>/accept")
@@ -272,13 +257,11 @@ def public_waitlist_entry(code: str):
     tag="self-scheduling",
     responses={
         201: ("Booked", schemas.Appointment),
-        409: ("`offer_not_open`: no offer, or it expired; `already_booked`", "Error"),
+        409: "`offer_not_open`: no offer, or it expired; `already_booked`",
     },
 )
 def public_accept_offer(code: str):
-    with services() as s:
-        answer = s.scheduling.accept_waitlist_offer(code)
-    return created(answer, url_for(".public_appointment", code=answer["confirmation_code"]))
+    return _booked(call.scheduling.accept_waitlist_offer(code))
 
 
 # -- the clinic's side ----------------------------------------------------------------------------
@@ -286,12 +269,10 @@ def public_accept_offer(code: str):
 @allow(*STAFF, location_scoped=True)
 @doc(
     "A location's public settings (what the locator shows)",
-    tag="scheduling",
     responses={200: ("Settings", schemas.LocationSettings)},
 )
 def get_public_settings(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.get_location_settings(location_id))
+    return jsonify(call.scheduling.get_location_settings(location_id))
 
 
 @scheduling.put("/locations/<location_id>/public-settings")
@@ -299,29 +280,25 @@ def get_public_settings(location_id: str):
 @doc(
     "Set a location's public settings: name, address, hours, products, walk-ins, whether it "
     "accepts appointments and is published",
-    tag="scheduling",
     body=schemas.LocationSettingsRequest,
     responses={
         200: ("Saved", schemas.LocationSettings),
-        422: ("Unknown time zone, or published without coordinates", "Error"),
+        422: "Unknown time zone, or published without coordinates",
     },
 )
 def put_public_settings(location_id: str):
     data = body(schemas.LocationSettingsRequest())
-    with services() as s:
-        return jsonify(s.scheduling.save_location_settings(location_id, data, _actor()))
+    return jsonify(call.scheduling.save_location_settings(location_id, data, _actor()))
 
 
 @scheduling.get("/locations/<location_id>/stock-status")
 @allow(*STAFF, location_scoped=True)
 @doc(
     "Stock status per product as the public sees it (from inventory's events)",
-    tag="scheduling",
     responses={200: ("Status per product id", schemas.StockStatus(many=True))},
 )
 def stock_status(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.stock_status(location_id))
+    return jsonify(call.scheduling.stock_status(location_id))
 
 
 @scheduling.post("/locations/<location_id>/clinic-days")
@@ -329,94 +306,79 @@ def stock_status(location_id: str):
 @doc(
     "Create clinic days with slots in bulk (e.g. 09:00-17:00 every 15 minutes, 10 per slot, "
     "for one product); repeating the request adds nothing twice",
-    tag="scheduling",
     body=schemas.ClinicDaysRequest,
     responses={
         201: ("The clinic days", schemas.ClinicDay(many=True)),
-        422: ("Dates in the past, a closed day, or no public settings yet", "Error"),
+        422: "Dates in the past, a closed day, or no public settings yet",
     },
 )
 def create_clinic_days(location_id: str):
     data = body(schemas.ClinicDaysRequest())
-    with services() as s:
-        answer = s.scheduling.create_clinic_days(location_id, data, _actor())
-    response = jsonify(answer)
-    response.status_code = 201
-    response.headers["Location"] = url_for(".list_clinic_days", location_id=location_id)
-    return response
+    answer = call.scheduling.create_clinic_days(location_id, data, _actor())
+    return created(answer, url_for(".list_clinic_days", location_id=location_id))
 
 
 @scheduling.get("/locations/<location_id>/clinic-days")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "Clinic days (query: from, to) with their capacity and bookings",
-    tag="scheduling",
     responses={200: ("Clinic days", schemas.ClinicDay(many=True))},
 )
 def list_clinic_days(location_id: str):
-    with services() as s:
-        return jsonify(
-            s.scheduling.list_clinic_days(
-                location_id, request.args.get("from"), request.args.get("to")
-            )
+    return jsonify(
+        call.scheduling.list_clinic_days(
+            location_id, request.args.get("from"), request.args.get("to")
         )
+    )
 
 
 @scheduling.get("/locations/<location_id>/clinic-days/<day_id>")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "A clinic day with its slots, walk-ins and waitlist",
-    tag="scheduling",
     responses={200: ("The clinic day", schemas.ClinicDayDetail)},
 )
 def get_clinic_day(location_id: str, day_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.get_clinic_day(location_id, day_id))
+    return jsonify(call.scheduling.get_clinic_day(location_id, day_id))
 
 
 @scheduling.post("/locations/<location_id>/clinic-days/<day_id>/close")
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Close a clinic day: its bookings are moved to another day or cancelled, each announced",
-    tag="scheduling",
     body=schemas.CloseDayRequest,
     responses={200: ("Closed", schemas.ClosedDay)},
 )
 def close_clinic_day(location_id: str, day_id: str):
     data = body(schemas.CloseDayRequest())
-    with services() as s:
-        return jsonify(s.scheduling.close_clinic_day(location_id, day_id, data, _actor()))
+    return jsonify(call.scheduling.close_clinic_day(location_id, day_id, data, _actor()))
 
 
 @scheduling.patch("/locations/<location_id>/slots/<slot_id>")
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Change a slot's capacity (never below the seats booked)",
-    tag="scheduling",
     body=schemas.CapacityRequest,
     responses={
         200: ("The slot", schemas.Slot),
-        409: ("`capacity_below_booked`", "Error"),
+        409: "`capacity_below_booked`",
     },
 )
 def set_slot_capacity(location_id: str, slot_id: str):
     data = body(schemas.CapacityRequest())
-    with services() as s:
-        return jsonify(s.scheduling.set_slot_capacity(location_id, slot_id, data))
+    return jsonify(call.scheduling.set_slot_capacity(location_id, slot_id, data))
 
 
 @scheduling.post("/locations/<location_id>/clinic-days/<day_id>/walk-ins")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:write",))
 @doc(
     "Record a walk-in (vaccinated without an appointment) against a clinic day",
-    tag="scheduling",
     body=schemas.WalkInRequest,
     responses={201: ("Recorded", schemas.WalkIn)},
 )
 def record_walk_in(location_id: str, day_id: str):
     data = body(schemas.WalkInRequest())
-    with services() as s:
-        answer = s.scheduling.record_walk_in(location_id, day_id, data, _actor())
+    answer = call.scheduling.record_walk_in(location_id, day_id, data, _actor())
     return created(answer, url_for(".get_clinic_day", location_id=location_id, day_id=day_id))
 
 
@@ -424,48 +386,40 @@ def record_walk_in(location_id: str, day_id: str):
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "A clinic day's waitlist, in order",
-    tag="scheduling",
     responses={200: ("Entries", schemas.StaffWaitlistEntry(many=True))},
 )
 def list_waitlist(location_id: str, day_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.list_waitlist(location_id, day_id))
+    return jsonify(call.scheduling.list_waitlist(location_id, day_id))
 
 
 @scheduling.post("/locations/<location_id>/leftover-doses/offers")
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Offer the doses left in opened vials to today's waitlist (first come, first offered)",
-    tag="scheduling",
     responses={200: ("The offers made", schemas.StaffWaitlistEntry(many=True))},
 )
 def offer_leftover_doses(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.offer_leftover_doses(location_id))
+    return jsonify(call.scheduling.offer_leftover_doses(location_id))
 
 
 @scheduling.get("/locations/<location_id>/appointments")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "A location's appointments (query: date, the location's local date)",
-    tag="scheduling",
     responses={200: ("Appointments", schemas.StaffAppointment(many=True))},
 )
 def list_appointments(location_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.list_appointments(location_id, request.args.get("date")))
+    return jsonify(call.scheduling.list_appointments(location_id, request.args.get("date")))
 
 
 @scheduling.get("/locations/<location_id>/appointments/<appointment_id>")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:read",))
 @doc(
     "An appointment with its history (who changed what, when and why)",
-    tag="scheduling",
     responses={200: ("The appointment", schemas.AppointmentWithHistory)},
 )
 def get_appointment(location_id: str, appointment_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.appointment_history(location_id, appointment_id))
+    return jsonify(call.scheduling.appointment_history(location_id, appointment_id))
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/check-in")
@@ -473,39 +427,31 @@ def get_appointment(location_id: str, appointment_id: str):
 @doc(
     "Check a person in; with the registered recipient's id, the dose recorded next completes "
     "the appointment",
-    tag="scheduling",
     body=schemas.CheckInRequest,
     responses={200: ("Checked in", schemas.StaffAppointment)},
 )
 def check_in(location_id: str, appointment_id: str):
     data = body(schemas.CheckInRequest())
-    with services() as s:
-        return jsonify(s.scheduling.check_in(location_id, appointment_id, data, _actor()))
+    return jsonify(call.scheduling.check_in(location_id, appointment_id, data, _actor()))
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/no-show")
 @allow(*STAFF, location_scoped=True, scopes=("appointments:write",))
 @doc(
     "Mark a booked appointment whose time has come as a no-show",
-    tag="scheduling",
     responses={200: ("Marked", schemas.StaffAppointment)},
 )
 def mark_no_show(location_id: str, appointment_id: str):
-    with services() as s:
-        return jsonify(s.scheduling.mark_no_show(location_id, appointment_id, _actor()))
+    return jsonify(call.scheduling.mark_no_show(location_id, appointment_id, _actor()))
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/cancel")
 @allow(*MANAGERS, location_scoped=True)
 @doc(
     "Cancel a booking for the person (e.g. they phoned), saying why",
-    tag="scheduling",
     body=schemas.StaffCancelRequest,
     responses={200: ("Cancelled", schemas.StaffAppointment)},
 )
 def cancel_for_location(location_id: str, appointment_id: str):
     data = body(schemas.StaffCancelRequest())
-    with services() as s:
-        return jsonify(
-            s.scheduling.cancel_for_location(location_id, appointment_id, data, _actor())
-        )
+    return jsonify(call.scheduling.cancel_for_location(location_id, appointment_id, data, _actor()))
