@@ -25,23 +25,20 @@ QUARANTINED = "quarantined"
 
 
 def on_lot_quarantined(session: Session, event: Event) -> None:
-    payload = event.payload
-    note_state(
-        session,
-        str(payload["lot_id"]),
-        payload["location_id"],
-        quarantined_at=event.occurred_at,
-        as_of=event.occurred_at,
-    )
+    _note_event(session, event, quarantined_at=event.occurred_at)
 
 
 def on_lot_released(session: Session, event: Event) -> None:
+    _note_event(session, event, quarantined_at=None)
+
+
+def _note_event(session: Session, event: Event, *, quarantined_at: datetime | None) -> None:
     payload = event.payload
     note_state(
         session,
         str(payload["lot_id"]),
         payload["location_id"],
-        quarantined_at=None,
+        quarantined_at=quarantined_at,
         as_of=event.occurred_at,
     )
 

@@ -260,6 +260,8 @@ def close_day(
         .with_for_update(of=Appointment)
     ).all()
     moved, cancelled = [], []
+    # What the events about each appointment moved or cancelled say of why and by whom.
+    closing = {"reason": "clinic_day_closed", "by": "staff", "correlation_id": correlation_id}
     for appointment in booked:
         new_slot = _move_target(session, target, appointment, now) if target else None
         previous_slot_id, previous_starts_at = appointment.slot_id, appointment.starts_at
@@ -282,9 +284,7 @@ def close_day(
                 appointment,
                 previous_slot_id=previous_slot_id,
                 previous_starts_at=previous_starts_at,
-                reason="clinic_day_closed",
-                by="staff",
-                correlation_id=correlation_id,
+                **closing,
             )
             moved.append(appointment)
         else:
@@ -295,9 +295,7 @@ def close_day(
                 appointment,
                 slot_id=previous_slot_id,
                 starts_at=previous_starts_at,
-                reason="clinic_day_closed",
-                by="staff",
-                correlation_id=correlation_id,
+                **closing,
             )
             cancelled.append(appointment)
     held = session.scalars(
