@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from cvms_platform.answers.common import LOCATION_ID
 from cvms_platform.errors import InvalidInput
 
 
@@ -17,3 +18,12 @@ def load(schema: Schema, data: Any) -> Any:
         return schema.load(data)
     except ValidationError as exc:
         raise InvalidInput(exc.messages) from None
+
+
+def location(location_id: Any) -> str:
+    """A location id a caller named, raising InvalidInput (location_id) if it cannot be one."""
+    try:
+        LOCATION_ID(location_id if isinstance(location_id, str) else "")
+    except ValidationError as exc:
+        raise InvalidInput({"location_id": exc.messages}) from None
+    return location_id

@@ -30,7 +30,6 @@ from inventory import (
 from inventory.models import Discrepancy, Lot, Product
 from inventory.schemas import (
     LEDGER_PAGE_MAX,
-    LOCATION_ID,
     STORAGE_UNIT,
     ChooseLotSchema,
     CorrectionSchema,
@@ -63,14 +62,6 @@ LEDGER_ENTRIES = LedgerEntrySchema(many=True)
 EXCURSION = ExcursionRecordSchema()
 
 
-def _location(location_id) -> str:
-    try:
-        LOCATION_ID(location_id if isinstance(location_id, str) else "")
-    except ValidationError as exc:
-        raise InvalidInput({"location_id": exc.messages}) from None
-    return location_id
-
-
 def _lot_id(lot_id) -> str:
     if not isinstance(lot_id, str) or not 0 < len(lot_id) <= 36:
         raise NotFound(f"lot {lot_id} not found")
@@ -97,7 +88,7 @@ class InventoryService(CvmsService):
     def receive_lot(self, location_id: str, shipment: dict) -> dict:
         """Receive a shipment at a location; idempotent by shipment id. Returns the lot and
         `created` (False when this shipment was already recorded)."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         data = validation.load(ReceiveLotSchema(), shipment)
         lot, created = self.db.idempotent(
             lambda session: ledger.receive_lot(
@@ -116,7 +107,7 @@ class InventoryService(CvmsService):
     @rpc
     def location_inventory(self, location_id: str) -> list[dict]:
         """Doses on hand per lot at a location, soonest expiry first."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         lots = self.db.session.scalars(
             select(Lot)
             .where(Lot.location_id == location_id)
@@ -126,7 +117,7 @@ class InventoryService(CvmsService):
 
     @rpc
     def list_discrepancies(self, location_id: str, include_resolved: bool = False) -> list[dict]:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         query = select(Discrepancy).where(Discrepancy.location_id == location_id)
         if not include_resolved:
             query = query.where(Discrepancy.resolved_at.is_(None))
@@ -134,7 +125,7 @@ class InventoryService(CvmsService):
 
     @rpc
     def resolve_discrepancy(self, location_id: str, discrepancy_id: str, resolution: str) -> dict:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         if not isinstance(resolution, str) or not resolution.strip():
             raise InvalidInput({"resolution": ["Say how the discrepancy was reconciled."]})
         with self.db.transaction() as session:
@@ -165,7 +156,7 @@ class InventoryService(CvmsService):
         with its offset) should come from: {lot_id, lot_number, product_id, expiration_date,
         open_vial_id}. A lot with an open vial still within its beyond-use time comes first,
         else the usable lot expiring first. NoUsableLot (field product_id) when there is none."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         query = validation.load(ChooseLotSchema(), {"product_id": product_id, "at": at})
         return vials.choose_lot(self.db.session, location_id, query["product_id"], query["at"])
 
@@ -174,7 +165,7 @@ class InventoryService(CvmsService):
         """The location's open vials whose doses may still be given, soonest beyond-use first:
         vial_id, lot_id, lot_number, product_id, doses_left, opened_at, beyond_use_at,
         seconds_left."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         return vials.open_vials(self.db.session, location_id, utcnow())
 
     @timer(interval=OPEN_VIAL_SWEEP_S)
@@ -202,7 +193,7 @@ class InventoryService(CvmsService):
     def record_wastage(self, location_id: str, lot_id: str, data: dict) -> dict:
         """Record doses wasted from a lot (broken vial, expired, ...). Returns the ledger entry;
         Unprocessable when the lot holds fewer doses than that."""
-        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
         wastage = validation.load(WastageSchema(), data)
         with self.db.transaction() as session:
             entry = vials.record_wastage(
@@ -213,7 +204,7 @@ class InventoryService(CvmsService):
     @rpc
     def correct_stock(self, location_id: str, lot_id: str, data: dict) -> dict:
         """Correct a lot's stock after a count, saying why. Returns the ledger entry."""
-        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
         correction = validation.load(CorrectionSchema(), data)
         correction["note"] = correction["note"].strip()
         with self.db.transaction() as session:
@@ -228,7 +219,7 @@ class InventoryService(CvmsService):
     ) -> dict:
         """A page of a lot's ledger, newest first: `entries`, and `next_before` to pass as
         `before` for the next page (None on the last one)."""
-        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
         valid_limit = isinstance(limit, int) and not isinstance(limit, bool)
         if not valid_limit or not 1 <= limit <= LEDGER_PAGE_MAX:
             raise InvalidInput({"limit": [f"Between 1 and {LEDGER_PAGE_MAX}."]})
@@ -243,7 +234,7 @@ class InventoryService(CvmsService):
     def report_excursion(self, location_id: str, storage_unit: str, data: dict) -> dict:
         """Report a temperature excursion in a storage unit: its usable lots are quarantined.
         Returns the excursion and `quarantined_lots`."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         try:
             STORAGE_UNIT(storage_unit if isinstance(storage_unit, str) else "")
         except ValidationError as exc:
@@ -259,7 +250,7 @@ class InventoryService(CvmsService):
     @rpc
     def release_lot(self, location_id: str, lot_id: str, note: str) -> dict:
         """Put a quarantined lot back in use; Conflict if it is not quarantined."""
-        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
         note = _note(note)
         with self.db.transaction() as session:
             lot = ledger.release_lot(
@@ -284,7 +275,7 @@ class InventoryService(CvmsService):
         in lots expiring within 30 days of date_to. `location_id` None: every location, with
         state-wide `totals` per product and a `grand_total`. Rows are paged (page_size <= 200)."""
         if location_id is not None:
-            location_id = _location(location_id)
+            location_id = validation.location(location_id)
         query = validation.load(
             LevelsQuerySchema(),
             {
@@ -317,7 +308,7 @@ class InventoryService(CvmsService):
         date_to] (ISO dates, inclusive, UTC, at most 366 days), at one location or, with
         `location_id` None, every location summed."""
         if location_id is not None:
-            location_id = _location(location_id)
+            location_id = validation.location(location_id)
         query = validation.load(
             LevelsQuerySchema(),
             {"date_from": date_from, "date_to": date_to, "product_id": product_id},
@@ -359,7 +350,7 @@ class InventoryService(CvmsService):
     @rpc
     def set_stock_threshold(self, location_id: str, data: dict, set_by: str | None = None) -> dict:
         """Set the location's stock_low threshold: {threshold_days} (1-365; default 7)."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         days = validation.load(StockThresholdSchema(), data)["threshold_days"]
         with self.db.transaction() as session:
             answer = supply.set_threshold(session, location_id, days, _actor(set_by))
@@ -371,7 +362,7 @@ class InventoryService(CvmsService):
         over the last 7 days, the days of supply that makes (None: nothing used) and the
         `next_lot` to use now (as choose_lot answers it; None: no usable lot), so a dashboard
         needs one call for all of them."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         session = self.db.session
         now = utcnow()
         products = supply.days_of_supply(session, now.date(), location_id)
@@ -405,7 +396,7 @@ class InventoryService(CvmsService):
         """Move doses of a lot to another location (which the caller has checked exists):
         {transfer_id, to_location_id, doses, note?}; idempotent by transfer_id. Returns the
         transfer and `created`."""
-        location_id, lot_id = _location(location_id), _lot_id(lot_id)
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
         request = validation.load(TransferSchema(), data)
         record, created = self.db.idempotent(
             lambda session: transfers.transfer(
@@ -440,7 +431,7 @@ class InventoryService(CvmsService):
         """The location's Inventory Levels form per lot for [date_from, date_to] (default: the
         7 days to today), as `pdf` ({filename, content_type, base64}) or `csv` ({filename,
         content_type, text}: the template to fill in and import)."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         to = date_to or utcnow().date().isoformat()
         if date_from is None and isinstance(to, str):
             try:
@@ -461,7 +452,7 @@ class InventoryService(CvmsService):
         on its own, with its reason; a row already imported is a `duplicate` and records
         nothing again. Returns {location_id, rows: [{row_id, status, reason,
         ledger_entry_ids}], recorded, unchanged, duplicate, skipped, rejected}."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         raw_rows = forms.parse(csv_text)
         outcomes = []
         for number, raw in enumerate(raw_rows, start=2):  # line 1 is the header

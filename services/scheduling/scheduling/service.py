@@ -18,7 +18,7 @@ from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from scheduling import appointments, catalog, clinics, locator, stock, waitlist
+from scheduling import appointments, catalog, clinics, contacts, locator, stock, waitlist
 from scheduling.models import (
     Appointment,
     ClinicDay,
@@ -27,7 +27,6 @@ from scheduling.models import (
     WalkIn,
 )
 from scheduling.schemas import (
-    LOCATION_ID,
     AppointmentPublicOut,
     AppointmentStaffOut,
     BookingSchema,
@@ -70,14 +69,6 @@ HISTORY = HistoryOut(many=True)
 RECIPIENT = "recipient"
 _ID = fields.UUID()
 _DATE = fields.Date()
-
-
-def _location(location_id) -> str:
-    try:
-        LOCATION_ID(location_id if isinstance(location_id, str) else "")
-    except ValidationError as exc:
-        raise InvalidInput({"location_id": exc.messages}) from None
-    return location_id
 
 
 def _id(value, what: str) -> str:
@@ -128,13 +119,13 @@ class SchedulingService(CvmsService):
     # -- location settings and the public locator ------------------------------------------------
     @rpc
     def get_location_settings(self, location_id: str) -> dict:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         return SETTINGS.dump(clinics.settings_of(self.db.session, location_id))
 
     @rpc
     def save_location_settings(self, location_id: str, data: dict, actor: str) -> dict:
         """Create or replace a location's public settings (what the locator shows)."""
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         settings = validation.load(LocationSettingsSchema(), data)
         self._known_products(settings["products"], "products")
         with self.db.transaction() as session:
@@ -151,7 +142,7 @@ class SchedulingService(CvmsService):
     @rpc
     def public_location(self, location_id: str) -> dict:
         """One published location with its coming clinic days and their free seats."""
-        return locator.one(self.db.session, _location(location_id), self.now())
+        return locator.one(self.db.session, validation.location(location_id), self.now())
 
     @rpc
     def location_feed(self) -> list[dict]:
@@ -160,6 +151,16 @@ class SchedulingService(CvmsService):
     @consumes("identity", "location_enrolled")
     def on_location_enrolled(self, session, event) -> None:
         clinics.start_enrolled_location(session, event)
+
+    # -- contact details, for the notifications service -----------------------------------------
+    @rpc
+    def booking_contact(self, kind: str, booking_id: str) -> dict:
+        """How to reach the person of an appointment or a waitlist place (`kind`: appointment
+        or waitlist) and the location they are expected at: given name, e-mail, phone,
+        language, location name, address, phone and time zone."""
+        if kind not in contacts.KINDS:
+            raise InvalidInput({"kind": ["Must be appointment or waitlist."]})
+        return contacts.of(self.db.session, kind, _id(booking_id, kind.capitalize()))
 
     # -- the stock status projection --------------------------------------------------------------
     @consumes("inventory", "lot_received")
@@ -185,7 +186,7 @@ class SchedulingService(CvmsService):
     @rpc
     def stock_status(self, location_id: str) -> dict:
         """{product_id: {status, doses_usable, updated_at}} from the projection."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         found = stock.statuses(self.db.session, [location_id], self.now()).get(location_id, {})
         return {
             product: {**state, "updated_at": state["updated_at"].isoformat()}
@@ -196,7 +197,7 @@ class SchedulingService(CvmsService):
     @rpc
     def create_clinic_days(self, location_id: str, data: dict, actor: str) -> list[dict]:
         """Clinic days with slots in bulk; repeating the request adds nothing twice."""
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         request = validation.load(ClinicDaysSchema(), data)
         self._known_products([request["product_id"]], "product_id")
 
@@ -210,7 +211,7 @@ class SchedulingService(CvmsService):
     def list_clinic_days(
         self, location_id: str, date_from: str | None = None, date_to: str | None = None
     ) -> list[dict]:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         start, end = _optional_date(date_from, "from"), _optional_date(date_to, "to")
         query = select(ClinicDay).where(ClinicDay.location_id == location_id)
         if start:
@@ -238,7 +239,7 @@ class SchedulingService(CvmsService):
     @rpc
     def get_clinic_day(self, location_id: str, day_id: str) -> dict:
         """A clinic day with its slots, walk-ins and waitlist length."""
-        location_id, day_id = _location(location_id), _id(day_id, "clinic day")
+        location_id, day_id = validation.location(location_id), _id(day_id, "clinic day")
         session = self.db.session
         day = clinics.clinic_day(session, location_id, day_id)
         walk_ins = session.scalars(select(WalkIn).where(WalkIn.clinic_day_id == day.id)).all()
@@ -258,7 +259,7 @@ class SchedulingService(CvmsService):
     def set_slot_capacity(self, location_id: str, slot_id: str, data: dict) -> dict:
         """Change a slot's capacity; Conflict `capacity_below_booked` below its bookings. Seats
         added go to the day's waitlist first."""
-        location_id, slot_id = _location(location_id), _id(slot_id, "slot")
+        location_id, slot_id = validation.location(location_id), _id(slot_id, "slot")
         capacity = validation.load(CapacitySchema(), data)["capacity"]
         with self.db.transaction() as session:
             clinics.set_capacity(session, location_id, slot_id, capacity)
@@ -269,7 +270,7 @@ class SchedulingService(CvmsService):
     @rpc
     def close_clinic_day(self, location_id: str, day_id: str, data: dict, actor: str) -> dict:
         """Close a day: each booking moved to `move_to_clinic_day_id` or cancelled, announced."""
-        location_id, day_id = _location(location_id), _id(day_id, "clinic day")
+        location_id, day_id = validation.location(location_id), _id(day_id, "clinic day")
         actor, request = _actor(actor), validation.load(CloseDaySchema(), data)
         with self.db.transaction() as session:
             outcome = clinics.close_day(
@@ -285,7 +286,7 @@ class SchedulingService(CvmsService):
     @rpc
     def open_slots(self, location_id: str, query: dict | None = None) -> list[dict]:
         """Bookable slots of a published location (public)."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         request = validation.load(SlotQuerySchema(), query or {})
         slots = clinics.open_slots(
             self.db.session,
@@ -376,7 +377,7 @@ class SchedulingService(CvmsService):
     # -- the clinic's side ------------------------------------------------------------------------
     @rpc
     def list_appointments(self, location_id: str, on_date: str | None = None) -> list[dict]:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         day = _optional_date(on_date, "date")
         query = select(Appointment).where(Appointment.location_id == location_id)
         if day is not None:
@@ -389,7 +390,7 @@ class SchedulingService(CvmsService):
 
     @rpc
     def appointment_history(self, location_id: str, appointment_id: str) -> dict:
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         appointment_id = _id(appointment_id, "appointment")
         appointment = appointments.at_location(self.db.session, location_id, appointment_id)
         return {
@@ -400,7 +401,7 @@ class SchedulingService(CvmsService):
     @rpc
     def check_in(self, location_id: str, appointment_id: str, data: dict, actor: str) -> dict:
         """The person arrived; `recipient_id` (administration's) links the dose recorded next."""
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         appointment_id = _id(appointment_id, "appointment")
         recipient = validation.load(CheckInSchema(), data or {})["recipient_id"]
         with self.db.transaction() as session:
@@ -417,7 +418,7 @@ class SchedulingService(CvmsService):
 
     @rpc
     def mark_no_show(self, location_id: str, appointment_id: str, actor: str) -> dict:
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         appointment_id = _id(appointment_id, "appointment")
         with self.db.transaction() as session:
             appointment = appointments.no_show(
@@ -431,7 +432,7 @@ class SchedulingService(CvmsService):
         self, location_id: str, appointment_id: str, data: dict, actor: str
     ) -> dict:
         """Staff cancel a booking (e.g. the person phoned), saying why."""
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         appointment_id = _id(appointment_id, "appointment")
         note = validation.load(CancelSchema(), data or {})["reason"]
         if not note:
@@ -453,7 +454,7 @@ class SchedulingService(CvmsService):
 
     @rpc
     def record_walk_in(self, location_id: str, day_id: str, data: dict, actor: str) -> dict:
-        location_id, actor = _location(location_id), _actor(actor)
+        location_id, actor = validation.location(location_id), _actor(actor)
         day_id = _id(day_id, "clinic day")
         request = validation.load(WalkInSchema(), data)
         self._known_products([request["product_id"]], "product_id")
@@ -507,7 +508,7 @@ class SchedulingService(CvmsService):
 
     @rpc
     def list_waitlist(self, location_id: str, day_id: str) -> list[dict]:
-        location_id, day_id = _location(location_id), _id(day_id, "clinic day")
+        location_id, day_id = validation.location(location_id), _id(day_id, "clinic day")
         day = clinics.clinic_day(self.db.session, location_id, day_id)
         entries = self.db.session.scalars(
             select(WaitlistEntry)
@@ -519,7 +520,7 @@ class SchedulingService(CvmsService):
     @rpc
     def offer_leftover_doses(self, location_id: str) -> list[dict]:
         """Offer the doses left in the location's opened vials to today's waitlist."""
-        location_id = _location(location_id)
+        location_id = validation.location(location_id)
         vials = [_vial(v) for v in self.inventory.open_vials(location_id)]
         with self.db.transaction() as session:
             offers = waitlist.offer_leftover_doses(
