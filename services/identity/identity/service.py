@@ -49,6 +49,11 @@ ENROLLMENT = EnrollmentView()
 ENROLLMENTS = EnrollmentSummary(many=True)
 LOCATIONS = LocationSummary(many=True)
 AUDIT_EVENTS = AuditEventView(many=True)
+# How long a password link of each kind may be used.
+LINK_TTLS = {
+    password_links.RESET: password_links.reset_ttl,
+    password_links.INVITATION: password_links.invitation_ttl,
+}
 ENROLLMENT_STATUSES = (enrollment.SUBMITTED, enrollment.REJECTED, enrollment.APPROVED)
 
 
@@ -151,14 +156,7 @@ class IdentityService(CvmsService):
         with self.db.transaction() as session:
             user = session.scalar(select(User).where(func.lower(User.username) == name.casefold()))
             if user is not None and user.active:
-                password_links.issue(
-                    session,
-                    user,
-                    password_links.RESET,
-                    ttl=password_links.reset_ttl(),
-                    created_by=None,
-                    correlation_id=self.correlation_id,
-                )
+                self._issue(session, user, password_links.RESET, None)
 
     @rpc
     def issue_password_reset_link(self, caller: dict, user_id) -> dict:
@@ -168,33 +166,29 @@ class IdentityService(CvmsService):
             user = accounts.visible(session, who, _text(user_id, "user_id", most=64))
             if not user.active:
                 raise Conflict("The user is deactivated (or has not set a password yet).")
-            link = password_links.issue(
-                session,
-                user,
-                password_links.RESET,
-                ttl=password_links.reset_ttl(),
-                created_by=who.user_id,
-                correlation_id=self.correlation_id,
-            )
+            link = self._issue(session, user, password_links.RESET, who.user_id)
             return LINK.dump(_link(link))
+
+    @rpc
+    def password_link_for_delivery(self, link_id) -> dict | None:
+        """For the notifications service: a token of the link to e-mail (see
+        `password_links.for_delivery`), or None if the link can no longer be used."""
+        with self.db.transaction() as session:
+            return password_links.for_delivery(session, _text(link_id, "link_id", most=64))
 
     # -- users ---------------------------------------------------------------------------------
     @rpc
     def get_account(self, user_id) -> dict:
         """The signed-in person's user (their display name, for the portal's header)."""
         with self.db.transaction() as session:
-            user = session.get(User, _text(user_id, "user_id", most=64))
-            if user is None:
-                raise NotFound(f"User {user_id} not found.")
+            user = _user(session, user_id)
             return USER.dump(accounts.view(session, user))
 
     @rpc
     def user_contact(self, user_id) -> dict:
         """Where to reach a user (for notifications): e-mail, name and whether they are active."""
         with self.db.transaction() as session:
-            user = session.get(User, _text(user_id, "user_id", most=64))
-            if user is None:
-                raise NotFound(f"User {user_id} not found.")
+            user = _user(session, user_id)
             return {
                 "user_id": user.id,
                 "email": user.email,
@@ -243,14 +237,7 @@ class IdentityService(CvmsService):
                 given["role"],
                 given["location_ids"],
             )
-            link = password_links.issue(
-                session,
-                user,
-                password_links.INVITATION,
-                ttl=password_links.invitation_ttl(),
-                created_by=who.user_id,
-                correlation_id=self.correlation_id,
-            )
+            link = self._issue(session, user, password_links.INVITATION, who.user_id)
             answer = {"user": accounts.view(session, user), "set_password": _link(link)}
             return InvitedUser().dump(answer)
 
@@ -433,6 +420,26 @@ class IdentityService(CvmsService):
         with self.db.transaction() as session:
             found = audit_log.search(session, loaded)
             return {**found, "events": AUDIT_EVENTS.dump(found["events"])}
+
+    def _issue(
+        self, session, user: User, purpose: str, created_by: str | None
+    ) -> password_links.IssuedLink:
+        """A password link of `purpose` for the user, valid as long as its kind is."""
+        return password_links.issue(
+            session,
+            user,
+            purpose,
+            ttl=LINK_TTLS[purpose](),
+            created_by=created_by,
+            correlation_id=self.correlation_id,
+        )
+
+
+def _user(session, user_id) -> User:
+    user = session.get(User, _text(user_id, "user_id", most=64))
+    if user is None:
+        raise NotFound(f"User {user_id} not found.")
+    return user
 
 
 def _organization(session, organization_id) -> Organization:
