@@ -69,13 +69,18 @@ def helpdesk(api):
 @pytest.fixture
 def location(cluster) -> str:
     """A fresh location of this run, so tests do not share stock."""
+    return new_location(cluster, "Test location")
+
+
+def new_location(cluster, name: str) -> str:
+    """A location of this run registered with identity (as an operator would); its id."""
     from cvms_platform.timeutil import utcnow
     from identity.models import Location
 
     location_id = f"loc-{uuid.uuid4().hex[:12]}"
     engine = create_engine(cluster.run.database_url("identity"))
     with Session(engine) as session, session.begin():
-        session.add(Location(id=location_id, name="Test location", created_at=utcnow()))
+        session.add(Location(id=location_id, name=name, created_at=utcnow()))
     engine.dispose()
     return location_id
 

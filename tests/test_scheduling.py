@@ -15,9 +15,8 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from cvms_platform.timeutil import utcnow
-from identity.models import Location
 from scheduling.appointments import send_due_reminders
+from tests.conftest import new_location
 from tests.harness import wait_until
 
 PFIZER = "pfizer-gray-12plus"
@@ -334,11 +333,7 @@ def test_stock_status_follows_inventory_events(admin, public, location):
 
 def test_public_search_by_radius(admin, public, location, cluster):
     # A second location of this run, in Newark (about 9 miles from Midtown Manhattan).
-    newark = f"loc-{uuid.uuid4().hex[:12]}"
-    engine = create_engine(cluster.run.database_url("identity"))
-    with Session(engine) as session, session.begin():
-        session.add(Location(id=newark, name="Newark", created_at=utcnow()))
-    engine.dispose()
+    newark = new_location(cluster, "Newark")
     publish(admin, location, zip_code="10001")
     publish(admin, newark, zip_code="07102")
     clinic_day(admin, location, capacity=7)

@@ -4,16 +4,13 @@ booking, and a public reschedule that stays at its location."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
-from cvms_platform.timeutil import utcnow
-from identity.models import Location
+from tests.conftest import new_location
 from tests.harness import wait_until
 from tests.test_scheduling import (
     PFIZER,
@@ -73,11 +70,7 @@ def test_someone_too_young_for_the_product_gets_a_422_on_the_birth_date(admin, p
 
 
 def test_a_public_reschedule_stays_at_its_location(admin, public, location, cluster):
-    other = f"loc-{uuid.uuid4().hex[:12]}"
-    engine = create_engine(cluster.run.database_url("identity"))
-    with Session(engine) as session, session.begin():
-        session.add(Location(id=other, name="Other", created_at=utcnow()))
-    engine.dispose()
+    other = new_location(cluster, "Other")
     publish(admin, location)
     publish(admin, other)
     here = clinic_day(admin, location, capacity=2, slots=2)
