@@ -108,10 +108,16 @@ class PasswordLink(Base):
     of its token, expiring, and dead once used."""
 
     __tablename__ = "password_links"
+    __table_args__ = (
+        Index("ix_password_links_delivery_token", "delivery_token_hash", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token the notifications service e-mails (the first one is shown to whoever made the
+    # link): either sets the password; each delivery replaces the delivered one.
+    delivery_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     purpose: Mapped[str] = mapped_column(String(20))  # invitation, reset
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

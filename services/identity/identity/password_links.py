@@ -117,8 +117,13 @@ def redeem(session: Session, token: str, password: str) -> User:
     """Set the password of the link's user, activate the user, use up the link (and any other
     link of the user) and revoke the user's refresh tokens. Raises InvalidInput."""
     now = utcnow()
+    presented = digest(token)
     link = session.scalar(
-        select(PasswordLink).where(PasswordLink.token_hash == digest(token)).with_for_update()
+        select(PasswordLink)
+        .where(
+            (PasswordLink.token_hash == presented) | (PasswordLink.delivery_token_hash == presented)
+        )
+        .with_for_update()
     )
     if link is None or link.used_at is not None or link.expires_at <= now:
         raise InvalidInput({"token": ["The link is unknown, used or expired; ask for a new one."]})
@@ -149,3 +154,24 @@ def redeem(session: Session, token: str, password: str) -> User:
         .values(revoked_at=now)
     )
     return user
+
+
+def for_delivery(session: Session, link_id: str) -> dict | None:
+    """A fresh token of a link that can still be used, for the notifications service to e-mail
+    (it replaces the token delivered before, if any; the one shown when the link was made
+    keeps working): `{"user_id", "purpose", "token", "expires_at"}`, or None for a link used,
+    expired, or of a deactivated user (a reset)."""
+    link = session.get(PasswordLink, link_id, with_for_update=True)
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    user = session.get(User, link.user_id)
+    if link.purpose == RESET and not user.active:
+        return None
+    token = secrets.token_urlsafe(32)
+    link.delivery_token_hash = digest(token)
+    return {
+        "user_id": link.user_id,
+        "purpose": link.purpose,
+        "token": token,
+        "expires_at": link.expires_at.isoformat(),
+    }

@@ -1,0 +1,58 @@
+"""What the notifications service is told at send time about the person of a booking and where
+they are expected (events carry ids only)."""
+
+import pytest
+from sqlalchemy import select
+
+from cvms_platform.errors import InvalidInput, NotFound
+from scheduling.models import Appointment, WaitlistEntry
+
+from .conftest import LOCATION, PFIZER
+
+
+def test_an_appointments_contact_and_location(service, day, make_person, read):
+    slot = day["slots"][0]
+    booked = service.book_appointment({"slot_id": slot["id"], **make_person(phone="2125550199")})
+
+    [appointment_id] = read.all(
+        select(Appointment.id).where(Appointment.confirmation_code == booked["confirmation_code"])
+    )
+    contact = service.booking_contact("appointment", appointment_id)
+
+    assert contact["given_name"] == "Ana"
+    assert (contact["email"], contact["phone"], contact["language"]) == (
+        "ana@example.org",
+        "2125550199",
+        "es",
+    )
+    assert contact["location"] == {
+        "id": LOCATION,
+        "name": "Clinic One",
+        "address": "1 Main St, New York, NY 10001",
+        "phone": "212-555-0100",
+        "time_zone": "America/New_York",
+    }
+
+
+def test_a_waitlist_places_contact(service, day, make_person, read):
+    for slot in day["slots"]:  # every seat taken: the day has a waitlist
+        for _ in range(slot["capacity"]):
+            service.book_appointment({"slot_id": slot["id"], **make_person()})
+    joined = service.join_waitlist(
+        {"clinic_day_id": day["id"], "product_id": PFIZER, **make_person(given_name="Luz")}
+    )
+
+    [entry_id] = read.all(select(WaitlistEntry.id).where(WaitlistEntry.code == joined["code"]))
+    contact = service.booking_contact("waitlist", entry_id)
+
+    assert (contact["given_name"], contact["language"]) == ("Luz", "es")
+    assert contact["location"]["name"] == "Clinic One"
+
+
+def test_an_unknown_booking_or_kind_is_refused(service):
+    with pytest.raises(NotFound):
+        service.booking_contact("appointment", "00000000-0000-4000-8000-000000000000")
+    with pytest.raises(NotFound):
+        service.booking_contact("waitlist", "not-a-uuid")
+    with pytest.raises(InvalidInput):
+        service.booking_contact("recipient", "00000000-0000-4000-8000-000000000000")
