@@ -103,6 +103,12 @@ def directory_db(db_url):
     engine.dispose()
 
 
+@pytest.fixture
+def other_clinic(directory_db) -> str:
+    """A location that exists, but that the demo manager and vaccinator do not act for."""
+    return directory_db.add_location("other-clinic")
+
+
 # -- a fake RPC pool ------------------------------------------------------------------------------
 class LocalIdentity:
     """Identity's service class on the test's database, built per call with nameko's
@@ -140,13 +146,15 @@ class FakeCluster:
     """Stands in for nameko's cluster proxy: `cluster.inventory.receive_lot(...)`.
 
     `answer("inventory.receive_lot", value)` sets what a method returns; pass an exception
-    instance to have it raised. Every call is recorded in `calls`. Identity's methods, unless
-    answered so, are identity's own (`LocalIdentity`), and are not recorded."""
+    instance to have it raised. A method not answered fails the test, or raises `otherwise`
+    when that is set (an exception instance). Every call is recorded in `calls`. Identity's
+    methods, unless answered so, are identity's own (`LocalIdentity`), and are not recorded."""
 
     def __init__(self, identity: LocalIdentity | None = None):
         self.calls: list[tuple[str, tuple]] = []
         self.answers: dict[str, object] = {}
         self.identity_service = identity
+        self.otherwise: BaseException | None = None
         # The correlation ids of the pool's blocks that called a faked service.
         self.correlation_ids: list[str] = []
         self.block_correlation: str | None = None
@@ -174,6 +182,8 @@ class FakeCluster:
                     cluster.calls.append((name, args))
                     cluster.note_correlation()
                     if name not in cluster.answers:
+                        if cluster.otherwise is not None:
+                            raise cluster.otherwise
                         raise AssertionError(f"unexpected RPC {name}{args}")
                     value = cluster.answers[name]
                     if isinstance(value, BaseException):
@@ -293,6 +303,36 @@ def login(client):
         return {"Authorization": f"Bearer {tokens[username]}", **extra}
 
     return headers
+
+
+@pytest.fixture
+def lot_body():
+    """`lot_body(doses=10)`: a shipment to receive (POST .../lots), with the fields given."""
+
+    def make(**overrides) -> dict:
+        return {
+            "shipment_id": "SHIP-1",
+            "product_id": "pfizer-gray-12plus",
+            "lot_number": "FK-1234",
+            "expiration_date": "2030-01-31",
+            "doses": 60,
+            **overrides,
+        }
+
+    return make
+
+
+@pytest.fixture
+def assert_error():
+    """`assert_error(response, 404, "not_found")`: the response is that error; its body."""
+
+    def check(response, status: int, code: str) -> dict:
+        assert response.status_code == status, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["error"] == code
+        return body
+
+    return check
 
 
 # -- Redis ----------------------------------------------------------------------------------------

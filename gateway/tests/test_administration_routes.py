@@ -30,13 +30,6 @@ FORM = {
 REGISTERED = {"id": "r-1", **FORM, "created_at": "2026-01-01T00:00:00+00:00"}
 
 
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 def dose(**overrides) -> dict:
     return {
         "id": str(uuid.uuid4()),
@@ -90,12 +83,14 @@ def test_a_matched_duplicate_is_200_with_the_existing_recipient(client, rpc, log
         ({"nickname": "Ada"}, "nickname"),
     ],
 )
-def test_a_form_outside_the_code_lists_is_400_before_any_rpc(client, rpc, login, change, field):
+def test_a_form_outside_the_code_lists_is_400_before_any_rpc(
+    client, rpc, login, change, field, assert_error
+):
     response = client.post(
         "/api/v1/recipients", json={**FORM, **change}, headers=login("clinic.vaccinator")
     )
 
-    assert list(error(response, 400, "invalid_input")["fields"]) == [field]
+    assert list(assert_error(response, 400, "invalid_input")["fields"]) == [field]
     assert rpc.calls == []
 
 
@@ -122,7 +117,7 @@ def test_the_right_to_override_comes_from_the_callers_role(
     ]
 
 
-def test_a_vaccinators_override_refused_by_the_service_is_422(client, rpc, login):
+def test_a_vaccinators_override_refused_by_the_service_is_422(client, rpc, login, assert_error):
     refused = {
         "recipient_id": ["The recipient is 11 years old on 2026-01-15; ..."],
         "override": ["Your role may not override clinical checks."],
@@ -135,16 +130,16 @@ def test_a_vaccinators_override_refused_by_the_service_is_422(client, rpc, login
         headers=login("clinic.vaccinator"),
     )
 
-    assert error(response, 422, "rule_violated")["fields"] == refused
+    assert assert_error(response, 422, "rule_violated")["fields"] == refused
 
 
 @pytest.mark.parametrize("override", [{}, {"reason": ""}, "because", {"reason": "x", "by": "me"}])
-def test_an_override_without_a_reason_is_400(client, rpc, login, override):
+def test_an_override_without_a_reason_is_400(client, rpc, login, override, assert_error):
     response = client.post(
         "/api/v1/administrations", json=dose(override=override), headers=login("clinic.manager")
     )
 
-    assert list(error(response, 400, "invalid_input")["fields"]) == ["override"]
+    assert list(assert_error(response, 400, "invalid_input")["fields"]) == ["override"]
     assert rpc.calls == []
 
 
@@ -164,12 +159,12 @@ def test_the_fhir_bundle_is_served_as_fhir_json(client, rpc, login, user):
     assert rpc.calls == [("administration.recipient_fhir_bundle", ("r-1",))]
 
 
-def test_the_fhir_bundle_of_an_unknown_recipient_is_404(client, rpc, login):
+def test_the_fhir_bundle_of_an_unknown_recipient_is_404(client, rpc, login, assert_error):
     rpc.answer("administration.recipient_fhir_bundle", NotFound("recipient r-9 not found"))
 
     response = client.get("/api/v1/recipients/r-9/fhir", headers=login("clinic.vaccinator"))
 
-    error(response, 404, "not_found")
+    assert_error(response, 404, "not_found")
 
 
 def test_the_fhir_bundle_needs_a_token(client, rpc):

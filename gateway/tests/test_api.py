@@ -12,18 +12,6 @@ LOTS = "/api/v1/locations/demo-clinic/lots"
 INVENTORY = "/api/v1/locations/demo-clinic/inventory"
 
 
-def lot_body(**overrides):
-    body = {
-        "shipment_id": "SHIP-1",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK-1234",
-        "expiration_date": "2030-01-31",
-        "doses": 60,
-    }
-    body.update(overrides)
-    return body
-
-
 def lot(**overrides):
     value = {
         "id": str(uuid.uuid4()),
@@ -87,7 +75,7 @@ def test_list_products(client, rpc, login):
     assert rpc.calls == [("inventory.list_products", ())]
 
 
-def test_receiving_a_new_lot_is_201_and_a_replay_is_200(client, rpc, login):
+def test_receiving_a_new_lot_is_201_and_a_replay_is_200(client, rpc, login, lot_body):
     recorded = lot()
     rpc.answer("inventory.receive_lot", {"lot": recorded, "created": True})
     headers = login("clinic.manager")
@@ -122,7 +110,7 @@ def test_receiving_a_new_lot_is_201_and_a_replay_is_200(client, rpc, login):
         ({"unknown": "field"}, "unknown"),
     ],
 )
-def test_receive_lot_field_errors_are_400(client, rpc, login, change, field):
+def test_receive_lot_field_errors_are_400(client, rpc, login, change, field, lot_body):
     response = client.post(LOTS, json=lot_body(**change), headers=login("clinic.manager"))
     body = assert_error(response, 400, "invalid_input")
     assert set(body["fields"]) == {field}
@@ -380,7 +368,7 @@ def test_an_unexpected_error_is_500_without_a_traceback(client, rpc, login):
     assert "KeyError" not in json.dumps(body)
 
 
-def test_a_service_answer_that_is_not_what_the_gateway_expects_is_500(client, rpc, login):
+def test_a_service_answer_that_is_not_what_the_gateway_expects_is_500(client, rpc, login, lot_body):
     rpc.answer("inventory.receive_lot", {"unexpected": "shape"})
     response = client.post(LOTS, json=lot_body(), headers=login("clinic.manager"))
     assert_error(response, 500, "internal_error")

@@ -106,36 +106,7 @@ def test_every_audited_operation_in_the_document_writes_an_event(app, client):
     """Whatever route exists (or is added later) under the audited paths is audited: each
     operation is called once as a state admin, services answering 404."""
 
-    identity = app.extensions["test_identity"]
-
-    class NotFoundPool:
-        def services(self, correlation_id):
-            class Cluster:
-                def __getattr__(self, service):
-                    class Service:
-                        def __getattr__(self, method):
-                            def call(*args):
-                                if service == "identity":
-                                    return identity.call(method, args)
-                                raise NotFound("nothing (audit test)")
-
-                            return call
-
-                    return Service()
-
-            class Context:
-                def __enter__(self):
-                    return Cluster()
-
-                def __exit__(self, *exc):
-                    return False
-
-            return Context()
-
-        def close(self):
-            pass
-
-    app.extensions["cvms_rpc"] = NotFoundPool()
+    app.extensions["cvms_rpc"].cluster.otherwise = NotFound("nothing (audit test)")
     spec = client.get("/api/v1/openapi.json").get_json()
     admin = app.extensions["test_identity"].user_by_name("state.admin")
     settings = app.config["CVMS"]

@@ -13,18 +13,6 @@ from gateway.security import ALGORITHM, ISSUER, read_token
 TOKEN = "/api/v1/auth/token"
 
 
-def lot_body(**overrides):
-    body = {
-        "shipment_id": "SHIP-1",
-        "product_id": "pfizer-gray-12plus",
-        "lot_number": "FK1234",
-        "expiration_date": "2030-01-31",
-        "doses": 60,
-    }
-    body.update(overrides)
-    return body
-
-
 def claims(**overrides):
     now = datetime.now(UTC)
     values = {
@@ -227,7 +215,7 @@ def test_a_valid_token_is_accepted(client, rpc, login):
 
 
 # -- roles and locations --------------------------------------------------------------------------
-def test_a_vaccinator_may_not_receive_lots(client, rpc, login):
+def test_a_vaccinator_may_not_receive_lots(client, rpc, login, lot_body):
     response = client.post(
         "/api/v1/locations/demo-clinic/lots", json=lot_body(), headers=login("clinic.vaccinator")
     )
@@ -250,7 +238,7 @@ def test_the_role_is_checked_before_the_body(client, rpc, login):
     assert_error(response, 403, "forbidden")
 
 
-def test_a_manager_may_not_act_for_another_location(client, rpc, login, directory_db):
+def test_a_manager_may_not_act_for_another_location(client, rpc, login, directory_db, lot_body):
     directory_db.add_location("other-clinic")
     for method, path in [
         ("post", "/api/v1/locations/other-clinic/lots"),

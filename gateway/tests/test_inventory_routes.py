@@ -40,19 +40,6 @@ def cache(app) -> SpyCache:
     return spy
 
 
-@pytest.fixture
-def other_clinic(directory_db) -> str:
-    """A location that exists, but that the demo manager and vaccinator do not act for."""
-    return directory_db.add_location("other-clinic")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 # -- wastage --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager", "state.admin"])
 def test_wastage_is_201_with_the_ledger_entry_and_drops_the_cached_inventory(
@@ -82,7 +69,9 @@ def test_wastage_is_201_with_the_ledger_entry_and_drops_the_cached_inventory(
         ({"doses": 1, "reason": "expired", "lot_id": "x"}, "lot_id"),
     ],
 )
-def test_wastage_input_is_checked_before_inventory_is_asked(client, rpc, login, cache, body, field):
+def test_wastage_input_is_checked_before_inventory_is_asked(
+    client, rpc, login, cache, body, field, assert_error
+):
     response = client.post(WASTAGE, json=body, headers=login("clinic.vaccinator"))
 
     assert field in assert_error(response, 400, "invalid_input")["fields"]
@@ -90,7 +79,9 @@ def test_wastage_input_is_checked_before_inventory_is_asked(client, rpc, login, 
     assert cache.invalidated == []
 
 
-def test_wasting_more_than_on_hand_is_422_and_keeps_the_cache(client, rpc, login, cache):
+def test_wasting_more_than_on_hand_is_422_and_keeps_the_cache(
+    client, rpc, login, cache, assert_error
+):
     rpc.answer("inventory.record_wastage", Unprocessable({"doses": ["Only 1 doses are on hand."]}))
 
     response = client.post(
@@ -118,7 +109,7 @@ def test_a_correction_is_201_with_the_ledger_entry(client, rpc, login, cache, us
     assert cache.invalidated == ["demo-clinic"]
 
 
-def test_a_vaccinator_may_not_correct_stock(client, rpc, login, cache):
+def test_a_vaccinator_may_not_correct_stock(client, rpc, login, cache, assert_error):
     response = client.post(
         CORRECTIONS, json={"delta": 3, "note": "Counted."}, headers=login("clinic.vaccinator")
     )
@@ -137,7 +128,7 @@ def test_a_vaccinator_may_not_correct_stock(client, rpc, login, cache):
         ({"delta": 2, "note": " "}, "note"),
     ],
 )
-def test_correction_input_is_checked(client, rpc, login, body, field):
+def test_correction_input_is_checked(client, rpc, login, body, field, assert_error):
     response = client.post(CORRECTIONS, json=body, headers=login("clinic.manager"))
 
     assert field in assert_error(response, 400, "invalid_input")["fields"]
@@ -169,14 +160,14 @@ def test_the_ledger_passes_the_page_size_and_cursor(client, rpc, login):
     ("query", "field"),
     [("limit=0", "limit"), ("limit=201", "limit"), ("limit=ten", "limit"), ("page=2", "page")],
 )
-def test_the_ledger_query_is_checked(client, rpc, login, query, field):
+def test_the_ledger_query_is_checked(client, rpc, login, query, field, assert_error):
     response = client.get(f"{LEDGER}?{query}", headers=login("clinic.manager"))
 
     assert field in assert_error(response, 400, "invalid_input")["fields"]
     assert rpc.calls == []
 
 
-def test_the_ledger_of_a_lot_not_at_the_location_is_404(client, rpc, login):
+def test_the_ledger_of_a_lot_not_at_the_location_is_404(client, rpc, login, assert_error):
     rpc.answer("inventory.lot_ledger", NotFound(f"lot {LOT_ID} not found at location x"))
 
     response = client.get(LEDGER, headers=login("clinic.manager"))
@@ -217,7 +208,7 @@ def test_the_storage_unit_is_taken_from_the_path_decoded(client, rpc, login, cac
         ({"observed_at": "2026-01-10T03:15:00Z", "min_c": 9, "max_c": 2}, "min_c"),
     ],
 )
-def test_excursion_input_is_checked(client, rpc, login, body, field):
+def test_excursion_input_is_checked(client, rpc, login, body, field, assert_error):
     response = client.post(EXCURSIONS, json=body, headers=login("clinic.manager"))
 
     assert field in assert_error(response, 400, "invalid_input")["fields"]
@@ -235,7 +226,7 @@ def test_release_is_200_with_the_usable_lot(client, rpc, login, cache):
     assert cache.invalidated == ["demo-clinic"]
 
 
-def test_releasing_a_lot_that_is_not_quarantined_is_409(client, rpc, login, cache):
+def test_releasing_a_lot_that_is_not_quarantined_is_409(client, rpc, login, cache, assert_error):
     rpc.answer("inventory.release_lot", Conflict("lot FK5127 is not quarantined"))
 
     response = client.post(RELEASE, json={"note": "Stable."}, headers=login("clinic.manager"))
@@ -245,7 +236,7 @@ def test_releasing_a_lot_that_is_not_quarantined_is_409(client, rpc, login, cach
 
 
 @pytest.mark.parametrize("body", [{}, {"note": ""}, {"note": "   "}])
-def test_release_needs_a_note(client, rpc, login, body):
+def test_release_needs_a_note(client, rpc, login, body, assert_error):
     response = client.post(RELEASE, json=body, headers=login("clinic.manager"))
 
     assert "note" in assert_error(response, 400, "invalid_input")["fields"]
@@ -256,7 +247,7 @@ def test_release_needs_a_note(client, rpc, login, body):
     ("path", "body"),
     [(EXCURSIONS, READING), (RELEASE, {"note": "Stable."})],
 )
-def test_a_vaccinator_may_not_quarantine_or_release(client, rpc, login, path, body):
+def test_a_vaccinator_may_not_quarantine_or_release(client, rpc, login, path, body, assert_error):
     response = client.post(path, json=body, headers=login("clinic.vaccinator"))
 
     assert_error(response, 403, "forbidden")
@@ -275,7 +266,7 @@ ROUTES = [
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
 def test_a_location_the_caller_does_not_act_for_is_403(
-    client, rpc, login, other_clinic, method, path, body
+    client, rpc, login, other_clinic, method, path, body, assert_error
 ):
     url = f"/api/v1/locations/{other_clinic}" + path.format(lot=LOT_ID)
 
@@ -286,7 +277,9 @@ def test_a_location_the_caller_does_not_act_for_is_403(
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-def test_an_unknown_location_is_404_even_for_a_state_admin(client, rpc, login, method, path, body):
+def test_an_unknown_location_is_404_even_for_a_state_admin(
+    client, rpc, login, method, path, body, assert_error
+):
     url = "/api/v1/locations/nowhere" + path.format(lot=LOT_ID)
 
     response = getattr(client, method)(url, json=body, headers=login("state.admin"))
@@ -321,7 +314,7 @@ def test_a_state_admin_acts_for_any_location(
     assert args[0] == other_clinic
 
 
-def test_service_field_errors_are_passed_on(client, rpc, login):
+def test_service_field_errors_are_passed_on(client, rpc, login, assert_error):
     rpc.answer("inventory.correct_stock", InvalidInput({"note": ["Say why."]}))
 
     response = client.post(

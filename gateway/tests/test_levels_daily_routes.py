@@ -23,18 +23,6 @@ SERIES = {
 }
 
 
-@pytest.fixture
-def other_clinic(directory_db) -> str:
-    return directory_db.add_location("other-clinic")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager", "state.admin"])
 def test_staff_of_the_location_get_its_series(client, rpc, login, user):
     rpc.answer("inventory.inventory_levels_daily", SERIES)
@@ -51,7 +39,7 @@ def test_staff_of_the_location_get_its_series(client, rpc, login, user):
 
 
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager"])
-def test_a_foreign_locations_series_is_403(client, rpc, login, other_clinic, user):
+def test_a_foreign_locations_series_is_403(client, rpc, login, other_clinic, user, assert_error):
     response = client.get(
         f"/api/v1/locations/{other_clinic}/inventory-levels/daily?{RANGE}", headers=login(user)
     )
@@ -60,7 +48,7 @@ def test_a_foreign_locations_series_is_403(client, rpc, login, other_clinic, use
     assert rpc.calls == []
 
 
-def test_the_state_wide_series_is_for_state_admins(client, rpc, login):
+def test_the_state_wide_series_is_for_state_admins(client, rpc, login, assert_error):
     rpc.answer("inventory.inventory_levels_daily", {**SERIES, "location_id": None})
 
     refused = client.get(f"/api/v1/inventory-levels/daily?{RANGE}", headers=login("clinic.manager"))
@@ -88,7 +76,7 @@ def test_the_state_wide_series_is_for_state_admins(client, rpc, login):
         ("from=2026-03-01&to=yesterday", "to"),
     ],
 )
-def test_a_bad_range_is_refused_beside_its_field(client, rpc, login, query, field):
+def test_a_bad_range_is_refused_beside_its_field(client, rpc, login, query, field, assert_error):
     response = client.get(
         f"/api/v1/locations/demo-clinic/inventory-levels/daily?{query}",
         headers=login("clinic.manager"),

@@ -64,18 +64,6 @@ def report(location_id, rows, *, totals=None, grand_total=None) -> dict:
     }
 
 
-@pytest.fixture
-def other_clinic(directory_db) -> str:
-    return directory_db.add_location("other-clinic")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 def parse_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
@@ -116,7 +104,7 @@ def test_the_product_filter_and_page_are_passed_on(client, rpc, login):
 
 
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager"])
-def test_a_foreign_locations_report_is_403(client, rpc, login, other_clinic, user):
+def test_a_foreign_locations_report_is_403(client, rpc, login, other_clinic, user, assert_error):
     response = client.get(
         f"/api/v1/locations/{other_clinic}/inventory-levels?{RANGE}", headers=login(user)
     )
@@ -125,7 +113,7 @@ def test_a_foreign_locations_report_is_403(client, rpc, login, other_clinic, use
     assert rpc.calls == []
 
 
-def test_the_report_needs_a_token(client, rpc):
+def test_the_report_needs_a_token(client, rpc, assert_error):
     assert_error(client.get(f"{LOCATION_REPORT}?{RANGE}"), 401, "unauthenticated")
     assert rpc.calls == []
 
@@ -146,7 +134,9 @@ def test_the_report_needs_a_token(client, rpc):
         (f"{RANGE}&colour=red", {"colour"}),
     ],
 )
-def test_a_bad_query_is_400_with_field_errors_and_asks_nothing(client, rpc, login, query, fields):
+def test_a_bad_query_is_400_with_field_errors_and_asks_nothing(
+    client, rpc, login, query, fields, assert_error
+):
     response = client.get(f"{LOCATION_REPORT}?{query}", headers=login("clinic.manager"))
 
     body = assert_error(response, 400, "invalid_input")
@@ -164,7 +154,7 @@ def test_a_range_of_366_days_is_allowed(client, rpc, login):
     assert response.status_code == 200
 
 
-def test_an_invalid_input_from_inventory_is_400(client, rpc, login):
+def test_an_invalid_input_from_inventory_is_400(client, rpc, login, assert_error):
     rpc.answer("inventory.inventory_levels", InvalidInput({"product_id": ["Too long."]}))
 
     response = client.get(f"{LOCATION_REPORT}?{RANGE}", headers=login("clinic.manager"))
@@ -253,12 +243,12 @@ def test_a_state_admin_gets_every_location_and_the_totals(client, rpc, login):
 
 
 @pytest.mark.parametrize("user", ["clinic.vaccinator", "clinic.manager"])
-def test_only_a_state_admin_sees_every_location(client, rpc, login, user):
+def test_only_a_state_admin_sees_every_location(client, rpc, login, user, assert_error):
     assert_error(client.get(f"{ALL_REPORT}?{RANGE}", headers=login(user)), 403, "forbidden")
     assert rpc.calls == []
 
 
-def test_every_locations_query_is_validated_too(client, rpc, login):
+def test_every_locations_query_is_validated_too(client, rpc, login, assert_error):
     response = client.get(
         f"{ALL_REPORT}?from=2026-03-02&to=2026-03-01", headers=login("state.admin")
     )

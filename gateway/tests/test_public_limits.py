@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from cvms_platform.errors import Conflict, NotFound
-from gateway.settings import Settings
+from gateway.settings import LIMIT_VARIABLES, Settings
 
 BOOK = "/api/v1/public/appointments"
 LOCATE = "/api/v1/public/locations?zip=30303"
@@ -186,14 +186,7 @@ def test_counter_keys_name_no_code_and_no_person(gateway, redis_client, redis_pr
 
 def test_public_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("CVMS_JWT_SECRET", "from-the-environment")
-    for name in (
-        "CVMS_BOOKING_RATE_LIMIT",
-        "CVMS_LOCATOR_RATE_LIMIT",
-        "CVMS_CODE_RATE_LIMIT",
-        "CVMS_CODE_MISS_LIMIT",
-        "CVMS_PERSON_RATE_LIMIT",
-        "CVMS_SLOT_RATE_LIMIT",
-    ):
+    for name in LIMIT_VARIABLES:  # the production defaults
         monkeypatch.delenv(name, raising=False)
     defaults = Settings.from_env()
     assert (defaults.booking_rate_limit, defaults.locator_rate_limit) == (
