@@ -7,13 +7,11 @@ ratio to the baseline it stands on.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench import baselines, loadgen, system
+from bench import baselines, loadgen, save_results, system
 
 TARGETS = {
     "inventory read / Flask hello": 0.15,
@@ -113,10 +111,7 @@ def main() -> None:
         "dose_pipeline": doses,
         "dose_pipeline_half_capacity": steady,
     }
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nfigures saved to {out / 'latest.json'}")
+    save_results(results, "latest.json")
 
 
 if __name__ == "__main__":

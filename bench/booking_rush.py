@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import random
@@ -39,12 +38,11 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import requests
 
-from bench import baselines, loadgen
+from bench import baselines, loadgen, save_results
 from bench.system import LOCATION, RunningSystem
 
 SLOTS_PER_DAY = 200  # 06:00-22:40 every 5 minutes
@@ -384,10 +382,7 @@ def main() -> None:
         "clean_answers": clean,
         "overload": over,
     }
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "booking_rush.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nfigures saved to {out / 'booking_rush.json'}")
+    save_results(results, "booking_rush.json")
     if not (exact and clean and not over["bad_answers"]):
         raise SystemExit("the booking rush broke a rule (see above)")
 

@@ -55,6 +55,7 @@ from urllib.parse import urlsplit
 import psycopg
 import requests
 
+from bench.system import register_recipients
 from cvms_platform.dead_letters import inspect as dead_letters
 from tests.harness import RELAYS, SERVICES, Api, Cluster, Infrastructure, TestRun, free_port
 
@@ -427,22 +428,7 @@ class Chaos:
         return session
 
     def _register(self, count: int) -> list[str]:
-        def one(_: int) -> str:
-            response = self._session().post(
-                f"{self.api.base}/recipients",
-                headers=self.manager.headers,
-                json={
-                    "given_name": "Chaos",
-                    "family_name": f"Recipient-{uuid.uuid4().hex}",
-                    "birth_date": "1970-05-17",
-                },
-                timeout=30,
-            )
-            assert response.status_code == 201, response.text
-            return response.json()["id"]
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            return list(pool.map(one, range(count)))
+        return register_recipients(self, count, given_name="Chaos")
 
     def _book_and_check_in(self, count: int) -> list[tuple[str, str]]:
         manager = self.manager

@@ -86,8 +86,9 @@ def inventory_reads(system: RunningSystem, *, duration_s: float, connections: in
     )
 
 
-def register_recipients(system: RunningSystem, count: int) -> list[str]:
-    """`count` new recipients, registered through the API by a few concurrent clients."""
+def register_recipients(system, count: int, *, given_name: str = "Bench") -> list[str]:
+    """`count` new recipients, registered through the API by a few concurrent clients, as the
+    manager of `system` (a RunningSystem, or anything with its `api` and `manager`)."""
     url = f"{system.api.base}/recipients"
     local = threading.local()
 
@@ -99,7 +100,7 @@ def register_recipients(system: RunningSystem, count: int) -> list[str]:
             url,
             headers=system.manager.headers,
             json={
-                "given_name": "Bench",
+                "given_name": given_name,
                 "family_name": f"Recipient-{uuid.uuid4().hex}",
                 "birth_date": "1970-05-17",
             },
