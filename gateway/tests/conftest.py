@@ -24,12 +24,14 @@ import cvms_platform.green  # noqa: E402, F401 - nameko needs green sockets; pat
 
 # isort: split
 
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
@@ -303,6 +305,17 @@ def login(client):
         return {"Authorization": f"Bearer {tokens[username]}", **extra}
 
     return headers
+
+
+@pytest.fixture(scope="session")
+def complete_form():
+    """`complete_form("suffix")`: an enrollment form complete for submission, from the form
+    builder the cross-service tests use too (tests/enrollment_forms.py)."""
+    path = Path(__file__).resolve().parents[2] / "tests" / "enrollment_forms.py"
+    spec = importlib.util.spec_from_file_location("cvms_enrollment_forms", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.complete_form
 
 
 @pytest.fixture

@@ -1,26 +1,11 @@
 """Provider enrollment: the applicant's draft held by its edit token, submission checked
 completely, and a state admin's approval or rejection."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from cvms_platform.tables import outbox
 from identity.models import Location, Organization, PasswordLink, User
-
-
-def _load_forms():
-    """The form builder the cross-service tests use too (tests/enrollment_forms.py)."""
-    path = Path(__file__).resolve().parents[2] / "tests" / "enrollment_forms.py"
-    spec = importlib.util.spec_from_file_location("cvms_enrollment_forms", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-complete_form = _load_forms().complete_form
 
 ENROLLMENTS = "/api/v1/enrollments"
 REVIEWS = "/api/v1/enrollment-reviews"
@@ -33,8 +18,8 @@ def start(client, form=None):
     return answer["id"], {"X-Enrollment-Token": answer["edit_token"]}
 
 
-def submitted(client, form=None):
-    enrollment_id, token = start(client, form or complete_form())
+def submitted(client, form):
+    enrollment_id, token = start(client, form)
     response = client.post(f"{ENROLLMENTS}/{enrollment_id}/submit", headers=token)
     assert response.status_code == 200, response.get_json()
     return enrollment_id, token
@@ -71,7 +56,7 @@ def test_the_edit_token_is_stored_only_as_its_digest(app, client):
     assert token not in row.edit_token_hash and len(row.edit_token_hash) == 64
 
 
-def test_saving_replaces_the_sections_given_and_keeps_the_others(client):
+def test_saving_replaces_the_sections_given_and_keeps_the_others(client, complete_form):
     form = complete_form()
     enrollment_id, token = start(client, {"organization": form["organization"]})
     saved = client.put(
@@ -94,7 +79,7 @@ def test_a_save_with_a_malformed_field_is_refused_field_by_field(client):
     assert "id" in fields and "role" in fields["users"]["0"]
 
 
-def test_an_incomplete_enrollment_cannot_be_submitted(client):
+def test_an_incomplete_enrollment_cannot_be_submitted(client, complete_form):
     form = complete_form()
     del form["organization"]["chief_medical_officer"]
     form["locations"][1]["users"] = [form["locations"][1]["users"][1]]  # no manager
@@ -108,7 +93,7 @@ def test_an_incomplete_enrollment_cannot_be_submitted(client):
     )
 
 
-def test_the_primary_contact_is_not_also_a_location_user(client):
+def test_the_primary_contact_is_not_also_a_location_user(client, complete_form):
     form = complete_form()
     form["locations"][0]["users"][0]["email"] = form["organization"]["primary_contact"]["email"]
     enrollment_id, token = start(client, form)
@@ -117,7 +102,7 @@ def test_the_primary_contact_is_not_also_a_location_user(client):
     assert "locations.0.users" in response.get_json()["fields"]
 
 
-def test_a_taken_location_id_is_refused_at_submission(client):
+def test_a_taken_location_id_is_refused_at_submission(client, complete_form):
     form = complete_form()
     form["locations"][0]["id"] = "demo-clinic"
     enrollment_id, token = start(client, form)
@@ -126,14 +111,16 @@ def test_a_taken_location_id_is_refused_at_submission(client):
     assert "locations.0.id" in response.get_json()["fields"]
 
 
-def test_a_submitted_enrollment_can_no_longer_be_changed(client):
-    enrollment_id, token = submitted(client)
+def test_a_submitted_enrollment_can_no_longer_be_changed(client, complete_form):
+    enrollment_id, token = submitted(client, complete_form())
     assert client.put(f"{ENROLLMENTS}/{enrollment_id}", json={}, headers=token).status_code == 409
     assert client.post(f"{ENROLLMENTS}/{enrollment_id}/submit", headers=token).status_code == 409
 
 
-def test_state_admins_list_and_read_submitted_enrollments_but_not_drafts(client, login):
-    enrollment_id, _ = submitted(client)
+def test_state_admins_list_and_read_submitted_enrollments_but_not_drafts(
+    client, login, complete_form
+):
+    enrollment_id, _ = submitted(client, complete_form())
     draft_id, _ = start(client)
     admin = login("state.admin")
     listed = client.get(REVIEWS, headers=admin).get_json()["enrollments"]
@@ -144,7 +131,9 @@ def test_state_admins_list_and_read_submitted_enrollments_but_not_drafts(client,
     assert client.get(REVIEWS, headers=login("org.admin")).status_code == 403
 
 
-def test_rejection_returns_the_enrollment_with_its_reason_and_both_sections(client, login):
+def test_rejection_returns_the_enrollment_with_its_reason_and_both_sections(
+    client, login, complete_form
+):
     form = complete_form()
     enrollment_id, token = submitted(client, form)
     rejected = client.post(
@@ -176,7 +165,7 @@ def test_rejection_returns_the_enrollment_with_its_reason_and_both_sections(clie
 
 
 def test_approval_creates_the_organization_locations_inactive_users_links_and_events(
-    app, client, login
+    app, client, login, complete_form
 ):
     form = complete_form()
     enrollment_id, _ = submitted(client, form)
@@ -235,7 +224,7 @@ def test_approval_creates_the_organization_locations_inactive_users_links_and_ev
     )
 
 
-def test_an_invited_user_signs_in_only_after_setting_a_password(client, login):
+def test_an_invited_user_signs_in_only_after_setting_a_password(client, login, complete_form):
     form = complete_form()
     enrollment_id, _ = submitted(client, form)
     answer = client.post(

@@ -3,9 +3,7 @@ wrong, locked out), refresh, enrollment with invitations, setting a password, an
 paths that quote what failed (a service's error, an unexpected exception) are exercised with
 every logger at DEBUG, and the captured records are scanned."""
 
-import importlib.util
 import logging
-from pathlib import Path
 
 from nameko.exceptions import RemoteError
 
@@ -13,15 +11,7 @@ GIVEN, FAMILY, BIRTH = "Zebulonia", "Quackenbush-Pii", "1961-07-23"
 EMAIL, PHONE = "zebulonia.pii@example.org", "+1 555 867 5309"
 
 
-def _forms():
-    path = Path(__file__).resolve().parents[2] / "tests" / "enrollment_forms.py"
-    spec = importlib.util.spec_from_file_location("cvms_enrollment_forms", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_no_personal_data_passwords_or_tokens_are_logged(make_app, caplog):
+def test_no_personal_data_passwords_or_tokens_are_logged(make_app, caplog, complete_form):
     app = make_app(login_max_failures=2)
     client = app.test_client()
     rpc = app.extensions["cvms_rpc"].cluster
@@ -64,7 +54,7 @@ def test_no_personal_data_passwords_or_tokens_are_logged(make_app, caplog):
             "/api/v1/auth/token", json={"username": EMAIL, "password": "wrong-password-pii"}
         )
 
-    form = _forms().complete_form("pii")
+    form = complete_form("pii")
     form["organization"]["primary_contact"]["email"] = EMAIL
     secrets += [form["organization"]["legal_name"], form["locations"][0]["users"][0]["name"]]
     started = client.post("/api/v1/enrollments", json=form).get_json()
