@@ -59,14 +59,17 @@ def publish(admin, location: str, zip_code: str = "10001", **overrides) -> dict:
     return response.json()
 
 
-def clinic_day(admin, location: str, *, capacity: int, on: str = CLINIC_DATE, slots: int = 1):
+def clinic_day(
+    admin, location: str, *, capacity: int, on: str = CLINIC_DATE, slots: int = 1, opens: int = 9
+) -> dict:
+    """A clinic day of quarter-hour slots from `opens` o'clock, with its detail (slots)."""
     response = admin.post(
         f"/locations/{location}/clinic-days",
         json={
             "dates": [on],
             "product_id": PFIZER,
-            "opens": "09:00",
-            "closes": f"{9 + slots // 4:02d}:{(slots % 4) * 15:02d}",
+            "opens": f"{opens:02d}:00",
+            "closes": f"{opens + slots // 4:02d}:{(slots % 4) * 15:02d}",
             "every_minutes": 15,
             "capacity": capacity,
         },

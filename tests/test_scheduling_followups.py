@@ -104,20 +104,8 @@ def test_an_expired_leftover_dose_offer_passes_to_the_next_waiting(
     zone = _zone_at_eight_in_the_morning()
     publish(admin, location, time_zone=zone)
     today = datetime.now(ZoneInfo(zone)).date().isoformat()
-    response = admin.post(
-        f"/locations/{location}/clinic-days",
-        json={
-            "dates": [today],
-            "product_id": PFIZER,
-            "opens": "11:00",
-            "closes": "11:15",
-            "every_minutes": 15,
-            "capacity": 1,
-        },
-    )
-    assert response.status_code == 201, response.text
-    [day] = response.json()
-    [slot] = admin.get(f"/locations/{location}/clinic-days/{day['id']}").json()["slots"]
+    day = clinic_day(admin, location, capacity=1, on=today, opens=11)
+    [slot] = day["slots"]
     assert book(public, slot["id"]).status_code == 201
     waiting = []
     for _ in range(2):
