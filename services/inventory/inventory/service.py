@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from marshmallow import ValidationError
 from nameko.timer import timer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cvms_platform import validation
 from cvms_platform.config import float_setting
@@ -180,14 +182,12 @@ class InventoryService(CvmsService):
         its own. Returns how many vials had doses wasted. Safe to run again."""
         with self.db.transaction() as session:
             due = vials.due_vial_ids(session, now)
-        wasted = 0
-        for vial_id in due:
-            with self.db.transaction() as session:
-                entry = vials.waste_open_vial(
-                    session, vial_id, now, correlation_id=self.correlation_id
-                )
-            wasted += entry is not None
-        return wasted
+        return self._one_by_one(
+            due,
+            lambda session, vial_id: vials.waste_open_vial(
+                session, vial_id, now, correlation_id=self.correlation_id
+            ),
+        )
 
     @rpc
     def record_wastage(self, location_id: str, lot_id: str, data: dict) -> dict:
@@ -286,15 +286,8 @@ class InventoryService(CvmsService):
                 "page_size": page_size,
             },
         )
-        return levels.inventory_levels(
-            self.db.session,
-            location_id,
-            query["date_from"],
-            query["date_to"],
-            product_id=query["product_id"],
-            page=query["page"],
-            page_size=query["page_size"],
-        )
+        # The query's fields are the report's parameters, by name.
+        return levels.inventory_levels(self.db.session, location_id, **query)
 
     @rpc
     def inventory_levels_daily(
@@ -328,18 +321,26 @@ class InventoryService(CvmsService):
         if any(outcome.values()):
             log.info("expiry run: %(wasted)d lots wasted, %(expiring)d expiring", outcome)
 
+    def _one_by_one(self, ids: list[str], waste: Callable[[Session, str], object]) -> int:
+        """`waste` each id in a transaction of its own (a failure leaves the others done); how
+        many wasted anything (`waste` answers None for one already dealt with)."""
+        wasted = 0
+        for item_id in ids:
+            with self.db.transaction() as session:
+                wasted += waste(session, item_id) is not None
+        return wasted
+
     def run_expiry(self, today: date) -> dict:
         """The expiry job for `today`: each expired lot in a transaction of its own (a failure
         leaves the others done), then the `lot_expiring` notices. Safe to run again."""
         with self.db.transaction() as session:
             expired = ledger.expired_lot_ids(session, today)
-        wasted = 0
-        for lot_id in expired:
-            with self.db.transaction() as session:
-                entry = ledger.waste_expired_lot(
-                    session, lot_id, today, correlation_id=self.correlation_id
-                )
-            wasted += entry is not None
+        wasted = self._one_by_one(
+            expired,
+            lambda session, lot_id: ledger.waste_expired_lot(
+                session, lot_id, today, correlation_id=self.correlation_id
+            ),
+        )
         with self.db.transaction() as session:
             expiring = ledger.notify_expiring_lots(
                 session, today, correlation_id=self.correlation_id
