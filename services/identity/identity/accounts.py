@@ -71,21 +71,42 @@ def create_location_user(
     username = email.casefold()
     if session.scalar(select(User.id).where(func.lower(User.username) == username)):
         raise Conflict(f"{email} already has an account.")
-    user = User(
-        id=str(uuid.uuid4()),
-        username=username,
-        email=username,
-        display_name=name,
-        password_hash=NO_PASSWORD,
-        role=role,
-        location_ids=sorted(set(locations)),
+    user = invited_user(
+        username,
+        name,
+        role,
+        locations=locations,
         organization_id=organization_id,
-        active=False,
-        created_at=utcnow(),
+        at=utcnow(),
     )
     session.add(user)
     session.flush()
     return user
+
+
+def invited_user(
+    email: str,
+    name: str,
+    role: str,
+    *,
+    locations: list[str],
+    at: datetime,
+    organization_id: str | None = None,
+) -> User:
+    """A user known by their (case-folded) e-mail, inactive until they set a password through
+    the invitation they are sent."""
+    return User(
+        id=str(uuid.uuid4()),
+        username=email,
+        email=email,
+        display_name=name,
+        location_ids=sorted(set(locations)),
+        password_hash=NO_PASSWORD,
+        role=role,
+        organization_id=organization_id,
+        active=False,
+        created_at=at,
+    )
 
 
 def username_taken(session: Session, username: str) -> bool:
@@ -105,9 +126,9 @@ def active_user(
     """A user who may sign in at once with the password given: an operator's or the demo's."""
     return User(
         username=username,
-        password_hash=hash_password(password),
         role=role,
         location_ids=locations,
+        password_hash=hash_password(password),
         organization_id=organization_id,
         recipient_id=recipient_id,
         active=True,

@@ -25,8 +25,8 @@ from cvms_platform.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
 from identity import password_links
+from identity.accounts import invited_user
 from identity.models import Enrollment, Location, Organization, User
-from identity.passwords import NO_PASSWORD
 
 DRAFT, SUBMITTED, APPROVED, REJECTED = "draft", "submitted", "approved", "rejected"
 EDITABLE = (DRAFT, REJECTED)
@@ -197,10 +197,14 @@ def approve(
             email = person["email"].casefold()
             user = users.get(email)
             if user is None:
-                user = users[email] = _invited(email, person["name"], person["role"], now)
+                user = users[email] = invited_user(
+                    email, person["name"], person["role"], locations=[], at=now
+                )
             user.location_ids = [*user.location_ids, location["id"]]
     contact = section_a["primary_contact"]
-    admin = _invited(contact["email"].casefold(), contact["name"], "org_admin", now)
+    admin = invited_user(
+        contact["email"].casefold(), contact["name"], "org_admin", locations=[], at=now
+    )
     admin.location_ids = []  # an org admin acts for the organization's locations, read at sign-in
     for user in (admin, *users.values()):
         user.organization_id = organization_id
@@ -251,20 +255,6 @@ def approve(
     enrollment.decided_by = admin_id
     enrollment.decided_at = enrollment.updated_at = now
     return Approved(organization_id, location_ids, invitations)
-
-
-def _invited(email: str, name: str, role: str, now) -> User:
-    return User(
-        id=str(uuid.uuid4()),
-        username=email,
-        email=email,
-        display_name=name,
-        password_hash=NO_PASSWORD,
-        role=role,
-        location_ids=[],
-        active=False,
-        created_at=now,
-    )
 
 
 def summary(enrollment: Enrollment) -> dict:
