@@ -19,6 +19,11 @@ def _error(response: requests.Response, status: int, code: str) -> dict:
     return body
 
 
+def _receive(user, **shipment) -> requests.Response:
+    """A shipment received at the demo location, as `user`, straight to the API."""
+    return user.post(f"/locations/{DEMO_LOCATION}/lots", json=shipment)
+
+
 def test_no_token_or_a_bad_one_is_401(api, manager):
     assert _error(api.http.get(f"{api.base}/products"), 401, "unauthenticated")
     tampered = manager.headers["Authorization"][:-4] + "AAAA"
@@ -34,7 +39,7 @@ def test_wrong_password_is_401(api):
 
 
 def test_a_vaccinator_may_not_receive_lots(vaccinator):
-    response = vaccinator.post(f"/locations/{DEMO_LOCATION}/lots", json={})
+    response = _receive(vaccinator)
     _error(response, 403, "forbidden")
 
 
@@ -58,14 +63,12 @@ def test_unknown_ids_are_404(admin):
 
 
 def test_bad_input_is_400_with_every_field_named(manager):
-    response = manager.post(
-        f"/locations/{DEMO_LOCATION}/lots",
-        json={
-            "product_id": "pfizer-gray-12plus",
-            "lot_number": "bad lot!",
-            "doses": -3,
-            "expiration_date": "soon",
-        },
+    response = _receive(
+        manager,
+        product_id="pfizer-gray-12plus",
+        lot_number="bad lot!",
+        doses=-3,
+        expiration_date="soon",
     )
     body = _error(response, 400, "invalid_input")
     assert set(body["fields"]) == {"shipment_id", "lot_number", "doses", "expiration_date"}
@@ -112,15 +115,13 @@ def test_a_lot_from_another_location_is_refused(admin, location):
 
 
 def test_unknown_product_is_422(manager):
-    response = manager.post(
-        f"/locations/{DEMO_LOCATION}/lots",
-        json={
-            "shipment_id": "S-x",
-            "product_id": "snake-oil",
-            "lot_number": "X1",
-            "expiration_date": "2030-01-01",
-            "doses": 5,
-        },
+    response = _receive(
+        manager,
+        shipment_id="S-x",
+        product_id="snake-oil",
+        lot_number="X1",
+        expiration_date="2030-01-01",
+        doses=5,
     )
     assert "product_id" in _error(response, 422, "rule_violated")["fields"]
 
