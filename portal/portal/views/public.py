@@ -10,6 +10,8 @@ minimum age, the series' interval) is the API's: its refusals are said in plain 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -207,21 +209,25 @@ def times(location_id: str):
         params={"date_from": day, "days": 1, "product_id": product},
     )
     slots = [s for s in slots if not day or _local_date(s["starts_at"], place) == day]
-    full_day = next(
-        (
-            d
-            for d in place.get("clinic_days", [])
-            if d["date"] == day and d["product_id"] == product
-        ),
-        None,
-    )
     return _render(
         "public/times.html",
         place=place,
         day=day,
         product=product,
         slots=slots,
-        clinic_day=full_day,
+        clinic_day=_clinic_day(place, day, product),
+    )
+
+
+def _clinic_day(place: dict, day: str, product: str, *, full: bool = False) -> dict | None:
+    """The place's clinic day of `product` on `day` (one with no seat left, if `full`)."""
+    return next(
+        (
+            d
+            for d in place.get("clinic_days", [])
+            if d["date"] == day and d["product_id"] == product and (not full or d["available"] == 0)
+        ),
+        None,
     )
 
 
@@ -263,14 +269,6 @@ def book(location_id: str):
     if slot is None and request.method == "GET":
         flash(str(REFUSALS["slot_unavailable"]), "warning")
         return redirect(url_for(".times", location_id=location_id, date=day, product=product))
-    clinic_day = next(
-        (
-            d
-            for d in place.get("clinic_days", [])
-            if d["date"] == day and d["product_id"] == product and d["available"] == 0
-        ),
-        None,
-    )
     return _render(
         "public/book.html",
         status,
@@ -282,7 +280,7 @@ def book(location_id: str):
         values=values,
         errors=errors,
         languages_offered=LANGUAGE_CHOICES,
-        full_day=clinic_day,
+        full_day=_clinic_day(place, day, product, full=True),
     )
 
 
@@ -325,20 +323,28 @@ def _look_up_code(path: str | None, not_found: str) -> tuple[FormErrors, int]:
     return FormErrors(), 200
 
 
-def _current_code():
-    return session.get(CODE_KEY)
-
-
 def _no_code():
     flash(_("Enter your confirmation code to see your appointment."), "info")
     return redirect(url_for(".find_booking"))
 
 
+def _with_code(view: Callable) -> Callable:
+    """A "my appointment" page: called with the confirmation code this browser keeps, else the
+    person is asked for it."""
+
+    @wraps(view)
+    def page(**kwargs):
+        code = session.get(CODE_KEY)
+        if not code:
+            return _no_code()
+        return view(code, **kwargs)
+
+    return page
+
+
 @bp.get("/appointments/mine")
-def booking():
-    code = _current_code()
-    if not code:
-        return _no_code()
+@_with_code
+def booking(code: str):
     try:
         appointment = api("GET", f"/public/appointments/{code}")
     except ApiProblem as problem:
@@ -366,10 +372,8 @@ def _location_or_none(location_id: str) -> dict | None:
 
 
 @bp.route("/appointments/mine/cancel", methods=["GET", "POST"])
-def cancel():
-    code = _current_code()
-    if not code:
-        return _no_code()
+@_with_code
+def cancel(code: str):
     errors, status = FormErrors(), 200
     if request.method == "POST":
         reason = request.form.get("reason", "").strip()
@@ -413,10 +417,8 @@ def _post_chosen_slot(path: str, missing: str) -> tuple[Any, FormErrors, int]:
 
 
 @bp.route("/appointments/mine/reschedule", methods=["GET", "POST"])
-def reschedule():
-    code = _current_code()
-    if not code:
-        return _no_code()
+@_with_code
+def reschedule(code: str):
     errors, status = FormErrors(), 200
     if request.method == "POST":
         path = f"/public/appointments/{code}/reschedule"
@@ -445,10 +447,8 @@ def reschedule():
 
 
 @bp.route("/appointments/mine/next-dose", methods=["GET", "POST"])
-def next_dose():
-    code = _current_code()
-    if not code:
-        return _no_code()
+@_with_code
+def next_dose(code: str):
     errors, status = FormErrors(), 200
     if request.method == "POST":
         path = f"/public/appointments/{code}/next-dose"
