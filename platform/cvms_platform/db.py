@@ -10,14 +10,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, TypeDecorator, create_engine, event, text
+from sqlalchemy import DateTime, TypeDecorator, create_engine, event, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from cvms_platform import config
 from cvms_platform.timeutil import as_utc
@@ -64,6 +64,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 def ping(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def claim(session: Session, stamp: InstrumentedAttribute, row_id: str, now: datetime) -> bool:
+    """Stamp a row's still empty `stamp` column (used_at, revoked_at...) with `now` by a
+    conditional UPDATE: of two concurrent claims of one row, one wins (True)."""
+    model = stamp.class_
+    claimed = session.execute(
+        update(model).where(model.id == row_id, stamp.is_(None)).values({stamp.key: now})
+    )
+    return claimed.rowcount == 1
 
 
 class DatabaseAccess:

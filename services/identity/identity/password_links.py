@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
+from cvms_platform.db import claim
 from cvms_platform.errors import InvalidInput
 from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
@@ -134,12 +135,7 @@ def redeem(session: Session, token: str, password: str) -> User:
     if problems := password_problems(password, user):
         raise InvalidInput({"password": problems})
     # The conditional update claims the link: of two concurrent uses, one wins.
-    claimed = session.execute(
-        update(PasswordLink)
-        .where(PasswordLink.id == link.id, PasswordLink.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    if claimed != 1:
+    if not claim(session, PasswordLink.used_at, link.id, now):
         raise InvalidInput({"token": ["The link is unknown, used or expired; ask for a new one."]})
     session.execute(
         update(PasswordLink)

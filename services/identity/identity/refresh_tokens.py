@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
+from cvms_platform.db import claim
 from cvms_platform.timeutil import utcnow
 from identity.models import RefreshToken, User
 
@@ -66,12 +67,7 @@ def rotate(session: Session, presented: str) -> tuple[User, Issued]:
     if row is None or row.expires_at <= now:
         raise InvalidRefreshToken
     # The conditional update claims the token: of two concurrent uses, one wins.
-    claimed = session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount
-    if claimed != 1:
+    if not claim(session, RefreshToken.revoked_at, row.id, now):
         # Revoked already. Read again: a concurrent use may have just rotated it.
         successor = session.scalar(
             select(RefreshToken.replaced_by).where(RefreshToken.id == row.id)
