@@ -8,6 +8,7 @@ import urllib.request
 
 GATEWAY = "http://" + os.environ.get("GATEWAY_BIND", "127.0.0.1:8000")
 PORTAL = "http://" + os.environ.get("PORTAL_BIND", "127.0.0.1:8080")
+MAIL_DIR = os.path.abspath(os.environ.get("CVMS_MAIL_DIR", "var/mail"))
 DEADLINE = time.monotonic() + 120
 
 for name, url in (("gateway", GATEWAY), ("portal", PORTAL)):
@@ -32,7 +33,10 @@ CVMS is running. Open the portal in a browser:
   Gateway:   {GATEWAY}            (API under /api/v1, OpenAPI at {GATEWAY}/api/v1/openapi.json)
   Health:    {GATEWAY}/health  {GATEWAY}/ready  {GATEWAY}/metrics
   Services:  inventory http://127.0.0.1:8101/metrics   administration http://127.0.0.1:8102/metrics
-             scheduling http://127.0.0.1:8103/metrics
+             scheduling http://127.0.0.1:8103/metrics  identity http://127.0.0.1:8104/metrics
+             notifications http://127.0.0.1:8105/metrics
+  E-mail:    every message the demo sends is kept, one .eml file each, in {MAIL_DIR}
+             (the development mail catcher on 127.0.0.1:1025; nothing leaves this machine)
   Demo users (password after the slash):
     state.admin / demo-state-admin         clinic.manager / demo-clinic-manager
     clinic.vaccinator / demo-vaccinator    (location: demo-clinic)

@@ -32,8 +32,9 @@ from cvms_platform.testing import rabbitmqctl
 BIN = Path(sys.executable).parent
 # The nameko services, each with its own database and outbox, and so each with a relay. Adding a
 # service here runs it in every test run.
-SERVICES = ("inventory", "administration", "scheduling", "identity")
-RELAYS = SERVICES
+SERVICES = ("inventory", "administration", "scheduling", "identity", "notifications")
+# Notifications publishes nothing (yet): no relay.
+RELAYS = ("inventory", "administration", "scheduling", "identity")
 READY_TIMEOUT = 90.0
 
 
@@ -167,6 +168,7 @@ class Cluster:
             **{f"{name}-relay": free_port() for name in RELAYS},
             "gateway": free_port(),
             "portal": free_port(),
+            "mailcatcher": free_port(),
         }
         self.processes: dict[str, subprocess.Popen] = {}
         self.replicas: dict[str, str] = {}  # "scheduling-2" -> "scheduling"
@@ -212,6 +214,11 @@ class Cluster:
         for name in SERVICES:
             self.env[f"{name.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
         self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
+        # E-mail goes to this run's development mail catcher, which keeps each message here.
+        self.mail_dir = self.logs / "mail"
+        self.env["CVMS_SMTP_HOST"] = "127.0.0.1"
+        self.env["CVMS_SMTP_PORT"] = str(self.ports["mailcatcher"])
+        self.env["CVMS_MAIL_DIR"] = str(self.mail_dir)
         # The web portal: started only by the tests that use it (tests/browser).
         self.env["CVMS_GATEWAY_URL"] = self.gateway_url
         # The portal passes the browser's address on; the gateway believes it from loopback.
@@ -235,6 +242,13 @@ class Cluster:
                 ]
                 for name in RELAYS
             },
+            "mailcatcher": [
+                str(BIN / "cvms-mailcatcher"),
+                "--port",
+                str(self.ports["mailcatcher"]),
+                "--dir",
+                str(self.mail_dir),
+            ],
             "gateway": [
                 str(BIN / "gunicorn"),
                 "-c",
@@ -286,6 +300,7 @@ class Cluster:
         return process.returncode
 
     def start_all(self) -> None:
+        self.start("mailcatcher")
         for name in SERVICES:
             self.start(name)
         for name in SERVICES:

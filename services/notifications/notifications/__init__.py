@@ -1,0 +1,1 @@
+"""CVMS notifications: the messages people are promised, by e-mail, in their language, once."""

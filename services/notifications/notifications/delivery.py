@@ -1,0 +1,160 @@
+"""Sending what is owed: each due delivery in a transaction of its own that locks its row, so
+two instances never send one message twice and a message is marked sent in the transaction
+that sent it. A crash between the SMTP server's acceptance and the commit sends it once more,
+with the same Message-ID.
+
+Temporary failures (SMTP 4xx, no connection, an owner that does not answer) are tried again
+with exponential backoff and jitter for `CVMS_NOTIFY_RETRY_FOR_SECONDS`; permanent ones (5xx)
+are recorded and not retried, and an address refused outright is not written to again."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from datetime import datetime, timedelta
+
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cvms_platform import config
+from notifications import contacts, render, smtp
+from notifications.models import DEFERRED, FAILED, PENDING, SENT, SUPPRESSED, Delivery, Suppression
+
+log = logging.getLogger(__name__)
+
+MESSAGES = Counter(
+    "cvms_notifications_messages_total",
+    "Messages by type, channel and outcome (sent, deferred, failed, suppressed)",
+    ["type", "channel", "outcome"],
+)
+OLDEST_UNSENT = Gauge(
+    "cvms_notifications_oldest_unsent_seconds", "Age of the oldest message not yet sent"
+)
+# What an owner's RPC raises when it cannot answer now: try again later.
+OWNER_UNAVAILABLE = (RpcTimeout, UnknownService, RemoteError, OSError)
+
+
+def address_digest(address: str) -> str:
+    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
+
+
+def retry_for() -> timedelta:
+    return timedelta(seconds=config.int_setting("CVMS_NOTIFY_RETRY_FOR_SECONDS", 24 * 3600))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential from CVMS_NOTIFY_RETRY_BASE_SECONDS (5 s) up to 10 minutes, ±50 % jitter so
+    that messages deferred together do not come back together."""
+    base = config.float_setting("CVMS_NOTIFY_RETRY_BASE_SECONDS", 5.0)
+    seconds = min(base * 2 ** max(0, attempts - 1), 600.0)
+    return timedelta(seconds=seconds * random.uniform(0.5, 1.5))
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.state.in_(PENDING), Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, delivery_id: str, now: datetime) -> Delivery | None:
+    """The delivery, locked, if it is still due (another instance may have sent it)."""
+    return session.scalar(
+        select(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state.in_(PENDING),
+            Delivery.next_attempt_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
+def deliver(
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    *,
+    connection: smtp.Connection,
+    settings: smtp.SmtpSettings,
+    scheduling,
+    identity,
+) -> str:
+    """Send one delivery and record what happened; its new state."""
+    try:
+        contact = contacts.resolve(delivery, scheduling, identity)
+    except contacts.Undeliverable as reason:
+        return _end(delivery, SUPPRESSED, str(reason))
+    except OWNER_UNAVAILABLE as error:
+        return _later(delivery, now, f"the owner did not answer: {type(error).__name__}")
+    delivery.language = contact.language
+    delivery.masked_address = contacts.mask(contact.address)
+    suppressed = _suppression(session, delivery.channel, contact.address)
+    if suppressed == "undeliverable" or (suppressed and not delivery.transactional):
+        return _end(delivery, SUPPRESSED, f"the address is {suppressed}")
+    rendered = render.render(delivery, contact)
+    domain = settings.sender.rpartition("@")[2].rstrip(">") or "cvms.example"
+    outcome = connection.send(
+        smtp.message(settings, contact.address, rendered, delivery.id, domain)
+    )
+    delivery.attempts += 1
+    if outcome.kind == smtp.SENT:
+        delivery.sent_at, delivery.last_error = now, None
+        return _end(delivery, SENT, None)
+    if outcome.kind == smtp.TEMPORARY:
+        return _later(delivery, now, outcome.error)
+    if outcome.undeliverable:
+        _suppress(session, delivery.channel, contact.address, "undeliverable", now)
+    return _end(delivery, FAILED, outcome.error)
+
+
+def _later(delivery: Delivery, now: datetime, error: str | None) -> str:
+    if now - delivery.created_at >= retry_for():
+        return _end(delivery, FAILED, f"gave up: {error}")
+    delivery.next_attempt_at = now + backoff(max(1, delivery.attempts))
+    return _end(delivery, DEFERRED, error)
+
+
+def _end(delivery: Delivery, state: str, error: str | None) -> str:
+    delivery.state = state
+    delivery.last_error = error[:300] if error else None
+    MESSAGES.labels(delivery.message_type, delivery.channel, state).inc()
+    if state in (FAILED, SUPPRESSED):
+        log.warning("message %s %s: %s", delivery.id, state, delivery.last_error)
+    return state
+
+
+def _suppression(session: Session, channel: str, address: str) -> str | None:
+    return session.scalar(
+        select(Suppression.reason).where(
+            Suppression.channel == channel, Suppression.address_digest == address_digest(address)
+        )
+    )
+
+
+def _suppress(session: Session, channel: str, address: str, reason: str, now: datetime) -> None:
+    if _suppression(session, channel, address) is None:
+        session.add(
+            Suppression(
+                channel=channel,
+                address_digest=address_digest(address),
+                reason=reason,
+                created_at=now,
+            )
+        )
+
+
+def observe_oldest_unsent(session: Session, now: datetime) -> None:
+    oldest = session.scalar(
+        select(func.min(Delivery.created_at)).where(Delivery.state.in_(PENDING))
+    )
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    OLDEST_UNSENT.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)

@@ -1,0 +1,114 @@
+"""The notifications service: the messages people are promised (booking confirmations,
+changes, reminders, waitlist offers, set-password links), by e-mail in the person's language,
+exactly once per (event, person, channel)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+from sqlalchemy import select
+
+from cvms_platform.config import float_setting, int_setting
+from cvms_platform.consumer import consumes
+from cvms_platform.errors import InvalidInput
+from cvms_platform.rpc import rpc
+from cvms_platform.service import CvmsService
+from cvms_platform.timeutil import utcnow
+from notifications import delivery, messages, smtp
+from notifications.models import Delivery
+from notifications.schemas import MessageView
+
+log = logging.getLogger(__name__)
+# How often due messages are looked for; an event's messages are sent within about this long.
+SEND_INTERVAL_S = float_setting("CVMS_NOTIFY_SEND_INTERVAL_SECONDS", 0.5)
+MESSAGE_VIEWS = MessageView(many=True)
+
+
+class NotificationsService(CvmsService):
+    name = "notifications"
+    scheduling = RpcProxy("scheduling")
+    identity = RpcProxy("identity")
+
+    def now(self) -> datetime:
+        """The clock; tests replace it to drive time."""
+        return utcnow()
+
+    def _queue(self, session, event) -> None:
+        messages.queue(session, event, self.now())
+
+    # -- what is owed, written in the event's inbox transaction ----------------------------------
+    @consumes("scheduling", "appointment_booked")
+    def on_appointment_booked(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "appointment_cancelled")
+    def on_appointment_cancelled(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "appointment_rescheduled")
+    def on_appointment_rescheduled(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "appointment_reminder_due")
+    def on_appointment_reminder_due(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "waitlist_offer_made")
+    def on_waitlist_offer_made(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("identity", "user_invited")
+    def on_user_invited(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("identity", "password_reset_requested")
+    def on_password_reset_requested(self, session, event) -> None:
+        self._queue(session, event)
+
+    # -- sending ---------------------------------------------------------------------------------
+    @timer(interval=SEND_INTERVAL_S)
+    def send_due(self) -> int:
+        """Send what is due, each message in a transaction of its own; how many were tried."""
+        now = self.now()
+        with self.db.transaction() as session:
+            ids = delivery.due_ids(session, now, int_setting("CVMS_NOTIFY_BATCH", 200))
+            delivery.observe_oldest_unsent(session, now)
+        if not ids:
+            return 0
+        settings = smtp.SmtpSettings.from_env()
+        connection = smtp.Connection(settings)
+        tried = 0
+        try:
+            for delivery_id in ids:
+                with self.db.transaction() as session:
+                    found = delivery.claim(session, delivery_id, self.now())
+                    if found is None:
+                        continue
+                    delivery.deliver(
+                        session,
+                        found,
+                        self.now(),
+                        connection=connection,
+                        settings=settings,
+                        scheduling=self.scheduling,
+                        identity=self.identity,
+                    )
+                    tried += 1
+        finally:
+            connection.close()
+        return tried
+
+    # -- what staff see ----------------------------------------------------------------------------
+    @rpc
+    def messages_about(self, subject_id) -> list[dict]:
+        """The messages about an appointment, a waitlist place or a user, oldest first, with
+        their state (queued, sent, deferred, failed, suppressed) and masked address."""
+        if not isinstance(subject_id, str) or not 0 < len(subject_id) <= 64:
+            raise InvalidInput({"subject_id": ["An appointment, waitlist entry or user id."]})
+        found = self.db.session.scalars(
+            select(Delivery).where(Delivery.subject_id == subject_id).order_by(Delivery.created_at)
+        ).all()
+        return MESSAGE_VIEWS.dump(found)

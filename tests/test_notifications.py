@@ -1,0 +1,73 @@
+"""Notifications end to end: real services, broker and databases, and the development mail
+catcher as the SMTP server. A booking made in Spanish yields one Spanish confirmation with its
+code; a set-password e-mail's link sets the password."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import uuid
+from email.message import EmailMessage
+
+import pytest
+
+from tests.harness import wait_until
+from tests.test_scheduling import Public, book, clinic_day, person, publish
+
+SET_PASSWORD = re.compile(r"/password/set\?token=([A-Za-z0-9_-]+)")
+
+
+def mail_to(cluster, address: str) -> list[EmailMessage]:
+    found = []
+    for path in sorted(cluster.mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address:
+            found.append(message)
+    return found
+
+
+@pytest.fixture
+def public(api) -> Public:
+    return Public(api)
+
+
+def test_a_booking_in_spanish_yields_one_spanish_confirmation_with_its_code(
+    cluster, admin, public, location
+):
+    publish(admin, location)
+    day = clinic_day(admin, location, capacity=2)
+    address = f"ana.{uuid.uuid4().hex[:8]}@example.org"
+    who = person(email=address, preferred_language="es", given_name="Ana")
+    booked = book(public, day["slots"][0]["id"], who)
+    assert booked.status_code == 201, booked.text
+    code = booked.json()["confirmation_code"]
+
+    [confirmation] = wait_until(lambda: mail_to(cluster, address), what="the confirmation")
+    assert confirmation["Subject"].startswith("Su cita de vacunación")
+    text = confirmation.get_body(("plain",)).get_content()
+    assert code in text and f"Clinic {location}" in text and "Hola Ana" in text
+
+
+def test_an_invited_users_email_link_sets_the_password(cluster, api, org_admin):
+    address = f"nurse.{uuid.uuid4().hex[:8]}@clinic.example"
+    created = org_admin.post(
+        "/organizations/demo-org/users",
+        json={
+            "name": "Nia Nurse",
+            "email": address,
+            "role": "vaccinator",
+            "location_ids": ["demo-clinic"],
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    [invitation] = wait_until(lambda: mail_to(cluster, address), what="the invitation")
+    assert invitation["Subject"] == "Set your CVMS password"
+    [token] = SET_PASSWORD.findall(invitation.get_body(("plain",)).get_content())
+    password = "a long password for Nia 42"
+    set_it = api.http.post(
+        f"{api.base}/auth/password/set", json={"token": token, "password": password}, timeout=30
+    )
+    assert set_it.status_code == 204, set_it.text
+    assert api.token(address, password)  # signs in
