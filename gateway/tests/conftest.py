@@ -309,8 +309,9 @@ def login(client):
 
 @pytest.fixture(scope="session")
 def complete_form():
-    """`complete_form("suffix")`: an enrollment form complete for submission, from the form
-    builder the cross-service tests use too (tests/enrollment_forms.py)."""
+    """`complete_form("pii")`: an enrollment form complete for submission (ids and e-mails
+    unique per tag), from the builder the cross-service tests use too
+    (tests/enrollment_forms.py)."""
     path = Path(__file__).resolve().parents[2] / "tests" / "enrollment_forms.py"
     spec = importlib.util.spec_from_file_location("cvms_enrollment_forms", path)
     module = importlib.util.module_from_spec(spec)

@@ -62,7 +62,6 @@ def receive_lot(location_id: str):
 )
 def location_inventory(location_id: str):
     cache = current_app.extensions["cvms_inventory_cache"]
-
     body = cache.get_or_load(location_id, lambda: call.inventory.location_inventory(location_id))
     return current_app.response_class(body, mimetype="application/json")
 
