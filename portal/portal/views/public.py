@@ -231,6 +231,12 @@ def _clinic_day(place: dict, day: str, product: str, *, full: bool = False) -> d
     )
 
 
+def _day_by_id(place: dict | None, clinic_day_id: str) -> dict | None:
+    """The clinic day of the place (if still published) with this id."""
+    days = (place or {}).get("clinic_days", [])
+    return next((d for d in days if d["clinic_day_id"] == clinic_day_id), None)
+
+
 def _local_date(starts_at: str, place: dict) -> str:
     day = local_day(starts_at, place.get("time_zone"))
     return day.isoformat() if day else ""
@@ -328,18 +334,29 @@ def _no_code():
     return redirect(url_for(".find_booking"))
 
 
-def _with_code(view: Callable) -> Callable:
-    """A "my appointment" page: called with the confirmation code this browser keeps, else the
-    person is asked for it."""
+def _no_waitlist_code():
+    return redirect(url_for(".find_waitlist"))
 
-    @wraps(view)
-    def page(**kwargs):
-        code = session.get(CODE_KEY)
-        if not code:
-            return _no_code()
-        return view(code, **kwargs)
 
-    return page
+def _kept(key: str, ask: Callable) -> Callable:
+    """A page about the booking or waitlist entry whose code this browser keeps (`key`): called
+    with the code, else the person is asked for it (`ask`)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def page(**kwargs):
+            code = session.get(key)
+            if not code:
+                return ask()
+            return view(code, **kwargs)
+
+        return page
+
+    return decorate
+
+
+_with_code = _kept(CODE_KEY, _no_code)
+_with_waitlist_code = _kept(WAITLIST_KEY, _no_waitlist_code)
 
 
 @bp.get("/appointments/mine")
@@ -509,16 +526,13 @@ def join_waitlist(location_id: str):
             flash(_("You are on the waitlist. Keep your waitlist code."), "success")
             return redirect(url_for(".waitlist_entry"))
     place = _location(location_id)
-    day = next(
-        (d for d in place.get("clinic_days", []) if d["clinic_day_id"] == clinic_day_id), None
-    )
     return _render(
         "public/join_waitlist.html",
         status,
         place=place,
         clinic_day_id=clinic_day_id,
         product=product,
-        day=day,
+        day=_day_by_id(place, clinic_day_id),
         values=values,
         errors=errors,
         languages_offered=LANGUAGE_CHOICES,
@@ -541,34 +555,22 @@ def find_waitlist():
 
 
 @bp.get("/waitlist/mine")
-def waitlist_entry():
-    code = session.get(WAITLIST_KEY)
-    if not code:
-        return redirect(url_for(".find_waitlist"))
+@_with_waitlist_code
+def waitlist_entry(code: str):
     entry = api("GET", f"/public/waitlist/{code}")
     place = _location_or_none(entry["location_id"])
-    day = next(
-        (
-            d
-            for d in (place or {}).get("clinic_days", [])
-            if d["clinic_day_id"] == entry["clinic_day_id"]
-        ),
-        None,
-    )
     return _render(
         "public/waitlist_entry.html",
         entry=entry,
         code=code,
         place=place,
-        day=day,
+        day=_day_by_id(place, entry["clinic_day_id"]),
     )
 
 
 @bp.post("/waitlist/mine/accept")
-def accept_offer():
-    code = session.get(WAITLIST_KEY)
-    if not code:
-        return redirect(url_for(".find_waitlist"))
+@_with_waitlist_code
+def accept_offer(code: str):
     try:
         answer = api("POST", f"/public/waitlist/{code}/accept")
     except ApiProblem as problem:
