@@ -423,7 +423,9 @@ def _slots_by_day(slots: list[dict], place: dict | None) -> list[tuple[str, list
 
 def _post_chosen_slot(path: str, missing: str) -> tuple[Any, FormErrors, int]:
     """POST the slot the form chose to the API: its answer and status 200 once taken, else no
-    answer and the form's errors with their status."""
+    answer and the form's errors with their status. A GET shows the form: nothing, no errors."""
+    if request.method != "POST":
+        return None, FormErrors(), 200
     slot_id = request.form.get("slot_id", "")
     if not slot_id:
         return None, FormErrors.single("slot_id", missing), 400
@@ -436,13 +438,11 @@ def _post_chosen_slot(path: str, missing: str) -> tuple[Any, FormErrors, int]:
 @bp.route("/appointments/mine/reschedule", methods=["GET", "POST"])
 @_with_code
 def reschedule(code: str):
-    errors, status = FormErrors(), 200
-    if request.method == "POST":
-        path = f"/public/appointments/{code}/reschedule"
-        rescheduled, errors, status = _post_chosen_slot(path, _("Choose a new time."))
-        if status == 200:
-            flash(_("Your appointment has a new time."), "success")
-            return redirect(url_for(".booking"))
+    path = f"/public/appointments/{code}/reschedule"
+    rescheduled, errors, status = _post_chosen_slot(path, _("Choose a new time."))
+    if request.method == "POST" and status == 200:
+        flash(_("Your appointment has a new time."), "success")
+        return redirect(url_for(".booking"))
     appointment = api("GET", f"/public/appointments/{code}")
     place = _location_or_none(appointment["location_id"])
     slots = []
@@ -466,14 +466,12 @@ def reschedule(code: str):
 @bp.route("/appointments/mine/next-dose", methods=["GET", "POST"])
 @_with_code
 def next_dose(code: str):
-    errors, status = FormErrors(), 200
-    if request.method == "POST":
-        path = f"/public/appointments/{code}/next-dose"
-        answer, errors, status = _post_chosen_slot(path, _("Choose a time."))
-        if status == 200:
-            session[CODE_KEY] = answer["confirmation_code"]
-            session[JUST_BOOKED_KEY] = True
-            return redirect(url_for(".booking"))
+    path = f"/public/appointments/{code}/next-dose"
+    answer, errors, status = _post_chosen_slot(path, _("Choose a time."))
+    if request.method == "POST" and status == 200:
+        session[CODE_KEY] = answer["confirmation_code"]
+        session[JUST_BOOKED_KEY] = True
+        return redirect(url_for(".booking"))
     try:
         offered = api("GET", f"/public/appointments/{code}/next-dose")
     except ApiProblem as problem:
