@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from tests.conftest import receive_lot
 from tests.harness import wait_until
 
 GRAY = "pfizer-gray-12plus"  # 6 doses a vial, 12 hours beyond use
@@ -20,19 +21,7 @@ def now_iso(**delta) -> str:
 
 
 def receive(user, location: str, doses: int, expires: str, unit: str = "freezer-1") -> dict:
-    response = user.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": GRAY,
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": expires,
-            "doses": doses,
-            "storage_unit": unit,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+    return receive_lot(user, location, doses, expiration_date=expires, storage_unit=unit)
 
 
 def give_now(user, location: str, lot_id: str, **at) -> dict:

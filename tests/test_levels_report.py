@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 
+from tests.conftest import receive_lot
 from tests.harness import wait_until
 
 GRAY = "pfizer-gray-12plus"
@@ -18,17 +18,7 @@ def test_the_report_counts_what_was_received_administered_and_wasted(admin, loca
     # A range around today, so the test holds across midnight UTC.
     query = f"from={today - timedelta(days=1)}&to={today + timedelta(days=1)}"
     lasting = admin.receive_lot(location, doses=10)
-    soon = admin.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": GRAY,
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": (today + timedelta(days=20)).isoformat(),
-            "doses": 5,
-        },
-    )
-    assert soon.status_code == 201, soon.text
+    receive_lot(admin, location, 5, expiration_date=(today + timedelta(days=20)).isoformat())
     for _ in range(2):
         recipient = admin.register_recipient()
         response = admin.administer(location, lasting["id"], recipient["id"])
