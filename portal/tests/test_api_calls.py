@@ -6,14 +6,13 @@ counts the calls (the browser tests in tests/browser drive the real stack)."""
 from __future__ import annotations
 
 import re
-import uuid
+from dataclasses import replace
 
 import pytest
 
 from portal import catalog
 from portal.app import create_app
 from portal.gateway import ApiProblem, Gateway
-from portal.settings import Settings
 from portal.tokens import TokenStore
 
 LOCATION = "demo-clinic"
@@ -344,14 +343,8 @@ class FakeGateway(Gateway):
 
 
 @pytest.fixture
-def fake(tmp_path, monkeypatch):
-    settings = Settings(
-        gateway_url="http://gateway.invalid",
-        redis_url="redis://127.0.0.1:6379/0",
-        secret_key="test",
-        redis_prefix=f"cvms-test-{uuid.uuid4().hex[:8]}:portal",
-    )
-    app = create_app(settings, data_dir=tmp_path)
+def fake(tmp_path, monkeypatch, settings):
+    app = create_app(replace(settings, gateway_url="http://gateway.invalid"), data_dir=tmp_path)
     app.config["WTF_CSRF_ENABLED"] = False
     gateway = FakeGateway()
     app.extensions["cvms_gateway"] = gateway

@@ -3,22 +3,13 @@ tests/browser drive it against the real stack)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from portal.app import create_app
-from portal.settings import Settings
 
 
 @pytest.fixture
-def client(tmp_path):
-    settings = Settings(
-        gateway_url="http://127.0.0.1:9",  # nothing listens on the discard port
-        redis_url="redis://127.0.0.1:6379/0",
-        secret_key="test",
-        redis_prefix=f"cvms-test-{uuid.uuid4().hex[:8]}:portal",
-    )
+def client(tmp_path, settings):
     app = create_app(settings, data_dir=tmp_path)
     app.config["WTF_CSRF_ENABLED"] = False
     return app.test_client()

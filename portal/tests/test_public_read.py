@@ -3,13 +3,10 @@ request, not one per person."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from portal.app import create_app
 from portal.gateway import ApiProblem, public_read
-from portal.settings import Settings
 
 
 class CountingGateway:
@@ -24,13 +21,7 @@ class CountingGateway:
 
 
 @pytest.fixture
-def app(tmp_path):
-    settings = Settings(
-        gateway_url="http://127.0.0.1:9",
-        redis_url="redis://127.0.0.1:6379/0",
-        secret_key="test",
-        redis_prefix=f"cvms-test-{uuid.uuid4().hex[:8]}:portal",
-    )
+def app(tmp_path, settings):
     app = create_app(settings, data_dir=tmp_path)
     app.extensions["cvms_gateway"] = CountingGateway()
     yield app
