@@ -77,6 +77,13 @@ def _post_new(path: str, new: dict, *, taken: str | None = None) -> tuple[dict |
         return None, errors
 
 
+def _form_page(template: str, account: dict, new: dict, errors: FormErrors, **context):
+    """A page of the organization's users or API keys with its form for a new one: 400 when
+    the form came back with errors."""
+    page = render_template(template, account=account, new=new, errors=errors, **context)
+    return page, (400 if errors else 200)
+
+
 def _show_password_link(username: str, link: dict, *, created: bool) -> None:
     """Show once the set-password link (the API's token and expires_at) issued for a user."""
     url = url_for("auth.set_password", token=link["token"], _external=True)
@@ -112,18 +119,18 @@ def users():
     locations = []
     if account.get("organization_id"):
         locations = api("GET", "/locations", params={"limit": 100})["locations"]
-    return render_template(
+    return _form_page(
         "admin/users.html",
-        account=account,
+        account,
+        new,
+        errors,
         users=found,
         query=query,
         locations=locations,
-        new=new,
-        errors=errors,
         link=_shown("user_link"),
         roles=ROLE_LABELS,
         new_roles=NEW_USER_ROLES,
-    ), (400 if errors else 200)
+    )
 
 
 def _user_action(user_id: str, path: str, done: str):
@@ -185,16 +192,16 @@ def api_keys():
             flash(_("The API key %(name)s is issued.", name=answer["name"]), "success")
             return redirect(url_for("admin.api_keys"))
     keys = api("GET", f"/organizations/{organization}/api-keys")["api_keys"]
-    return render_template(
+    return _form_page(
         "admin/api_keys.html",
-        account=account,
+        account,
+        new,
+        errors,
         keys=keys,
-        new=new,
-        errors=errors,
         issued=_shown("api_key"),
         scopes=SCOPES,
         scope_labels=dict(SCOPES),
-    ), (400 if errors else 200)
+    )
 
 
 @bp.post("/api-keys/<key_id>/revoke")

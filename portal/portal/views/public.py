@@ -219,6 +219,11 @@ def times(location_id: str):
     )
 
 
+def _person_form(values: dict, errors: FormErrors) -> dict:
+    """What the form of a person's details (booking, joining a waitlist) shows."""
+    return {"values": values, "errors": errors, "languages_offered": LANGUAGE_CHOICES}
+
+
 def _clinic_day(place: dict, day: str, product: str, *, full: bool = False) -> dict | None:
     """The place's clinic day of `product` on `day` (one with no seat left, if `full`)."""
     return next(
@@ -283,9 +288,7 @@ def book(location_id: str):
         slot_id=slot_id,
         day=day,
         product=product,
-        values=values,
-        errors=errors,
-        languages_offered=LANGUAGE_CHOICES,
+        **_person_form(values, errors),
         full_day=_clinic_day(place, day, product, full=True),
     )
 
@@ -531,9 +534,7 @@ def join_waitlist(location_id: str):
         clinic_day_id=clinic_day_id,
         product=product,
         day=_day_by_id(place, clinic_day_id),
-        values=values,
-        errors=errors,
-        languages_offered=LANGUAGE_CHOICES,
+        **_person_form(values, errors),
     )
 
 
