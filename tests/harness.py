@@ -219,6 +219,8 @@ class Cluster:
         self.env["CVMS_SMTP_HOST"] = "127.0.0.1"
         self.env["CVMS_SMTP_PORT"] = str(self.ports["mailcatcher"])
         self.env["CVMS_MAIL_DIR"] = str(self.mail_dir)
+        # The portal shows that folder as its development mailbox (/mailbox), as under make run.
+        self.env["CVMS_DEVELOPMENT"] = "1"
         # The web portal: started only by the tests that use it (tests/browser).
         self.env["CVMS_GATEWAY_URL"] = self.gateway_url
         # The portal passes the browser's address on; the gateway believes it from loopback.

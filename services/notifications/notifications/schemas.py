@@ -1,20 +1,8 @@
-"""What notifications answers: a message's state, as staff see it (a masked address only)."""
+"""What notifications answers is declared once, in `cvms_platform.answers.notifications` (the
+gateway documents it from there)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from cvms_platform.answers.notifications import MessageView
 
-from notifications.models import STATES
-
-
-class MessageView(Schema):
-    id = fields.Str()
-    message_type = fields.Str()
-    channel = fields.Str()
-    state = fields.Str(validate=validate.OneOf(STATES))
-    masked_address = fields.Str(allow_none=True)
-    language = fields.Str(allow_none=True)
-    attempts = fields.Int()
-    created_at = fields.AwareDateTime()
-    sent_at = fields.AwareDateTime(allow_none=True)
-    last_error = fields.Str(allow_none=True)
+__all__ = ["MessageView"]

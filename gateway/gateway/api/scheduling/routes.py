@@ -14,6 +14,7 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
+from cvms_platform.answers.notifications import MessageList
 from cvms_platform.errors import Conflict
 from cvms_platform.products import product_labels
 from gateway.access import MANAGERS, STAFF, allow, public
@@ -420,6 +421,18 @@ def list_appointments(location_id: str):
 )
 def get_appointment(location_id: str, appointment_id: str):
     return jsonify(call.scheduling.appointment_history(location_id, appointment_id))
+
+
+@scheduling.get("/locations/<location_id>/appointments/<appointment_id>/messages")
+@allow(*STAFF, location_scoped=True)
+@doc(
+    "The messages sent (or to be sent) about an appointment: confirmation, changes, reminder; "
+    "each with its channel, state and masked address",
+    responses={200: ("Messages, oldest first", MessageList)},
+)
+def appointment_messages(location_id: str, appointment_id: str):
+    call.scheduling.appointment_history(location_id, appointment_id)  # 404 if not the location's
+    return jsonify(messages=call.notifications.messages_about(appointment_id))
 
 
 @scheduling.post("/locations/<location_id>/appointments/<appointment_id>/check-in")
