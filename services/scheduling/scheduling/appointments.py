@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvms_platform.envelope import Event
-from cvms_platform.outbox import record_event
 from scheduling import eligibility, people, records, seats, waitlist
 from scheduling.exceptions import NO_NEXT_DOSE, NOT_ACTIVE, NotFound, Unprocessable, conflict
 from scheduling.models import (
@@ -338,20 +337,18 @@ def complete(session: Session, event: Event, catalog: dict[str, dict]) -> Appoin
             "next_dose_from": str(appointment.next_dose_from or "") or None,
         },
     )
-    record_event(
+    records.announce(
         session,
         "appointment_completed",
+        appointment,
         {
-            "appointment_id": appointment.id,
-            "confirmation_code": appointment.confirmation_code,
-            "location_id": appointment.location_id,
             "product_id": payload["product_id"],
             "dose_number": dose_number,
             "administration_id": appointment.administration_id,
             "recipient_id": str(payload["recipient_id"]),
             "next_dose_from": appointment.next_dose_from,
         },
-        correlation_id=event.correlation_id,
+        event.correlation_id,
     )
     return appointment
 
@@ -413,13 +410,11 @@ def reopen(session: Session, event: Event) -> Appointment | None:
             "next_dose_appointment_id": appointment.next_dose_appointment_id,
         },
     )
-    record_event(
+    records.announce(
         session,
         "appointment_reopened",
+        appointment,
         {
-            "appointment_id": appointment.id,
-            "confirmation_code": appointment.confirmation_code,
-            "location_id": appointment.location_id,
             "product_id": appointment.product_id,
             "dose_number": appointment.dose_number,
             "status": appointment.status,
@@ -428,7 +423,7 @@ def reopen(session: Session, event: Event) -> Appointment | None:
             "next_dose_withdrawn": withdrawn,
             "next_dose_appointment_id": appointment.next_dose_appointment_id,
         },
-        correlation_id=event.correlation_id,
+        event.correlation_id,
     )
     return appointment
 
@@ -508,18 +503,16 @@ def send_due_reminders(
     ).all()
     for appointment in due:
         appointment.reminder_sent_at = now
-        record_event(
+        records.announce(
             session,
             "appointment_reminder_due",
+            appointment,
             {
-                "appointment_id": appointment.id,
-                "confirmation_code": appointment.confirmation_code,
-                "location_id": appointment.location_id,
                 "starts_at": appointment.starts_at,
                 "preferred_language": appointment.preferred_language,
                 "contact_channels": appointment.contact_channels,
             },
-            correlation_id=correlation_id,
+            correlation_id,
         )
     return len(due)
 

@@ -61,13 +61,11 @@ def create(
             ) from None
         raise
     trace(session, appointment, "booked", actor, now, details=details or {})
-    record_event(
+    announce(
         session,
         "appointment_booked",
+        appointment,
         {
-            "appointment_id": appointment.id,
-            "confirmation_code": appointment.confirmation_code,
-            "location_id": location_id,
             "product_id": product_id,
             "dose_number": dose_number,
             "slot_id": slot_id,
@@ -75,7 +73,7 @@ def create(
             "preferred_language": appointment.preferred_language,
             "contact_channels": appointment.contact_channels,
         },
-        correlation_id=correlation_id,
+        correlation_id,
     )
     return appointment
 
@@ -102,6 +100,23 @@ def trace(
     )
 
 
+def announce(
+    session: Session, name: str, appointment: Appointment, details: dict, correlation_id: str
+) -> None:
+    """Announce an event about an appointment: which one (id, code, location), then `details`."""
+    record_event(
+        session,
+        name,
+        {
+            "appointment_id": appointment.id,
+            "confirmation_code": appointment.confirmation_code,
+            "location_id": appointment.location_id,
+            **details,
+        },
+        correlation_id=correlation_id,
+    )
+
+
 def announce_cancelled(
     session: Session,
     appointment: Appointment,
@@ -112,19 +127,17 @@ def announce_cancelled(
     by: str,
     correlation_id: str,
 ) -> None:
-    record_event(
+    announce(
         session,
         "appointment_cancelled",
+        appointment,
         {
-            "appointment_id": appointment.id,
-            "confirmation_code": appointment.confirmation_code,
-            "location_id": appointment.location_id,
             "slot_id": slot_id,
             "starts_at": starts_at,
             "reason": reason,
             "cancelled_by": by,
         },
-        correlation_id=correlation_id,
+        correlation_id,
     )
 
 
@@ -138,13 +151,11 @@ def announce_rescheduled(
     by: str,
     correlation_id: str,
 ) -> None:
-    record_event(
+    announce(
         session,
         "appointment_rescheduled",
+        appointment,
         {
-            "appointment_id": appointment.id,
-            "confirmation_code": appointment.confirmation_code,
-            "location_id": appointment.location_id,
             "previous_slot_id": previous_slot_id,
             "previous_starts_at": previous_starts_at,
             "slot_id": appointment.slot_id,
@@ -152,5 +163,5 @@ def announce_rescheduled(
             "reason": reason,
             "rescheduled_by": by,
         },
-        correlation_id=correlation_id,
+        correlation_id,
     )
