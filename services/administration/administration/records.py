@@ -160,7 +160,7 @@ def record_dose(
     return administration, True
 
 
-def refuse(errors: dict, broken: dict, override, may_override: bool) -> None:
+def refuse(errors: dict, broken: dict, override: dict | None, may_override: bool) -> None:
     """Unprocessable with the field errors and the clinical rules broken, unless the rules are
     overridden by a role that may (an override by one that may not is an error of its own)."""
     if broken and not (override and may_override):
