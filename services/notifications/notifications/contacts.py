@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from notifications.messages import APPOINTMENT, USER, WAITLIST
+from notifications.messages import APPOINTMENT, SMS, USER, WAITLIST
 from notifications.models import Delivery
+from notifications.phones import mask_phone, normalise_phone
 
 
 class Undeliverable(Exception):
-    """Nothing to send to (no e-mail address, or a set-password link no longer usable): the
-    delivery is suppressed, with this reason."""
+    """Nothing to send to (no e-mail address, no phone number that takes texts, or a
+    set-password link no longer usable): the delivery is suppressed, with this reason."""
 
 
 @dataclass(frozen=True)
 class Contact:
+    # Where the delivery's channel reaches the person: an e-mail address, or a phone number
+    # in E.164 for SMS.
     address: str
     language: str
     name: str | None
@@ -26,19 +29,26 @@ class Contact:
 
 
 def resolve(delivery: Delivery, scheduling, identity) -> Contact:
-    """Ask scheduling (a booker, a waitlist place) or identity (a user) for the address and
-    language of `delivery`'s person. Raises Undeliverable."""
+    """Ask scheduling (a booker, a waitlist place) or identity (a user) for the address (the
+    e-mail address, or for SMS the phone number) and language of `delivery`'s person. Raises
+    Undeliverable."""
     if delivery.person_kind in (APPOINTMENT, WAITLIST):
         found = scheduling.booking_contact(delivery.person_kind, delivery.person_id)
-        if not found.get("email"):
+        if delivery.channel == SMS:
+            address = normalise_phone(found.get("phone"))
+            if address is None:
+                raise Undeliverable("no phone number to text")
+        elif found.get("email"):
+            address = found["email"]
+        else:
             raise Undeliverable("no e-mail address")
         return Contact(
-            address=found["email"],
+            address=address,
             language=found.get("language") or "en",
             name=found.get("given_name"),
             location=found.get("location"),
         )
-    if delivery.person_kind == USER:
+    if delivery.person_kind == USER and delivery.channel != SMS:
         user = identity.user_contact(delivery.person_id)
         if not user.get("email"):
             raise Undeliverable("no e-mail address")
@@ -51,10 +61,12 @@ def resolve(delivery: Delivery, scheduling, identity) -> Contact:
             name=user.get("display_name"),
             secrets={"token": link["token"]},
         )
-    raise Undeliverable(f"unknown person kind {delivery.person_kind}")
+    raise Undeliverable(f"nothing to send to a {delivery.person_kind} by {delivery.channel}")
 
 
-def mask(address: str) -> str:
-    """What staff may see of an address: `a***@example.org`."""
+def mask(address: str, channel: str | None = None) -> str:
+    """What staff may see of an address: `a***@example.org`, or of a phone `***-***-0199`."""
+    if channel == SMS:
+        return mask_phone(address)
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"

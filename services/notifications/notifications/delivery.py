@@ -5,7 +5,12 @@ with the same Message-ID.
 
 Temporary failures (SMTP 4xx, no connection, an owner that does not answer) are tried again
 with exponential backoff and jitter for `CVMS_NOTIFY_RETRY_FOR_SECONDS`; permanent ones (5xx)
-are recorded and not retried, and an address refused outright is not written to again."""
+are recorded and not retried, and an address refused outright is not written to again.
+
+E-mail goes over SMTP (`smtp`), text messages through Twilio (`twilio`). A text is not sent in
+quiet hours (21:00 to 08:00 where the person is expected): it waits, deferred, until 08:00 there
+without counting an attempt. A phone whose owner replied STOP gets no text at all, not even a
+transactional one (US carriers' rules); opting in again (START) lifts that."""
 
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
-from notifications import contacts, render, smtp
+from notifications import contacts, render, sms, smtp, twilio
+from notifications.messages import SMS
 from notifications.models import DEFERRED, FAILED, PENDING, SENT, SUPPRESSED, Delivery, Suppression
 
 log = logging.getLogger(__name__)
@@ -35,9 +41,14 @@ OLDEST_UNSENT = Gauge(
 )
 # What an owner's RPC raises when it cannot answer now: try again later.
 OWNER_UNAVAILABLE = (RpcTimeout, UnknownService, RemoteError, OSError)
+# Suppression reasons: a bounced address, a reminder unsubscribed, a phone that replied STOP.
+UNDELIVERABLE, UNSUBSCRIBED, OPTED_OUT = "undeliverable", "unsubscribed", "opted_out"
+# What stops every message, transactional ones too (an unsubscribe stops reminders only).
+STOPS_EVERYTHING = (UNDELIVERABLE, OPTED_OUT)
 
 
 def address_digest(address: str) -> str:
+    """The key of an address in suppressions (a phone number: its E.164 form)."""
     return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
 
 
@@ -86,8 +97,10 @@ def deliver(
     settings: smtp.SmtpSettings,
     scheduling,
     identity,
+    texts: twilio.Client | None = None,
 ) -> str:
-    """Send one delivery and record what happened; its new state."""
+    """Send one delivery (an e-mail over `connection`, a text through `texts`) and record what
+    happened; its new state."""
     try:
         contact = contacts.resolve(delivery, scheduling, identity)
     except contacts.Undeliverable as reason:
@@ -95,10 +108,12 @@ def deliver(
     except OWNER_UNAVAILABLE as error:
         return _later(delivery, now, f"the owner did not answer: {type(error).__name__}")
     delivery.language = contact.language
-    delivery.masked_address = contacts.mask(contact.address)
+    delivery.masked_address = contacts.mask(contact.address, delivery.channel)
     suppressed = _suppression(session, delivery.channel, contact.address)
-    if suppressed == "undeliverable" or (suppressed and not delivery.transactional):
+    if suppressed in STOPS_EVERYTHING or (suppressed and not delivery.transactional):
         return _end(delivery, SUPPRESSED, f"the address is {suppressed}")
+    if delivery.channel == SMS:
+        return _text(session, delivery, now, contact, texts)
     rendered = render.render(delivery, contact)
     domain = settings.sender.rpartition("@")[2].rstrip(">") or "cvms.example"
     outcome = connection.send(
@@ -111,7 +126,36 @@ def deliver(
     if outcome.kind == smtp.TEMPORARY:
         return _later(delivery, now, outcome.error)
     if outcome.undeliverable:
-        _suppress(session, delivery.channel, contact.address, "undeliverable", now)
+        _suppress(session, delivery.channel, contact.address, UNDELIVERABLE, now)
+    return _end(delivery, FAILED, outcome.error)
+
+
+def _text(
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    contact: contacts.Contact,
+    texts: twilio.Client | None,
+) -> str:
+    """Send a text message, unless it is quiet hours where the person is expected: then it
+    waits until 08:00 there, no attempt counted."""
+    morning = sms.quiet_until(now, contact)
+    if morning is not None:
+        delivery.next_attempt_at = morning
+        return _end(delivery, DEFERRED, "quiet hours (21:00 to 08:00 at the location)")
+    if texts is None:
+        return _later(delivery, now, "no SMS provider")
+    outcome = texts.send(contact.address, sms.text(delivery, contact))
+    delivery.attempts += 1
+    if outcome.kind == twilio.SENT:
+        delivery.sent_at, delivery.last_error = now, None
+        log.info("message %s sent as Twilio message %s", delivery.id, outcome.sid)
+        return _end(delivery, SENT, None)
+    if outcome.kind == twilio.TEMPORARY:
+        return _later(delivery, now, outcome.error)
+    if outcome.opted_out or outcome.undeliverable:
+        reason = OPTED_OUT if outcome.opted_out else UNDELIVERABLE
+        _suppress(session, delivery.channel, contact.address, reason, now)
     return _end(delivery, FAILED, outcome.error)
 
 
@@ -158,3 +202,30 @@ def observe_oldest_unsent(session: Session, now: datetime) -> None:
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     OLDEST_UNSENT.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+
+
+def opt_out(session: Session, phone: str, now: datetime) -> None:
+    """The owner of `phone` (E.164) replied STOP: no text goes to it any more."""
+    found = _sms_suppression(session, phone)
+    if found is None:
+        _suppress(session, SMS, phone, OPTED_OUT, now)
+    elif found.reason == UNSUBSCRIBED:
+        found.reason = OPTED_OUT  # STOP is stronger: transactional texts stop too
+
+
+def opt_in(session: Session, phone: str) -> bool:
+    """The owner of `phone` (E.164) replied START: texts may go to it again. Whether it was
+    opted out (an undeliverable number stays so: START does not make a landline take texts)."""
+    found = _sms_suppression(session, phone)
+    if found is None or found.reason not in (OPTED_OUT, UNSUBSCRIBED):
+        return False
+    session.delete(found)
+    return True
+
+
+def _sms_suppression(session: Session, phone: str) -> Suppression | None:
+    return session.scalar(
+        select(Suppression).where(
+            Suppression.channel == SMS, Suppression.address_digest == address_digest(phone)
+        )
+    )

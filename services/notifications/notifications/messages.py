@@ -1,8 +1,8 @@
 """Which messages an event owes, to whom and on which channel: one delivery row each, written in
 the event's inbox transaction, before anything is sent.
 
-E-mail is the channel delivered today; an SMS provider is next (the events already say which
-channels a person agreed to)."""
+A booking's and a waitlist offer's messages go on each channel the person agreed to (the
+event's `contact_channels`: e-mail, SMS); set-password links by e-mail only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from cvms_platform.envelope import Event
 from notifications.models import QUEUED, Delivery
 
-EMAIL = "email"
+EMAIL, SMS = "email", "sms"
+# The channels messages are delivered on, in the order a person's are queued.
+DELIVERED_CHANNELS = (EMAIL, SMS)
 APPOINTMENT, WAITLIST, USER = "appointment", "waitlist", "user"
 
 
@@ -24,7 +26,7 @@ APPOINTMENT, WAITLIST, USER = "appointment", "waitlist", "user"
 class Owed:
     """One message an event owes: its type, whose address (kind and id), what it is about
     (`subject_id`, what staff look it up by), whether it must go even to an unsubscribed
-    address, and the facts its template needs (ids, codes and times only)."""
+    address, the facts its template needs (ids, codes and times only), and its channel."""
 
     message_type: str
     person_kind: str
@@ -32,6 +34,7 @@ class Owed:
     subject_id: str
     transactional: bool
     facts: dict
+    channel: str = EMAIL
 
 
 def _plain(value):
@@ -47,25 +50,34 @@ def _facts(payload: dict, keys: tuple[str, ...]) -> dict:
     return {key: _plain(payload[key]) for key in keys if key in payload}
 
 
+def _channels(payload: dict) -> list[str]:
+    """The channels the person agreed to that messages are delivered on (an event that does
+    not say: e-mail)."""
+    agreed = payload.get("contact_channels", [EMAIL])
+    return [channel for channel in DELIVERED_CHANNELS if channel in agreed]
+
+
 def _booking(event: Event, *, transactional: bool = True) -> list[Owed]:
     payload = event.payload
-    if "contact_channels" in payload and EMAIL not in payload["contact_channels"]:
-        return []
     facts = _facts(
         payload,
         ("confirmation_code", "location_id", "starts_at", "previous_starts_at", "dose_number"),
     )
     appointment = str(payload["appointment_id"])
-    return [Owed(event.type, APPOINTMENT, appointment, appointment, transactional, facts)]
+    return [
+        Owed(event.type, APPOINTMENT, appointment, appointment, transactional, facts, channel)
+        for channel in _channels(payload)
+    ]
 
 
 def _waitlist_offer(event: Event) -> list[Owed]:
     payload = event.payload
-    if EMAIL not in payload["contact_channels"]:
-        return []
     facts = _facts(payload, ("waitlist_code", "location_id", "kind", "expires_at"))
     entry = str(payload["waitlist_entry_id"])
-    return [Owed(event.type, WAITLIST, entry, entry, True, facts)]
+    return [
+        Owed(event.type, WAITLIST, entry, entry, True, facts, channel)
+        for channel in _channels(payload)
+    ]
 
 
 def _password_link(event: Event) -> list[Owed]:
@@ -96,7 +108,7 @@ def queue(session: Session, event: Event, now: datetime) -> list[Delivery]:
             select(Delivery.id).where(
                 Delivery.event_id == event.id,
                 Delivery.person_id == owed.person_id,
-                Delivery.channel == EMAIL,
+                Delivery.channel == owed.channel,
             )
         )
         if exists:
@@ -108,7 +120,7 @@ def queue(session: Session, event: Event, now: datetime) -> list[Delivery]:
             person_kind=owed.person_kind,
             person_id=owed.person_id,
             subject_id=owed.subject_id,
-            channel=EMAIL,
+            channel=owed.channel,
             transactional=owed.transactional,
             facts=owed.facts,
             state=QUEUED,

@@ -1,6 +1,7 @@
 """The notifications service: the messages people are promised (booking confirmations,
-changes, reminders, waitlist offers, set-password links), by e-mail in the person's language,
-exactly once per (event, person, channel)."""
+changes, reminders, waitlist offers, set-password links), by e-mail and text message in the
+person's language, exactly once per (event, person, channel); and the STOP and START replies to
+texts, which the gateway's SMS webhook passes on."""
 
 from __future__ import annotations
 
@@ -11,20 +12,23 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import select
 
+from cvms_platform import validation
 from cvms_platform.config import float_setting, int_setting
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from notifications import delivery, messages, smtp
+from notifications import delivery, messages, smtp, twilio
 from notifications.models import Delivery
+from notifications.phones import PhoneNumber
 from notifications.schemas import MessageView
 
 log = logging.getLogger(__name__)
 # How often due messages are looked for; an event's messages are sent within about this long.
 SEND_INTERVAL_S = float_setting("CVMS_NOTIFY_SEND_INTERVAL_SECONDS", 0.5)
 MESSAGE_VIEWS = MessageView(many=True)
+PHONE_NUMBER = PhoneNumber()
 
 
 class NotificationsService(CvmsService):
@@ -80,6 +84,7 @@ class NotificationsService(CvmsService):
             return 0
         settings = smtp.SmtpSettings.from_env()
         connection = smtp.Connection(settings)
+        texts = twilio.Client(twilio.TwilioSettings.from_env())
         tried = 0
         try:
             for delivery_id in ids:
@@ -95,11 +100,30 @@ class NotificationsService(CvmsService):
                         settings=settings,
                         scheduling=self.scheduling,
                         identity=self.identity,
+                        texts=texts,
                     )
                     tried += 1
         finally:
             connection.close()
+            texts.close()
         return tried
+
+    # -- replies to texts (the gateway's SMS webhook) ------------------------------------------
+    @rpc
+    def sms_opt_out(self, phone) -> None:
+        """The owner of `phone` replied STOP: no text message goes to it any more, not even a
+        transactional one, until it replies START."""
+        number = validation.load(PHONE_NUMBER, {"phone": phone})
+        # Two STOPs at once (Twilio retries a webhook): the second finds the first's row.
+        self.db.idempotent(lambda session: delivery.opt_out(session, number, self.now()))
+        log.info("a phone number opted out of text messages")
+
+    @rpc
+    def sms_opt_in(self, phone) -> None:
+        """The owner of `phone` replied START (or UNSTOP, YES): texts may go to it again."""
+        number = validation.load(PHONE_NUMBER, {"phone": phone})
+        with self.db.transaction() as session:
+            delivery.opt_in(session, number)
 
     # -- what staff see ----------------------------------------------------------------------------
     @rpc
