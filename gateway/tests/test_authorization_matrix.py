@@ -48,7 +48,13 @@ PUBLIC_OPERATIONS = {
     ("post", "/api/v1/public/waitlist"),
     ("get", "/api/v1/public/waitlist/{code}"),
     ("post", "/api/v1/public/waitlist/{code}/accept"),
+    # Twilio's inbound SMS webhook (STOP/START): no CVMS caller, but Twilio's signature of the
+    # request (X-Twilio-Signature) is required, or 403 before any service is asked.
+    ("post", "/api/v1/sms/inbound"),
 }
+# Public operations that verify a signature instead: unsigned, as the matrix calls them, they
+# are refused (403) to everyone.
+SIGNED_OPERATIONS = {("post", "/api/v1/sms/inbound")}
 DEMO_USER_OF_ROLE = {
     "state_admin": "state.admin",
     "location_manager": "clinic.manager",
@@ -169,6 +175,7 @@ def test_every_operation_declares_who_may_call_it(spec):
 def test_public_operations_exist(spec):
     """A stale entry would silently allow-list a future route of that name."""
     assert {(method, path) for method, path, _ in operations(spec)} >= PUBLIC_OPERATIONS
+    assert SIGNED_OPERATIONS <= PUBLIC_OPERATIONS
 
 
 @pytest.mark.parametrize(
@@ -256,6 +263,8 @@ def test_authorization_matrix(app, client, spec, pool, directory_db, role, locat
     for method, path, operation in operations(spec):
         public = (method, path) in PUBLIC_OPERATIONS
         want = expected(None if public else operation, role, location)
+        if (method, path) in SIGNED_OPERATIONS:
+            want = "403"
         headers = {}
         if user is not None:  # a fresh token per call: logout revokes the one it is given
             acts_for = directory.acts_for(user)

@@ -12,6 +12,7 @@ from gateway.api.audit.routes import audit as audit_api
 from gateway.api.enrollment.routes import enrollments
 from gateway.api.identity.routes import identity as identity_api
 from gateway.api.inventory.routes import inventory_api
+from gateway.api.notifications.routes import notifications as notifications_api
 from gateway.api.scheduling.routes import scheduling as scheduling_api
 
 # Names other than the areas' own: `identity` here would hide the package gateway.api.identity.
@@ -22,6 +23,7 @@ BLUEPRINTS = (
     audit_api,
     administration_api,
     scheduling_api,
+    notifications_api,
 )
 
 

@@ -1,0 +1,1 @@
+"""Replies to CVMS's text messages: Twilio's inbound SMS webhook (STOP, START)."""

@@ -1,0 +1,148 @@
+"""Twilio's inbound SMS webhook: STOP and START replies reach notifications only with Twilio's
+signature of the request (X-Twilio-Signature); without one, 403 and no service is asked."""
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+
+from gateway.api.notifications.routes import signature
+
+URL = "http://localhost/api/v1/sms/inbound"  # the test client's
+TOKEN = "twilio-auth-token-0123456789abcdef"
+PHONE = "+12125550199"
+
+
+@pytest.fixture(autouse=True)
+def auth_token(monkeypatch):
+    monkeypatch.setenv("CVMS_TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.delenv("CVMS_TWILIO_WEBHOOK_URL", raising=False)
+
+
+@pytest.fixture
+def rpc_answers(rpc):
+    rpc.answer("notifications.sms_opt_out", None)
+    rpc.answer("notifications.sms_opt_in", None)
+    return rpc
+
+
+def form(body: str, **extra) -> dict:
+    """What Twilio posts for a reply (some of its fields)."""
+    return {
+        "MessageSid": "SM0123456789abcdef0123456789abcdef",
+        "AccountSid": "AC0123456789abcdef0123456789abcdef",
+        "From": PHONE,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
+
+
+def signed(params: dict, *, url: str = URL, token: str = TOKEN) -> str:
+    """The signature, computed here as Twilio documents it (not with the gateway's function)."""
+    data = url + "".join(name + params[name] for name in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def post(client, params: dict, signature_value: str | None):
+    headers = {} if signature_value is None else {"X-Twilio-Signature": signature_value}
+    return client.post("/api/v1/sms/inbound", data=params, headers=headers)
+
+
+def test_the_signature_is_twilios():
+    """A vector computed with Twilio's own RequestValidator (twilio 9.13.0)."""
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+        "Body": "Stop é",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert signature("12345", url, params) == "j85taXTAqkgTOtBjEIM17rdvFPA="
+
+
+@pytest.mark.parametrize(
+    "body", ["STOP", "stop", " Stop. ", "STOPALL", "Unsubscribe", "cancel", "END", "quit"]
+)
+def test_stop_opts_the_phone_out(client, rpc_answers, body):
+    params = form(body)
+    response = post(client, params, signed(params))
+    assert response.status_code == 200
+    assert response.mimetype == "application/xml"
+    assert response.get_data(as_text=True).endswith("<Response/>")
+    assert rpc_answers.calls == [("notifications.sms_opt_out", (PHONE,))]
+
+
+@pytest.mark.parametrize("body", ["START", "start", "Unstop", "yes"])
+def test_start_opts_the_phone_back_in(client, rpc_answers, body):
+    params = form(body)
+    response = post(client, params, signed(params))
+    assert response.status_code == 200
+    assert rpc_answers.calls == [("notifications.sms_opt_in", (PHONE,))]
+
+
+@pytest.mark.parametrize("body", ["Thanks!", "stop sending me these please", "HELP", ""])
+def test_any_other_reply_is_answered_and_ignored(client, rpc_answers, body):
+    params = form(body)
+    response = post(client, params, signed(params))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).endswith("<Response/>")
+    assert rpc_answers.calls == []
+
+
+def test_without_a_signature_403_and_nothing_is_asked(client, rpc_answers, assert_error):
+    response = post(client, form("STOP"), None)
+    assert_error(response, 403, "invalid_signature")
+    assert rpc_answers.calls == []
+
+
+def test_a_forged_or_tampered_request_is_refused(client, rpc_answers, assert_error):
+    params = form("STOP")
+    assert_error(
+        post(client, params, signed(params, token="not-the-token")), 403, "invalid_signature"
+    )
+    tampered = {**params, "From": "+12125550100"}
+    assert_error(post(client, tampered, signed(params)), 403, "invalid_signature")
+    elsewhere = signed(params, url="https://attacker.example/api/v1/sms/inbound")
+    assert_error(post(client, params, elsewhere), 403, "invalid_signature")
+    assert rpc_answers.calls == []
+
+
+def test_without_an_auth_token_every_request_is_refused(
+    client, rpc_answers, monkeypatch, assert_error
+):
+    monkeypatch.delenv("CVMS_TWILIO_AUTH_TOKEN")
+    params = form("STOP")
+    assert_error(post(client, params, signed(params, token="")), 403, "invalid_signature")
+    assert rpc_answers.calls == []
+
+
+def test_behind_a_proxy_the_configured_webhook_url_is_the_signed_one(
+    client, rpc_answers, monkeypatch, assert_error
+):
+    public_url = "https://cvms.example.gov/api/v1/sms/inbound"
+    monkeypatch.setenv("CVMS_TWILIO_WEBHOOK_URL", public_url)
+    params = form("STOP")
+    assert_error(post(client, params, signed(params)), 403, "invalid_signature")
+    assert post(client, params, signed(params, url=public_url)).status_code == 200
+    assert rpc_answers.calls == [("notifications.sms_opt_out", (PHONE,))]
+
+
+def test_a_signed_request_without_a_sender_is_invalid(client, rpc_answers, assert_error):
+    params = form("STOP")
+    del params["From"]
+    body = assert_error(post(client, params, signed(params)), 400, "invalid_input")
+    assert "From" in body["fields"]
+    assert rpc_answers.calls == []
+
+
+def test_the_webhook_is_documented_as_public(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/sms/inbound"]["post"]
+    assert "security" not in operation and "x-roles" not in operation
+    assert operation["tags"] == ["sms"]
+    assert {"200", "403"} <= set(operation["responses"])
