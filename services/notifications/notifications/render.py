@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from notifications.contacts import Contact
@@ -40,10 +40,12 @@ def _when(value: str | None, contact: Contact) -> str | None:
     if not value:
         return None
     zone = ZoneInfo((contact.location or {}).get("time_zone") or "UTC")
-    moment = datetime.fromisoformat(value)
-    return format_datetime(
-        moment, "EEEE d MMMM y, h:mm a zzz", tzinfo=zone, locale=contact.language
-    )
+    local = datetime.fromisoformat(value).astimezone(zone)
+    # The language's own long date and short time ("Monday, March 4, 2030, 10:00 AM EST";
+    # "lunes, 4 de marzo de 2030, 10:00 EST"), with the zone's abbreviation.
+    day = format_date(local, "full", locale=contact.language)
+    time = format_time(local, "short", locale=contact.language)
+    return f"{day}, {time} {local.tzname()}"
 
 
 def _where(location: dict | None) -> str:
