@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
+from cvms_platform.errors import NotFound
 from notifications import contacts, render, sms, smtp, twilio
 from notifications.messages import SMS
 from notifications.models import DEFERRED, FAILED, PENDING, SENT, SUPPRESSED, Delivery, Suppression
@@ -105,6 +106,9 @@ def deliver(
         contact = contacts.resolve(delivery, scheduling, identity)
     except contacts.Undeliverable as reason:
         return _end(delivery, SUPPRESSED, str(reason))
+    except NotFound:
+        # The owner no longer has it (or never had: an event from another deployment).
+        return _end(delivery, SUPPRESSED, f"the owner has no {delivery.person_kind} of this id")
     except OWNER_UNAVAILABLE as error:
         return _later(delivery, now, f"the owner did not answer: {type(error).__name__}")
     delivery.language = contact.language

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from nameko.exceptions import RpcTimeout
 from sqlalchemy import select
 
+from cvms_platform.errors import NotFound
 from notifications.models import Delivery, Suppression
 
 from .conftest import APPOINTMENT, booked, event_body
@@ -147,3 +148,12 @@ def test_staff_see_an_appointments_messages_with_a_masked_address(service, mailb
     assert message["message_type"] == "appointment_booked"
     assert (message["state"], message["masked_address"]) == ("sent", "a***@example.org")
     assert "ana@" not in str(message)
+
+
+def test_a_booking_its_owner_no_longer_has_is_not_sent(service, mailbox, owners, read):
+    owners.down = NotFound("No appointment of this id.")
+    service.on_appointment_booked(booked())
+    service.send_due()
+    [gone] = read.all(select(Delivery))
+    assert gone.state == "suppressed" and "no appointment" in gone.last_error
+    assert mailbox.messages() == []
