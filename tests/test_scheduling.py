@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from scheduling.appointments import send_due_reminders
-from tests.conftest import new_location
+from tests.conftest import new_location, receive_lot
 from tests.harness import wait_until
 
 PFIZER = "pfizer-gray-12plus"
@@ -298,17 +298,7 @@ def test_stock_status_follows_inventory_events(admin, public, location):
     publish(admin, location)
     assert _stock(public, location) == "out_of_stock"
     unit = f"freezer-{uuid.uuid4().hex[:6]}"
-    lot = admin.post(
-        f"/locations/{location}/lots",
-        json={
-            "shipment_id": f"SHP-{uuid.uuid4().hex[:10]}",
-            "product_id": PFIZER,
-            "lot_number": f"LOT-{uuid.uuid4().hex[:6].upper()}",
-            "expiration_date": "2030-12-31",
-            "doses": 6,
-            "storage_unit": unit,
-        },
-    ).json()
+    lot = receive_lot(admin, location, 6, storage_unit=unit)
     wait_until(lambda: _stock(public, location) == "in_stock", what="in stock after receipt")
 
     excursion = admin.post(
