@@ -204,3 +204,19 @@ def view(session: Session, user: User) -> dict:
         "location_ids": acts_for(session, user),
         "created_at": user.created_at,
     }
+
+
+def staff_of(session: Session, location_id: str, roles: list[str]) -> list[str]:
+    """Active users of `roles` who act for the location, by username."""
+    organization = session.scalar(
+        select(Location.organization_id).where(Location.id == location_id)
+    )
+    candidates = session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.username)
+    )
+    return [
+        user.id
+        for user in candidates
+        if location_id in (user.location_ids or [])
+        or (user.role == "org_admin" and organization and user.organization_id == organization)
+    ]

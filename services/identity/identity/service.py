@@ -27,6 +27,7 @@ from cvms_platform.answers.identity import (
     Rejection,
     UserView,
 )
+from cvms_platform.codes import ROLES
 from cvms_platform.errors import Conflict, InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
@@ -195,6 +196,16 @@ class IdentityService(CvmsService):
                 "display_name": user.display_name,
                 "active": user.active,
             }
+
+    @rpc
+    def location_staff(self, location_id, roles) -> list[str]:
+        """The ids of the active users of these roles who act for the location (an
+        organization's admins act for its locations): whom notifications tells about the
+        location's stock."""
+        if not isinstance(roles, list) or not set(roles) <= set(ROLES) or not roles:
+            raise InvalidInput({"roles": ["A list of roles."]})
+        with self.db.transaction() as session:
+            return accounts.staff_of(session, _text(location_id, "location_id", most=64), roles)
 
     @rpc
     def find_users(self, caller: dict, query, limit) -> list[dict]:
