@@ -77,14 +77,20 @@ class Dose:
         return to_wire(new_event(event_type, payload, correlation_id=f"corr-{event_type}"))
 
 
+def given(service, lot: dict) -> Dose:
+    """A dose of the lot that inventory has taken (its dose_administered consumed)."""
+    dose = Dose(lot)
+    service.on_dose_administered(dose.given())
+    return dose
+
+
 def entries(read, reason: str) -> list[LedgerEntry]:
     return read.all(select(LedgerEntry).where(LedgerEntry.reason == reason))
 
 
 def test_a_void_puts_the_dose_back_to_its_lot(service, receive, read):
     lot = receive()
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
     void = dose.voided()
 
     service.on_administration_voided(void)
@@ -104,8 +110,7 @@ def test_a_void_puts_the_dose_back_to_its_lot(service, receive, read):
 
 def test_a_void_delivered_twice_puts_one_dose_back(service, receive, read):
     lot = receive()
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
     void = dose.voided()
 
     service.on_administration_voided(void)
@@ -118,8 +123,7 @@ def test_a_void_delivered_twice_puts_one_dose_back(service, receive, read):
 
 def test_a_voided_dose_goes_back_into_its_open_vial(service, receive, read):
     lot = receive()
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
 
     service.on_administration_voided(dose.voided())
 
@@ -161,8 +165,7 @@ def test_a_void_settles_the_review_of_a_dose_from_a_quarantined_lot(service, rec
     service.report_excursion(
         LOCATION, "freezer-Q", {"observed_at": datetime.now(UTC).isoformat(), "max_c": 9}
     )
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
     assert [d["reason"] for d in service.list_discrepancies(LOCATION)] == ["quarantined_lot"]
 
     service.on_administration_voided(dose.voided())
@@ -199,8 +202,7 @@ def test_a_correction_delivered_twice_moves_the_dose_once(service, receive):
 
 def test_a_correction_that_keeps_the_lot_changes_no_stock(service, receive, read):
     lot = receive()
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
 
     service.on_administration_corrected(dose.corrected(lot, lot))
 
@@ -285,8 +287,7 @@ def test_a_correction_after_a_void_changes_nothing(service, receive):
 
 def test_the_levels_report_counts_voids_and_keeps_its_balance(service, receive):
     lot = receive()
-    dose = Dose(lot)
-    service.on_dose_administered(dose.given())
+    dose = given(service, lot)
     service.on_administration_voided(dose.voided())
     today = datetime.now(UTC).date().isoformat()
 
