@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from notifications.messages import APPOINTMENT, SMS, USER, WAITLIST
+from notifications.messages import APPOINTMENT, SMS, STAFF, USER, WAITLIST
 from notifications.models import Delivery
 from notifications.phones import mask_phone, normalise_phone
 
@@ -61,6 +61,11 @@ def resolve(delivery: Delivery, scheduling, identity) -> Contact:
             name=user.get("display_name"),
             secrets={"token": link["token"]},
         )
+    if delivery.person_kind == STAFF and delivery.channel != SMS:
+        user = identity.user_contact(delivery.person_id)
+        if not user.get("active") or not user.get("email"):
+            raise Undeliverable("the user is deactivated or has no e-mail address")
+        return Contact(address=user["email"], language="en", name=user.get("display_name"))
     raise Undeliverable(f"nothing to send to a {delivery.person_kind} by {delivery.channel}")
 
 

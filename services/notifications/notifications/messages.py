@@ -19,7 +19,9 @@ from notifications.models import QUEUED, Delivery
 EMAIL, SMS = "email", "sms"
 # The channels messages are delivered on, in the order a person's are queued.
 DELIVERED_CHANNELS = (EMAIL, SMS)
-APPOINTMENT, WAITLIST, USER = "appointment", "waitlist", "user"
+APPOINTMENT, WAITLIST, USER, STAFF = "appointment", "waitlist", "user", "staff"
+# Who hears about a location's stock: its managers (an organization admin acts for them all).
+STOCK_ROLES = ["location_manager"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,41 @@ def _password_link(event: Event) -> list[Owed]:
     return [Owed(event.type, USER, user, user, True, facts)]
 
 
+def _follow_up(event: Event) -> list[Owed]:
+    """After a recorded dose: when the next one is due (nothing when the series is complete);
+    after a voided one: that the appointment is open again."""
+    payload = event.payload
+    if event.type == "appointment_completed" and payload.get("next_dose_from") is None:
+        return []
+    facts = _facts(
+        payload, ("confirmation_code", "location_id", "dose_number", "next_dose_from", "status")
+    )
+    appointment = str(payload["appointment_id"])
+    return [Owed(event.type, APPOINTMENT, appointment, appointment, True, facts)]
+
+
+STOCK_FACTS = (
+    "location_id",
+    "product_id",
+    "lot_id",
+    "lot_number",
+    "expiration_date",
+    "days_left",
+    "doses_on_hand",
+    "days_of_supply",
+    "threshold_days",
+    "reason",
+)
+
+
+def _stock(event: Event, staff) -> list[Owed]:
+    """A location's stock news, to each of its managers (by e-mail; about the location)."""
+    payload = event.payload
+    facts = _facts(payload, STOCK_FACTS)
+    location = payload["location_id"]
+    return [Owed(event.type, STAFF, user, location, True, facts) for user in staff(location)]
+
+
 OWED_BY = {
     "appointment_booked": _booking,
     "appointment_cancelled": _booking,
@@ -96,14 +133,19 @@ OWED_BY = {
     "waitlist_offer_made": _waitlist_offer,
     "user_invited": _password_link,
     "password_reset_requested": _password_link,
+    "appointment_completed": _follow_up,
+    "appointment_reopened": _follow_up,
 }
+# Messages to a location's staff: who they are is asked of identity when the event comes.
+TO_STAFF = ("stock_low", "lot_expiring", "inventory_discrepancy_recorded")
 
 
-def queue(session: Session, event: Event, now: datetime) -> list[Delivery]:
+def queue(session: Session, event: Event, now: datetime, staff=None) -> list[Delivery]:
     """Add the event's deliveries (each once: a (event, person, channel) already queued is left
-    as it is)."""
+    as it is). `staff(location_id)`: the user ids of a location's managers (for stock news)."""
     added = []
-    for owed in OWED_BY[event.type](event):
+    owed_all = _stock(event, staff) if event.type in TO_STAFF else OWED_BY[event.type](event)
+    for owed in owed_all:
         exists = session.scalar(
             select(Delivery.id).where(
                 Delivery.event_id == event.id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -48,6 +48,12 @@ def _when(value: str | None, contact: Contact) -> str | None:
     return f"{day}, {time} {local.tzname()}"
 
 
+def _day(value: str | None, contact: Contact) -> str | None:
+    return (
+        format_date(date.fromisoformat(value), "full", locale=contact.language) if value else None
+    )
+
+
 def _where(location: dict | None) -> str:
     if not location:
         return ""
@@ -66,6 +72,10 @@ def context(delivery: Delivery, contact: Contact) -> dict:
         "previous_when": _when(facts.get("previous_starts_at"), contact),
         "expires": _when(facts.get("expires_at"), contact),
         "offer_kind": facts.get("kind"),
+        "next_dose_from": _day(facts.get("next_dose_from"), contact),
+        "expiration_date": _day(facts.get("expiration_date"), contact),
+        "facts": facts,
+        "inventory_url": f"{base}/provider/locations/{facts.get('location_id')}/inventory",
         "location": contact.location or {},
         "where": _where(contact.location),
         "manage_url": f"{base}/appointments",
@@ -76,6 +86,7 @@ def context(delivery: Delivery, contact: Contact) -> dict:
     }
 
 
+# Staff's messages (a location's stock) are written in English: staff accounts have no language.
 def render(delivery: Delivery, contact: Contact) -> Rendered:
     language = contact.language if contact.language in LANGUAGES else "en"
     template = _ENVIRONMENT.get_template(f"{delivery.message_type}.{language}.j2")

@@ -41,7 +41,10 @@ class NotificationsService(CvmsService):
         return utcnow()
 
     def _queue(self, session, event) -> None:
-        messages.queue(session, event, self.now())
+        messages.queue(session, event, self.now(), staff=self._stock_staff)
+
+    def _stock_staff(self, location_id: str) -> list[str]:
+        return self.identity.location_staff(location_id, messages.STOCK_ROLES)
 
     # -- what is owed, written in the event's inbox transaction ----------------------------------
     @consumes("scheduling", "appointment_booked")
@@ -70,6 +73,26 @@ class NotificationsService(CvmsService):
 
     @consumes("identity", "password_reset_requested")
     def on_password_reset_requested(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "appointment_completed")
+    def on_appointment_completed(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("scheduling", "appointment_reopened")
+    def on_appointment_reopened(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("inventory", "stock_low")
+    def on_stock_low(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("inventory", "lot_expiring")
+    def on_lot_expiring(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("inventory", "inventory_discrepancy_recorded")
+    def on_inventory_discrepancy_recorded(self, session, event) -> None:
         self._queue(session, event)
 
     # -- sending ---------------------------------------------------------------------------------

@@ -71,6 +71,12 @@ class Owners:
     def password_link_for_delivery(self, link_id: str) -> dict | None:
         return self.links[link_id]
 
+    def location_staff(self, location_id: str, roles: list[str]) -> list[str]:
+        assert roles == ["location_manager"]
+        return [
+            user for user, details in self.users.items() if details.get("manages") == location_id
+        ]
+
 
 class Mailbox:
     """The development mail catcher (`cvms-mailcatcher`), run as a process of its own as `make
