@@ -51,6 +51,7 @@ PUBLIC_OPERATIONS = {
     # Twilio's inbound SMS webhook (STOP/START): no CVMS caller, but Twilio's signature of the
     # request (X-Twilio-Signature) is required, or 403 before any service is asked.
     ("post", "/api/v1/sms/inbound"),
+    ("post", "/api/v1/public/reminders/stop"),
 }
 # Public operations that verify a signature instead: unsigned, as the matrix calls them, they
 # are refused (403) to everyone.

@@ -7,6 +7,7 @@ import hmac
 
 import pytest
 
+from cvms_platform.errors import NotFound
 from gateway.api.notifications.routes import signature
 
 URL = "http://localhost/api/v1/sms/inbound"  # the test client's
@@ -146,3 +147,24 @@ def test_the_webhook_is_documented_as_public(client):
     assert "security" not in operation and "x-roles" not in operation
     assert operation["tags"] == ["sms"]
     assert {"200", "403"} <= set(operation["responses"])
+
+
+# -- stopping reminders from a reminder's link ---------------------------------------------------
+def test_a_reminders_link_stops_reminders(client, rpc):
+    message = "3f2b4c1e-8d7a-4e5f-9a0b-1c2d3e4f5a6b"
+    stopped = {"masked_address": "a***@example.org", "channel": "email"}
+    rpc.answer("notifications.unsubscribe", stopped)
+    answer = client.post("/api/v1/public/reminders/stop", json={"message_id": message})
+    assert answer.status_code == 200
+    assert answer.get_json() == stopped
+    assert ("notifications.unsubscribe", (message,)) in rpc.calls
+
+
+def test_a_bad_or_unknown_reminder_id_is_refused(client, rpc):
+    bad = client.post("/api/v1/public/reminders/stop", json={"message_id": "not-an-id"})
+    assert bad.status_code == 400 and "message_id" in bad.get_json()["fields"]
+    rpc.answer("notifications.unsubscribe", NotFound("No such message."))
+    unknown = client.post(
+        "/api/v1/public/reminders/stop", json={"message_id": "3f2b4c1e-8d7a-4e5f-9a0b-1c2d3e4f5a6b"}
+    )
+    assert unknown.status_code == 404

@@ -233,3 +233,10 @@ def _sms_suppression(session: Session, phone: str) -> Suppression | None:
             Suppression.channel == SMS, Suppression.address_digest == address_digest(phone)
         )
     )
+
+
+def unsubscribe(session: Session, found: Delivery, address: str, now: datetime) -> None:
+    """The person who got `found` asks for no more reminders at its address (transactional
+    messages still go: a booking's confirmation, a set-password link)."""
+    if _suppression(session, found.channel, address) is None:
+        _suppress(session, found.channel, address, UNSUBSCRIBED, now)

@@ -29,6 +29,8 @@ class Rendered:
     subject: str
     text: str
     html: str
+    # A reminder's link to stop reminders (also the e-mail's List-Unsubscribe header).
+    unsubscribe_url: str | None = None
 
 
 def portal_url() -> str:
@@ -60,6 +62,11 @@ def _where(location: dict | None) -> str:
     return ", ".join(part for part in (location.get("name"), location.get("address")) if part)
 
 
+def _unsubscribe_url(delivery: Delivery) -> str | None:
+    """Only reminders may be stopped; the link names the message, which only its reader has."""
+    return None if delivery.transactional else f"{portal_url()}/unsubscribe?m={delivery.id}"
+
+
 def context(delivery: Delivery, contact: Contact) -> dict:
     facts = delivery.facts
     base = portal_url()
@@ -75,6 +82,7 @@ def context(delivery: Delivery, contact: Contact) -> dict:
         "next_dose_from": _day(facts.get("next_dose_from"), contact),
         "expiration_date": _day(facts.get("expiration_date"), contact),
         "facts": facts,
+        "unsubscribe_url": _unsubscribe_url(delivery),
         "inventory_url": f"{base}/provider/locations/{facts.get('location_id')}/inventory",
         "location": contact.location or {},
         "where": _where(contact.location),
@@ -95,5 +103,8 @@ def render(delivery: Delivery, contact: Contact) -> Rendered:
         name: "".join(template.blocks[name](values)).strip() for name in ("subject", "text", "html")
     }
     return Rendered(
-        subject=" ".join(parts["subject"].split()), text=parts["text"] + "\n", html=parts["html"]
+        subject=" ".join(parts["subject"].split()),
+        text=parts["text"] + "\n",
+        html=parts["html"],
+        unsubscribe_url=_unsubscribe_url(delivery),
     )

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from cvms_platform import validation
 from cvms_platform.config import float_setting, int_setting
 from cvms_platform.consumer import consumes
-from cvms_platform.errors import InvalidInput
+from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from notifications import delivery, messages, smtp, twilio
+from notifications import contacts, delivery, messages, smtp, twilio
 from notifications.models import Delivery
 from notifications.phones import PhoneNumber
 from notifications.schemas import MessageView
@@ -147,6 +147,22 @@ class NotificationsService(CvmsService):
         number = validation.load(PHONE_NUMBER, {"phone": phone})
         with self.db.transaction() as session:
             delivery.opt_in(session, number)
+
+    # -- reminders the person does not want -------------------------------------------------------
+    @rpc
+    def unsubscribe(self, message_id) -> dict:
+        """The link in a reminder (the message's id, which only its receiver has): no more
+        reminders to that address; the messages a booking needs still go. Answers the masked
+        address. NotFound for an unknown id or a message that is not a reminder."""
+        if not isinstance(message_id, str) or len(message_id) > 64:
+            raise NotFound("No such message.")
+        with self.db.transaction() as session:
+            found = session.get(Delivery, message_id)
+            if found is None or found.transactional or found.state != "sent":
+                raise NotFound("No such message.")
+            contact = contacts.resolve(found, self.scheduling, self.identity)
+            delivery.unsubscribe(session, found, contact.address, self.now())
+            return {"masked_address": found.masked_address, "channel": found.channel}
 
     # -- what staff see ----------------------------------------------------------------------------
     @rpc

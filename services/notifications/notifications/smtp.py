@@ -58,6 +58,8 @@ def message(
     mail["Subject"] = rendered.subject
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = f"<{message_id}@{domain}>"
+    if rendered.unsubscribe_url:
+        mail["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
     return mail

@@ -17,14 +17,14 @@ import hmac
 import logging
 import os
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
 from cvms_platform import validation
 from gateway.access import public
 from gateway.api.notifications import schemas
 from gateway.docs import doc
 from gateway.errors import ApiError
-from gateway.routing import API_PREFIX, call
+from gateway.routing import API_PREFIX, body, call
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +89,20 @@ def sms_inbound():
     elif word in OPT_IN:
         call.notifications.sms_opt_in(reply["sender"])
     return Response(EMPTY_TWIML, mimetype="application/xml")
+
+
+@notifications.post("/public/reminders/stop")
+@public
+@doc(
+    "Stop reminder e-mails to the address a reminder went to (the link in every reminder names "
+    "the message). The messages a booking needs, its confirmation and changes, still go",
+    tag="self-scheduling",
+    body=schemas.StopReminders,
+    responses={
+        200: ("Stopped", schemas.RemindersStopped),
+        404: "No reminder has this id",
+    },
+)
+def stop_reminders():
+    message_id = body(schemas.StopReminders())["message_id"]
+    return jsonify(call.notifications.unsubscribe(message_id))
