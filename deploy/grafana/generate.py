@@ -4,8 +4,8 @@
     python deploy/grafana/generate.py --check  # exit 1 if a file differs (the tests run this)
 
 Every query uses the metrics the processes expose today (cvms_platform/metrics.py,
-gateway/observability.py, gateway/admission.py); tests/test_operations_monitoring.py runs each
-against a real Prometheus scraping a running CVMS.
+gateway/observability.py, gateway/admission.py, services/notifications/notifications/delivery.py);
+tests/test_operations_monitoring.py runs each against a real Prometheus scraping a running CVMS.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DASHBOARDS = HERE / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-# The nameko services; each has an outbox relay (cvms-relay SERVICE), shown on its dashboard.
-# The gateway keeps no database, so it has no outbox or relay of its own.
-SERVICES = ("inventory", "administration", "scheduling", "identity")
+# The nameko services. Each but notifications (it publishes no events) has an outbox relay
+# (cvms-relay SERVICE), shown on its dashboard. The gateway keeps no database, so it has no
+# outbox or relay of its own.
+SERVICES = ("inventory", "administration", "scheduling", "identity", "notifications")
 
 
 def target(expr: str, legend: str = "") -> dict:
@@ -293,6 +294,31 @@ def overview() -> dict:
                     ),
                 ],
                 width=12,
+            ),
+            row("Notifications"),
+            panel(
+                "Messages /s by outcome",
+                [
+                    target(
+                        "sum by (channel, outcome) "
+                        "(rate(cvms_notifications_messages_total[5m]))",
+                        "{{channel}} {{outcome}}",
+                    )
+                ],
+                unit="reqps",
+                width=12,
+                description="E-mails and texts: sent; deferred (a temporary failure, tried again, "
+                "or a text held in quiet hours); failed (refused for good, or a day of retries); "
+                "suppressed (an address not to write to). A message deferred several times counts "
+                "each time.",
+            ),
+            panel(
+                "Oldest unsent message",
+                [target("max(cvms_notifications_oldest_unsent_seconds)", "oldest unsent (s)")],
+                unit="s",
+                width=12,
+                description="Texts held in quiet hours (21:00-08:00) count too. "
+                "Alert: over 15 min for 10 min.",
             ),
         ],
     )

@@ -9,7 +9,12 @@
 --   ALTER DATABASE cvms_gateway RENAME TO cvms_identity;
 -- then run `cvms-migrate identity` and start identity, identity-relay and the gateway
 -- (deploy/README.md; docs/operations.md, "Upgrading to the identity service").
+--
+-- A data directory initialised before the notifications service lacks its database, and this
+-- script does not run again; create it once, before `cvms-migrate notifications`:
+--   CREATE DATABASE cvms_notifications;
 CREATE DATABASE cvms_inventory;
 CREATE DATABASE cvms_administration;
 CREATE DATABASE cvms_scheduling;
 CREATE DATABASE cvms_identity;
+CREATE DATABASE cvms_notifications;
