@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cvms_platform import config
@@ -42,6 +42,7 @@ OLDEST_UNSENT = Gauge(
 )
 # What an owner's RPC raises when it cannot answer now: try again later.
 OWNER_UNAVAILABLE = (RpcTimeout, UnknownService, RemoteError, OSError)
+QUIET_HOURS = "quiet hours (21:00 to 08:00 at the location)"
 # Suppression reasons: a bounced address, a reminder unsubscribed, a phone that replied STOP.
 UNDELIVERABLE, UNSUBSCRIBED, OPTED_OUT = "undeliverable", "unsubscribed", "opted_out"
 # What stops every message, transactional ones too (an unsubscribe stops reminders only).
@@ -146,7 +147,7 @@ def _text(
     morning = sms.quiet_until(now, contact)
     if morning is not None:
         delivery.next_attempt_at = morning
-        return _end(delivery, DEFERRED, "quiet hours (21:00 to 08:00 at the location)")
+        return _end(delivery, DEFERRED, QUIET_HOURS)
     if texts is None:
         return _later(delivery, now, "no SMS provider")
     outcome = texts.send(contact.address, sms.text(delivery, contact))
@@ -200,8 +201,13 @@ def _suppress(session: Session, channel: str, address: str, reason: str, now: da
 
 
 def observe_oldest_unsent(session: Session, now: datetime) -> None:
+    """The age of the oldest message that should have gone by now: a text held for quiet hours
+    is waiting on purpose and is not counted (it would keep the backlog alert up all night)."""
     oldest = session.scalar(
-        select(func.min(Delivery.created_at)).where(Delivery.state.in_(PENDING))
+        select(func.min(Delivery.created_at)).where(
+            Delivery.state.in_(PENDING),
+            or_(Delivery.last_error.is_(None), Delivery.last_error != QUIET_HOURS),
+        )
     )
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)

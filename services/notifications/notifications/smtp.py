@@ -117,6 +117,8 @@ class Connection:
 def _refusal(code: int, reply) -> Outcome:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     error = f"SMTP {code}: {text}"[:300]
-    if 400 <= code < 500:
+    # 4xx, and the server refusing our credentials (530, 534, 535: an operator fixes them),
+    # are worth trying again; every other 5xx is the message's or the address's fault.
+    if 400 <= code < 500 or code in (530, 534, 535):
         return Outcome(TEMPORARY, error)
     return Outcome(PERMANENT, error, undeliverable=code in (550, 551, 553))

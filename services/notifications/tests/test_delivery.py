@@ -157,3 +157,34 @@ def test_a_booking_its_owner_no_longer_has_is_not_sent(service, mailbox, owners,
     [gone] = read.all(select(Delivery))
     assert gone.state == "suppressed" and "no appointment" in gone.last_error
     assert mailbox.messages() == []
+
+
+def test_an_smtp_server_refusing_our_credentials_is_tried_again(
+    service, mailbox, read, monkeypatch
+):
+    def refuse(self, mail):
+        raise smtplib.SMTPAuthenticationError(535, b"5.7.8 authentication failed")
+
+    monkeypatch.setattr(smtplib.SMTP, "send_message", refuse)
+    service.on_appointment_booked(booked())
+    service.send_due()
+    [waiting] = read.all(select(Delivery))
+    assert waiting.state == "deferred" and "535" in waiting.last_error
+    assert read.all(select(Suppression)) == []
+
+
+def test_the_oldest_unsent_age_leaves_out_texts_held_for_quiet_hours(service, read, db, clock):
+    from notifications import delivery
+
+    service.on_appointment_booked(booked())
+    with db.transaction() as session:
+        [held] = session.scalars(select(Delivery)).all()
+        held.state, held.last_error = "deferred", delivery.QUIET_HOURS
+    clock.advance(hours=5)
+    with db.transaction() as session:
+        delivery.observe_oldest_unsent(session, clock.now)
+    assert delivery.OLDEST_UNSENT._value.get() == 0.0
+    with db.transaction() as session:
+        session.scalars(select(Delivery)).one().last_error = "SMTP 421: try later"
+        delivery.observe_oldest_unsent(session, clock.now)
+    assert delivery.OLDEST_UNSENT._value.get() == 5 * 3600
