@@ -76,6 +76,10 @@ bench-booking: install  # the booking rush through the gateway, and 10x overload
 		echo "wrk is not installed: the overload comes from 2,000 Python threads instead"
 	$(BIN)/python -m bench.booking_rush $(BENCH_ARGS)
 
+.PHONY: bench-notifications
+bench-notifications: install  # 10,000 queued booking e-mails drained to the mail catcher, then their latency
+	$(BIN)/python -m bench.notifications $(BENCH_ARGS)
+
 .PHONY: bench-import
 bench-import: install  # 100,000 offline-import rows through gateway, administration, inventory
 	$(BIN)/python -m bench.offline_import $(BENCH_ARGS)
