@@ -26,7 +26,6 @@ import cvms_platform.green  # noqa: E402, F401 - nameko needs green sockets; pat
 
 import importlib.util  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -39,9 +38,8 @@ from nameko.testing.services import worker_factory  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from cvms_platform import migrate  # noqa: E402
 from cvms_platform.db import DatabaseAccess, make_engine  # noqa: E402
-from cvms_platform.testing import rabbitmq_vhost  # noqa: E402
+from cvms_platform.testing import identity_demo_fixtures, rabbitmq_vhost  # noqa: E402
 from cvms_platform.timeutil import utcnow  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.cache import InventoryCache  # noqa: E402
@@ -71,19 +69,7 @@ def port_open(host: str, port: int) -> bool:
 
 
 # -- identity's database ---------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("identity-template") / "identity.db"
-    migrate.upgrade("identity", url=f"sqlite:///{path}", demo=True)
-    return path
-
-
-@pytest.fixture
-def db_url(template_db, tmp_path):
-    """A fresh copy of identity's migrated demo database for this test."""
-    path = tmp_path / "identity.db"
-    shutil.copyfile(template_db, path)
-    return f"sqlite:///{path}"
+template_db, db_url = identity_demo_fixtures()
 
 
 @pytest.fixture

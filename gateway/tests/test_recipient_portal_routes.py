@@ -10,6 +10,8 @@ from pypdf import PdfReader
 
 from administration import documents
 from administration.documents import record_pdf
+from cvms_platform.testing import SAMPLE_DOSE as DOSE
+from cvms_platform.testing import SAMPLE_RECIPIENT as RECIPIENT
 from gateway.security import issue_token
 from identity.models import User
 
@@ -20,26 +22,6 @@ CLAIM = {
     "family_name": "Lovelace",
     "lot_number": "FK5127",
     "administered_on": "2026-01-15",
-}
-RECIPIENT = {
-    "id": "r-1",
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "birth_date": "1990-12-10",
-    "preferred_language": "es",
-}
-DOSE = {
-    "id": "d-1",
-    "administered_at": "2026-01-15T10:30:00+00:00",
-    "dose_number": 1,
-    "product_id": "pfizer-gray-12plus",
-    "product_name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",  # as the catalog names it
-    "cap_color": "gray",
-    "manufacturer": "Pfizer, Inc",
-    "lot_number": "FK5127",
-    "location_id": "demo-clinic",
-    "site": "LD",
-    "route": "IM",
 }
 
 

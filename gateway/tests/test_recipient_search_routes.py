@@ -4,6 +4,7 @@
 import pytest
 from sqlalchemy import select
 
+from cvms_platform.testing import SAMPLE_DOSE
 from identity.models import AuditEvent
 
 MATCHES = {
@@ -108,19 +109,7 @@ def test_a_search_is_audited_as_a_read_without_what_was_searched(app, client, rp
 
 
 def test_a_recipients_doses_are_read_with_location_names(app, client, rpc, login):
-    dose = {
-        "id": "a-1",
-        "administered_at": "2026-01-15T10:30:00+00:00",
-        "dose_number": 1,
-        "product_id": "pfizer-gray-12plus",
-        "product_name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",
-        "cap_color": "gray",
-        "manufacturer": "Pfizer, Inc",
-        "lot_number": "FK5127",
-        "location_id": "demo-clinic",
-        "site": "LD",
-        "route": "IM",
-    }
+    dose = {**SAMPLE_DOSE, "id": "a-1"}
     rpc.answer("administration.recipient_vaccinations", [dose])
 
     response = client.get("/api/v1/recipients/r-1/vaccinations", headers=login("clinic.vaccinator"))

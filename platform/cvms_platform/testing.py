@@ -31,6 +31,29 @@ from cvms_platform.tables import outbox
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672"
 
+# A recipient and one of her doses as administration answers them: what documents and the
+# gateway's recipient routes are tested with.
+SAMPLE_RECIPIENT = {
+    "id": "r-1",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "birth_date": "1990-12-10",
+    "preferred_language": "es",
+}
+SAMPLE_DOSE = {
+    "id": "d-1",
+    "administered_at": "2026-01-15T10:30:00+00:00",
+    "dose_number": 1,
+    "product_id": "pfizer-gray-12plus",
+    "product_name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",  # as the catalog names it
+    "cap_color": "gray",
+    "manufacturer": "Pfizer, Inc",
+    "lot_number": "FK5127",
+    "location_id": "demo-clinic",
+    "site": "LD",
+    "route": "IM",
+}
+
 
 def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
@@ -130,6 +153,70 @@ def service_database(service: str, directory: Path) -> Iterator[ServiceDatabase]
     finally:
         access.close()
         engine.dispose()
+
+
+def database_fixtures(service: str) -> tuple:
+    """A service's test fixtures on a fresh migrated SQLite database per test (a conftest binds
+    them under these names): `service_db`, the ServiceDatabase; `database_url`, its URL; `db`,
+    a worker's access to it."""
+    import pytest
+
+    @pytest.fixture
+    def service_db(tmp_path) -> Iterator[ServiceDatabase]:
+        with service_database(service, tmp_path) as database:
+            yield database
+
+    @pytest.fixture
+    def database_url(service_db) -> str:
+        return service_db.url
+
+    @pytest.fixture
+    def db(service_db) -> DatabaseAccess:
+        return service_db.access
+
+    return service_db, database_url, db
+
+
+def identity_demo_fixtures() -> tuple:
+    """Fixtures on identity's database with its demo users and location (a conftest binds them
+    under these names): `template_db`, migrated once a session; `db_url`, a fresh copy of it for
+    the test."""
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def template_db(tmp_path_factory) -> Path:
+        path = tmp_path_factory.mktemp("identity-template") / "identity.db"
+        upgrade("identity", url=f"sqlite:///{path}", demo=True)
+        return path
+
+    @pytest.fixture
+    def db_url(template_db, tmp_path) -> str:
+        """A fresh copy of identity's migrated demo database for this test."""
+        path = tmp_path / "identity.db"
+        shutil.copyfile(template_db, path)
+        return f"sqlite:///{path}"
+
+    return template_db, db_url
+
+
+def container_fixtures(service: str) -> tuple:
+    """A service's fixtures for its container tests (a conftest binds them under these names):
+    `amqp_uri`, a RabbitMQ vhost for the test module alone, deleted afterwards;
+    `container_config`, a nameko container's config on it and on the test's `database_url`."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def amqp_uri() -> Iterator[str]:
+        with rabbitmq_vhost(service) as uri:
+            yield uri
+
+    @pytest.fixture
+    def container_config(amqp_uri, database_url, monkeypatch) -> dict:
+        # The Database provider chooses its URL by service name when the container starts.
+        monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", database_url)
+        return {"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:0", "serializer": "json"}
+
+    return amqp_uri, container_config
 
 
 def migrated_to(service: str, directory: Path, revision: str) -> tuple[Config, Engine]:

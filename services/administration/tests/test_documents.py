@@ -17,27 +17,9 @@ from administration.documents import paper_forms, record_pdf
 from administration.service import AdministrationService
 from cvms_platform.db import Database
 from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.testing import SAMPLE_DOSE as DOSE
+from cvms_platform.testing import SAMPLE_RECIPIENT as RECIPIENT
 
-RECIPIENT = {
-    "id": "r-1",
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "birth_date": "1990-12-10",
-    "preferred_language": "es",
-}
-DOSE = {
-    "id": "d-1",
-    "administered_at": "2026-01-15T10:30:00+00:00",
-    "dose_number": 1,
-    "product_id": "pfizer-gray-12plus",
-    "product_name": "Pfizer-BioNTech COVID-19 Vaccine (Gray Cap)",  # as the catalog names it
-    "cap_color": "gray",
-    "manufacturer": "Pfizer, Inc",
-    "lot_number": "FK5127",
-    "location_id": "demo-clinic",
-    "site": "LD",
-    "route": "IM",
-}
 PRINTED = datetime(2026, 2, 3, 12, 0, tzinfo=UTC)
 
 

@@ -11,9 +11,8 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy.orm import sessionmaker
 
-from cvms_platform import migrate
 from cvms_platform.db import DatabaseAccess, make_engine
-from cvms_platform.testing import Reader
+from cvms_platform.testing import Reader, identity_demo_fixtures
 from identity.service import IdentityService
 
 DEMO_PASSWORDS = {
@@ -24,18 +23,7 @@ DEMO_PASSWORDS = {
 }
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("identity-template") / "identity.db"
-    migrate.upgrade("identity", url=f"sqlite:///{path}", demo=True)
-    return path
-
-
-@pytest.fixture
-def db_url(template_db, tmp_path) -> str:
-    path = tmp_path / "identity.db"
-    path.write_bytes(template_db.read_bytes())
-    return f"sqlite:///{path}"
+template_db, db_url = identity_demo_fixtures()
 
 
 @pytest.fixture

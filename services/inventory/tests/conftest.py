@@ -7,15 +7,13 @@ import cvms_platform.green  # noqa: F401
 
 # isort: split
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
 
 from cvms_platform.contracts import new_event, to_wire
-from cvms_platform.db import DatabaseAccess
-from cvms_platform.testing import Reader, ServiceDatabase, rabbitmq_vhost, service_database
+from cvms_platform.testing import Reader, container_fixtures, database_fixtures
 from inventory.service import InventoryService
 
 LOCATION = "clinic-1"
@@ -23,20 +21,7 @@ GRAY_CAP = "pfizer-gray-12plus"
 
 
 # -- database and service -------------------------------------------------------------------------
-@pytest.fixture
-def service_db(tmp_path) -> Iterator[ServiceDatabase]:
-    with service_database("inventory", tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def database_url(service_db) -> str:
-    return service_db.url
-
-
-@pytest.fixture
-def db(service_db) -> DatabaseAccess:
-    return service_db.access
+service_db, database_url, db = database_fixtures("inventory")
 
 
 @pytest.fixture
@@ -120,15 +105,4 @@ def make_dose():
 
 
 # -- RabbitMQ (container tests only) --------------------------------------------------------------
-@pytest.fixture(scope="module")
-def amqp_uri() -> Iterator[str]:
-    """A RabbitMQ vhost for this test module alone, deleted afterwards."""
-    with rabbitmq_vhost("inventory") as uri:
-        yield uri
-
-
-@pytest.fixture
-def container_config(amqp_uri, database_url, monkeypatch) -> dict:
-    # The Database provider chooses its URL by service name when the container starts.
-    monkeypatch.setenv("INVENTORY_DATABASE_URL", database_url)
-    return {"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:0", "serializer": "json"}
+amqp_uri, container_config = container_fixtures("inventory")

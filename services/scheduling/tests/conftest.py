@@ -6,15 +6,13 @@ import cvms_platform.green  # noqa: F401
 
 # isort: split
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
 
 from cvms_platform.contracts import new_event, to_wire
-from cvms_platform.db import DatabaseAccess
-from cvms_platform.testing import Reader, ServiceDatabase, service_database
+from cvms_platform.testing import Reader, database_fixtures
 from scheduling import catalog
 from scheduling.service import SchedulingService
 
@@ -64,15 +62,7 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture
-def service_db(tmp_path) -> Iterator[ServiceDatabase]:
-    with service_database("scheduling", tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def db(service_db) -> DatabaseAccess:
-    return service_db.access
+service_db, database_url, db = database_fixtures("scheduling")
 
 
 @pytest.fixture
