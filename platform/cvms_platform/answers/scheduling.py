@@ -14,7 +14,7 @@ the service checks the form again, with defaults of its own (scheduling.schemas)
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cvms_platform.contracts.identity import Address
 
@@ -63,6 +63,21 @@ class LocationSettings(LocationSettingsRequest):
     organization_id = fields.Str(allow_none=True)
     updated_at = fields.AwareDateTime()
     updated_by = fields.Str()
+
+
+class Person(Schema):
+    """Who books or joins a waitlist, as the gateway takes it and scheduling checks it again: a
+    name, a birth date and a way to reach them (each side adds the contact fields, which it
+    defaults differently)."""
+
+    given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    birth_date = fields.Date(required=True)
+
+    @validates_schema
+    def _some_contact(self, data, **kwargs):
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("Give a phone number or an e-mail address.", "phone")
 
 
 class ClinicDay(Schema):

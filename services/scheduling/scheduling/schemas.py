@@ -14,7 +14,6 @@ from cvms_platform.contracts.identity import Address
 from cvms_platform.timeutil import utcnow
 
 HHMM, PHONE, WEEKDAYS = answers.HHMM, answers.PHONE, answers.WEEKDAYS
-NAME = validate.Length(min=1, max=100)
 MAX_DAYS_PER_REQUEST = 62
 MAX_SLOT_CAPACITY = 1000
 
@@ -94,10 +93,7 @@ class CloseDaySchema(Schema):
     move_to_clinic_day_id = fields.UUID(load_default=None, allow_none=True)
 
 
-class PersonSchema(Schema):
-    given_name = fields.Str(required=True, validate=NAME)
-    family_name = fields.Str(required=True, validate=NAME)
-    birth_date = fields.Date(required=True)
+class PersonSchema(answers.Person):
     phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(load_default="en", validate=validate.OneOf(["en", "es"]))
@@ -109,11 +105,6 @@ class PersonSchema(Schema):
             raise ValidationError("Not in the future.")
         if value < today - timedelta(days=366 * 130):
             raise ValidationError("Not a plausible birth date.")
-
-    @validates_schema
-    def _some_contact(self, data, **kwargs):
-        if not data.get("phone") and not data.get("email"):
-            raise ValidationError("Give a phone number or an e-mail address.", "phone")
 
 
 class BookingSchema(PersonSchema):

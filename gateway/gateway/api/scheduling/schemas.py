@@ -3,7 +3,7 @@ side (public settings, clinic days and slots, check-in, waitlists)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from cvms_platform.answers import scheduling as answers
 from cvms_platform.contracts.identity import Address
@@ -94,18 +94,10 @@ class ClosedDay(ClinicDay):
     cancelled = fields.List(fields.Str(), metadata={"description": "Appointment ids cancelled"})
 
 
-class Person(Schema):
-    given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    birth_date = fields.Date(required=True)
+class Person(answers.Person):
     phone = fields.Str(allow_none=True, validate=PHONE)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(validate=validate.OneOf(["en", "es"]))
-
-    @validates_schema
-    def _some_contact(self, data, **kwargs):
-        if not data.get("phone") and not data.get("email"):
-            raise ValidationError("Give a phone number or an e-mail address.", "phone")
 
 
 class BookingRequest(Person):
