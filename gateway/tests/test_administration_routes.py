@@ -42,31 +42,23 @@ def dose(**overrides) -> dict:
 
 
 # -- registration ---------------------------------------------------------------------------------
-def test_the_whole_form_is_passed_on_and_a_new_recipient_is_201(client, rpc, login):
+@pytest.mark.parametrize(
+    ("matched", "role", "status"),
+    [(False, "clinic.vaccinator", 201), (True, "clinic.manager", 200)],
+    ids=["a-new-recipient-is-201", "a-matched-duplicate-is-200-with-the-existing-recipient"],
+)
+def test_the_whole_form_is_passed_on(client, rpc, login, matched, role, status):
     rpc.answer(
         "administration.register_recipient",
-        {"recipient": REGISTERED, "created": True, "matched": False},
+        {"recipient": REGISTERED, "created": not matched, "matched": matched},
     )
 
-    response = client.post("/api/v1/recipients", json=FORM, headers=login("clinic.vaccinator"))
+    response = client.post("/api/v1/recipients", json=FORM, headers=login(role))
 
-    assert response.status_code == 201
-    assert response.get_json() == {**REGISTERED, "matched": False}
+    assert response.status_code == status
+    assert response.get_json() == {**REGISTERED, "matched": matched}
     assert response.headers["Location"] == "/api/v1/recipients/r-1"
     assert rpc.calls == [("administration.register_recipient", (FORM,))]
-
-
-def test_a_matched_duplicate_is_200_with_the_existing_recipient(client, rpc, login):
-    rpc.answer(
-        "administration.register_recipient",
-        {"recipient": REGISTERED, "created": False, "matched": True},
-    )
-
-    response = client.post("/api/v1/recipients", json=FORM, headers=login("clinic.manager"))
-
-    assert response.status_code == 200
-    assert response.get_json() == {**REGISTERED, "matched": True}
-    assert response.headers["Location"] == "/api/v1/recipients/r-1"
 
 
 @pytest.mark.parametrize(
