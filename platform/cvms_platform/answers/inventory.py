@@ -8,7 +8,18 @@ subclasses one where the gateway itself adds a field (a product's `labels`)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from cvms_platform.codes import WASTAGE_REASONS
+
+MAX_DOSES = 1_000_000
+NOTE = validate.Length(min=1, max=2000)
+# Plausible readings of a vaccine storage unit, from ultra-cold freezers to a failed fridge.
+TEMPERATURE = validate.Range(min=-100, max=100)
+CORRECTION_DELTA = [
+    validate.Range(min=-MAX_DOSES, max=MAX_DOSES),
+    validate.NoneOf([0], error="A correction changes stock: not 0."),
+]
 
 
 class Product(Schema):
@@ -102,3 +113,59 @@ class Discrepancy(Schema):
     detected_at = fields.AwareDateTime()
     resolved_at = fields.AwareDateTime(allow_none=True)
     resolution = fields.Str(allow_none=True)
+
+
+# -- what inventory is asked to record: the gateway's HTTP request bodies and inventory's RPC input
+# declare the fields both check alike once, here; each side adds what it documents or defaults.
+class ReceiveLot(Schema):
+    shipment_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    product_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    lot_number = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9-]{1,50}$", error="Letters, digits and '-' only."),
+    )
+    expiration_date = fields.Date(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
+
+
+class Wastage(Schema):
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
+    reason = fields.Str(required=True, validate=validate.OneOf(WASTAGE_REASONS))
+    note = fields.Str(load_default=None, validate=NOTE)
+
+    @validates_schema
+    def _other_needs_a_note(self, data, **kwargs):
+        if data.get("reason") == "other" and not (data.get("note") or "").strip():
+            raise ValidationError("Say what happened when the reason is other.", "note")
+
+
+class Correction(Schema):
+    delta = fields.Int(required=True, strict=True, validate=CORRECTION_DELTA)
+    note = fields.Str(required=True, validate=NOTE)
+
+    @validates_schema
+    def _note_not_blank(self, data, **kwargs):
+        if "note" in data and not data["note"].strip():
+            raise ValidationError("Say why the stock is corrected.", "note")
+
+
+class ProductChanges(Schema):
+    """What a state admin may change in a product (at least one field)."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    cap_color = fields.Str(validate=validate.Length(min=1, max=30))
+    manufacturer = fields.Str(validate=validate.Length(min=1, max=100))
+    doses_per_vial = fields.Int(strict=True, validate=validate.Range(min=1, max=50))
+    dose_volume_ml = fields.Float(allow_nan=False, validate=validate.Range(min=0.05, max=5))
+    beyond_use_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=720))
+    min_age_years = fields.Int(strict=True, validate=validate.Range(min=0, max=120))
+    series_doses = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
+    min_interval_days = fields.Int(strict=True, validate=validate.Range(min=0, max=3650))
+    storage_min_c = fields.Int(strict=True, validate=TEMPERATURE)
+    storage_max_c = fields.Int(strict=True, validate=TEMPERATURE)
+    active = fields.Bool(truthy={True}, falsy={False})
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Change at least one field.", "_schema")

@@ -8,25 +8,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from cvms_platform.answers import inventory as answers
 from cvms_platform.answers.common import LOCATION_ID
-from cvms_platform.codes import WASTAGE_REASONS
+from cvms_platform.answers.inventory import MAX_DOSES, NOTE, TEMPERATURE
 
 STORAGE_UNIT = validate.Length(min=1, max=100)
-NOTE = validate.Length(min=1, max=2000)
-MAX_DOSES = 1_000_000
 LEDGER_PAGE_MAX = 200
-# Plausible readings of a vaccine storage unit, from ultra-cold freezers to a failed fridge.
-TEMPERATURE = validate.Range(min=-100, max=100)
 
 
-class ReceiveLotSchema(Schema):
-    shipment_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    product_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    lot_number = fields.Str(
-        required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9-]{1,50}$", error="Letters, digits and '-' only."),
-    )
-    expiration_date = fields.Date(required=True)
-    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+class ReceiveLotSchema(answers.ReceiveLot):
     storage_unit = fields.Str(load_default=None, validate=validate.Length(max=100))
 
 
@@ -38,32 +26,8 @@ class LotSchema(answers.Lot):
     product_name = fields.Function(lambda lot: lot.product.name)
 
 
-class WastageSchema(Schema):
-    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
-    reason = fields.Str(required=True, validate=validate.OneOf(WASTAGE_REASONS))
-    note = fields.Str(load_default=None, validate=NOTE)
-
-    @validates_schema
-    def _other_needs_a_note(self, data, **kwargs):
-        if data.get("reason") == "other" and not (data.get("note") or "").strip():
-            raise ValidationError("Say what happened when the reason is other.", "note")
-
-
-class CorrectionSchema(Schema):
-    delta = fields.Int(
-        required=True,
-        strict=True,
-        validate=[
-            validate.Range(min=-MAX_DOSES, max=MAX_DOSES),
-            validate.NoneOf([0], error="A correction changes stock: not 0."),
-        ],
-    )
-    note = fields.Str(required=True, validate=NOTE)
-
-    @validates_schema
-    def _note_not_blank(self, data, **kwargs):
-        if "note" in data and not data["note"].strip():
-            raise ValidationError("Say why the stock is corrected.", "note")
+WastageSchema = answers.Wastage
+CorrectionSchema = answers.Correction
 
 
 class ExcursionSchema(Schema):
@@ -141,26 +105,9 @@ class TransferSchema(Schema):
     note = fields.Str(load_default=None, validate=NOTE)
 
 
-class ProductChangesSchema(Schema):
-    """What a state admin may change in a product (at least one field)."""
-
-    name = fields.Str(validate=validate.Length(min=1, max=200))
-    cap_color = fields.Str(validate=validate.Length(min=1, max=30))
-    manufacturer = fields.Str(validate=validate.Length(min=1, max=100))
-    doses_per_vial = fields.Int(strict=True, validate=validate.Range(min=1, max=50))
-    dose_volume_ml = fields.Float(allow_nan=False, validate=validate.Range(min=0.05, max=5))
-    beyond_use_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=720))
-    min_age_years = fields.Int(strict=True, validate=validate.Range(min=0, max=120))
-    series_doses = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
-    min_interval_days = fields.Int(strict=True, validate=validate.Range(min=0, max=3650))
-    storage_min_c = fields.Int(strict=True, validate=TEMPERATURE)
-    storage_max_c = fields.Int(strict=True, validate=TEMPERATURE)
-    active = fields.Bool(truthy={True}, falsy={False})
-
+class ProductChangesSchema(answers.ProductChanges):
     @validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Change at least one field.", "_schema")
+    def _storage_range(self, data, **kwargs):
         if data.get("storage_min_c", -1000) > data.get("storage_max_c", 1000):
             raise ValidationError("Above storage_max_c.", "storage_min_c")
 

@@ -10,8 +10,6 @@ from cvms_platform.answers import inventory as answers
 from cvms_platform.codes import WASTAGE_REASONS
 from gateway.schemas import LOCATION_ID
 
-TEMPERATURE = validate.Range(min=-100, max=100)
-
 
 class OpenVial(Schema):
     vial_id = fields.Str()
@@ -94,26 +92,10 @@ class Transfer(Schema):
     created = fields.Bool(metadata={"description": "false: this transfer was already recorded"})
 
 
-class ProductChanges(Schema):
-    name = fields.Str(validate=validate.Length(min=1, max=200))
-    cap_color = fields.Str(validate=validate.Length(min=1, max=30))
-    manufacturer = fields.Str(validate=validate.Length(min=1, max=100))
-    doses_per_vial = fields.Int(strict=True, validate=validate.Range(min=1, max=50))
-    dose_volume_ml = fields.Float(allow_nan=False, validate=validate.Range(min=0.05, max=5))
-    beyond_use_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=720))
-    min_age_years = fields.Int(strict=True, validate=validate.Range(min=0, max=120))
-    series_doses = fields.Int(strict=True, validate=validate.Range(min=1, max=10))
-    min_interval_days = fields.Int(strict=True, validate=validate.Range(min=0, max=3650))
-    storage_min_c = fields.Int(strict=True, validate=TEMPERATURE)
-    storage_max_c = fields.Int(strict=True, validate=TEMPERATURE)
+class ProductChanges(answers.ProductChanges):
     active = fields.Bool(
         truthy={True}, falsy={False}, metadata={"description": "false: takes no new shipments"}
     )
-
-    @validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Change at least one field.", "_schema")
 
 
 class FormQuery(Schema):
@@ -140,6 +122,9 @@ class FormImport(Schema):
     rejected = fields.Int()
 
 
+LEVELS_MAX_DAYS = 366
+
+
 class DailyLevelsQuery(Schema):
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC; at most 366 days), optional
     `product_id`."""
@@ -154,8 +139,8 @@ class DailyLevelsQuery(Schema):
             return
         if data["date_from"] > data["date_to"]:
             raise ValidationError("The range ends before it starts (from is after to).", "to")
-        if (data["date_to"] - data["date_from"]).days + 1 > 366:
-            raise ValidationError("At most 366 days from `from`.", "to")
+        if (data["date_to"] - data["date_from"]).days + 1 > LEVELS_MAX_DAYS:
+            raise ValidationError(f"At most {LEVELS_MAX_DAYS} days from `from`.", "to")
 
 
 class DailyOnHand(Schema):
@@ -195,19 +180,12 @@ class Product(answers.Product):
     )
 
 
-class ReceiveLotRequest(Schema):
+class ReceiveLotRequest(answers.ReceiveLot):
     shipment_id = fields.Str(
         required=True,
         validate=validate.Length(min=1, max=100),
         metadata={"description": "The shipment's id; receiving it again records nothing new"},
     )
-    product_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    lot_number = fields.Str(
-        required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9-]{1,50}$", error="Letters, digits and '-' only."),
-    )
-    expiration_date = fields.Date(required=True)
-    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     storage_unit = fields.Str(validate=validate.Length(max=100))
 
 
@@ -228,8 +206,7 @@ class ResolveDiscrepancyRequest(Schema):
 
 
 # -- inventory operations: wastage, corrections, the lot ledger, excursions ----------------------
-class WastageRequest(Schema):
-    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+class WastageRequest(answers.Wastage):
     reason = fields.Str(
         required=True,
         validate=validate.OneOf(WASTAGE_REASONS),
@@ -240,28 +217,14 @@ class WastageRequest(Schema):
         metadata={"description": "What happened; required when the reason is other"},
     )
 
-    @validates_schema
-    def _other_needs_a_note(self, data, **kwargs):
-        if data.get("reason") == "other" and not (data.get("note") or "").strip():
-            raise ValidationError("Say what happened when the reason is other.", "note")
 
-
-class CorrectionRequest(Schema):
+class CorrectionRequest(answers.Correction):
     delta = fields.Int(
         required=True,
         strict=True,
-        validate=[
-            validate.Range(min=-1_000_000, max=1_000_000),
-            validate.NoneOf([0], error="A correction changes stock: not 0."),
-        ],
+        validate=answers.CORRECTION_DELTA,
         metadata={"description": "Doses to add (positive) or remove (negative)"},
     )
-    note = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
-
-    @validates_schema
-    def _note_not_blank(self, data, **kwargs):
-        if "note" in data and not data["note"].strip():
-            raise ValidationError("Say why the stock is corrected.", "note")
 
 
 LedgerEntry = answers.LedgerEntry
@@ -320,28 +283,13 @@ class ReleaseLotRequest(Schema):
 
 
 # -- the inventory levels report ------------------------------------------------------------------
-LEVELS_MAX_DAYS = 366
-
-
-class InventoryLevelsQuery(Schema):
+class InventoryLevelsQuery(DailyLevelsQuery):
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC; at most 366 days), optional
     `product_id`, `page` and `limit` (rows per page, 1-200), `format=json|csv`."""
 
-    date_from = fields.Date(required=True, data_key="from")
-    date_to = fields.Date(required=True, data_key="to")
-    product_id = fields.Str(validate=validate.Length(min=1, max=64))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
     format = fields.Str(validate=validate.OneOf(["json", "csv"]))
-
-    @validates_schema
-    def _a_range(self, data, **kwargs):
-        if "date_from" not in data or "date_to" not in data:
-            return
-        if data["date_from"] > data["date_to"]:
-            raise ValidationError("The range ends before it starts (from is after to).", "to")
-        if (data["date_to"] - data["date_from"]).days + 1 > LEVELS_MAX_DAYS:
-            raise ValidationError(f"At most {LEVELS_MAX_DAYS} days from `from`.", "to")
 
 
 class InventoryLevelsRow(Schema):
