@@ -8,6 +8,47 @@ from marshmallow import Schema, fields, validate
 from cvms_platform.codes import CHANNELS
 from cvms_platform.envelope import Contract
 
+# The columns of an offline import's CSV: the gateway's template and header checks, and the rows
+# administration validates.
+IMPORT_RECIPIENT_COLUMNS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "race",
+    "ethnicity",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "email",
+    "preferred_language",
+    "contact_email",
+    "contact_sms",
+    "contact_phone",
+    "contact_mail",
+)
+IMPORT_DOSE_COLUMNS = (
+    "administered_at",
+    "lot_number",
+    "dose_number",
+    "site",
+    "route",
+    "dose_volume_ml",
+    "performer_name",
+)
+IMPORT_COLUMNS = ("record_id", *IMPORT_RECIPIENT_COLUMNS, *IMPORT_DOSE_COLUMNS)
+REQUIRED_IMPORT_COLUMNS = (
+    "record_id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "administered_at",
+    "lot_number",
+)
+
 
 class DoseAdministeredV1(Schema):
     administration_id = fields.UUID(required=True)

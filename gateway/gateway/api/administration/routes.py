@@ -12,6 +12,7 @@ import uuid
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from cvms_platform import config
+from cvms_platform.contracts.administration import IMPORT_COLUMNS, REQUIRED_IMPORT_COLUMNS
 from cvms_platform.errors import Conflict
 from cvms_platform.products import product_labels
 from gateway import routing
@@ -425,42 +426,6 @@ def my_fhir_bundle():
 
 
 # -- offline operations: paper forms, the CSV template, imports ----------------------------------
-IMPORT_COLUMNS = (
-    "record_id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "race",
-    "ethnicity",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "email",
-    "preferred_language",
-    "contact_email",
-    "contact_sms",
-    "contact_phone",
-    "contact_mail",
-    "administered_at",
-    "lot_number",
-    "dose_number",
-    "site",
-    "route",
-    "dose_volume_ml",
-    "performer_name",
-)
-REQUIRED_IMPORT_COLUMNS = (
-    "record_id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "administered_at",
-    "lot_number",
-)
 RPC_CHUNK = 1000  # rows per call to administration: one transaction each
 REPORT_COLUMNS = ("row", "record_id", "status", "administration_id", "recipient_id", "errors")
 

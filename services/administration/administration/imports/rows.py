@@ -17,46 +17,9 @@ from administration.schemas import (
     NewRecipientSchema,
     one_of,
 )
+from cvms_platform.contracts.administration import IMPORT_COLUMNS, IMPORT_DOSE_COLUMNS
 from cvms_platform.errors import InvalidInput
 
-RECIPIENT_COLUMNS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "race",
-    "ethnicity",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "email",
-    "preferred_language",
-    "contact_email",
-    "contact_sms",
-    "contact_phone",
-    "contact_mail",
-)
-DOSE_COLUMNS = (
-    "administered_at",
-    "lot_number",
-    "dose_number",
-    "site",
-    "route",
-    "dose_volume_ml",
-    "performer_name",
-)
-COLUMNS = ("record_id", *RECIPIENT_COLUMNS, *DOSE_COLUMNS)
-REQUIRED_COLUMNS = (
-    "record_id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "administered_at",
-    "lot_number",
-)
 MAX_CHUNK = 2000
 TICKED = {"x", "yes", "y", "true", "1", "si", "sí"}
 UNTICKED = {"", "no", "n", "false", "0"}
@@ -179,14 +142,14 @@ def validated_rows(pending: list[NumberedRow], outcomes: dict[int, RowOutcome]) 
         values = row.values
         record_id = record_id_of(values)
         form, errors = recipient_part(values)
-        if set(values) - set(COLUMNS):
+        if set(values) - set(IMPORT_COLUMNS):
             errors["row"] = ["More cells than the header has columns."]
         try:
             recipient = RECIPIENT_FORM.load(form)
         except ValidationError as exc:
             errors.update(column_errors(exc.messages))
         try:
-            dose = DOSE_ROW.load({k: values.get(k) for k in ("record_id", *DOSE_COLUMNS)})
+            dose = DOSE_ROW.load({k: values.get(k) for k in ("record_id", *IMPORT_DOSE_COLUMNS)})
         except ValidationError as exc:
             errors.update(column_errors(exc.messages))
         if not errors and record_id in seen:
