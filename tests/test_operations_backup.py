@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.harness import BIN, wait_until
+from tests.harness import SERVICES, BIN, wait_until
 
 DOSES_BEFORE, DOSES_AFTER, RECEIVED = 15, 15, 500
 
@@ -148,7 +148,7 @@ def test_restore_drill_backup_more_doses_restore_replay_reconciles(
             "SELECT datname FROM pg_database WHERE datname LIKE %s",
             (f"cvms_{cluster.run.run_id}_%",),
         ).fetchall()
-    assert len(left) == 4, left  # nothing left behind by the restore
+    assert len(left) == len(SERVICES), left  # nothing left behind by the restore
     # The replay (other tests' events among it) dead-letters nothing: earlier tests in this
     # session may have left their own dead letters, so the drill compares with its start.
     wait_until(lambda: _dead_letters(cluster) == dead_letters_before, what="no new dead letters")

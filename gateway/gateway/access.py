@@ -118,6 +118,12 @@ def api_key_principal() -> Principal | None:
         found = None
         if presented:
             found = current_app.extensions["cvms_directory"].api_key(presented)
+            # Revoked through another worker within the last second: that worker said so in
+            # Redis (the key's id, like a revoked token's), so it fails here at once too.
+            if found is not None and current_app.extensions["cvms_denylist"].is_revoked(
+                found.user_id
+            ):
+                found = None
             if found is None:
                 found = ApiError(401, "invalid_api_key", "The API key is not valid or was revoked.")
         g._cvms_api_key = found

@@ -3,9 +3,10 @@ whom a partner's API key stands for.
 
 - A location, once it exists, always does (locations are never removed): a hit is remembered for
   the life of the worker, a miss is asked again, so a new location is usable at once.
-- An API key's answer is remembered for `key_ttl_s` (1 s): a revoked key fails everywhere within
-  that second (at once in the worker that revoked it), and a partner's burst of requests costs
-  one RPC a second, not one per request.
+- An API key's answer is remembered for `key_ttl_s` (1 s), so a partner's burst of requests
+  costs one RPC a second, not one per request. A revoked key fails at once everywhere: the
+  worker that revoked it forgets it and puts its id on the Redis denylist for that second
+  (`access.api_key_principal` checks it); without Redis, within the second.
   Keys are held by their SHA-256 digest, never as given.
 """
 

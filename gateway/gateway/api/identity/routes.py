@@ -373,4 +373,13 @@ def revoke_api_key(organization_id: str, key_id: str):
     if not revoked:
         raise NotFound(f"API key {key_id} not found.")
     current_app.extensions["cvms_directory"].forget_key(key_id)
+    # Other workers remember the key for up to `api_key_cache_seconds`: tell them through
+    # Redis until then. Without Redis they still refuse it once that second has passed.
+    now = time.time()
+    try:
+        current_app.extensions["cvms_denylist"].revoke(
+            key_id, now + current_app.config["CVMS"].api_key_cache_seconds + 1, now
+        )
+    except redis.RedisError as exc:
+        log.warning("cannot tell other workers a key was revoked (they stop within 1 s): %s", exc)
     return "", 204
