@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.harness import SERVICES, BIN, wait_until
+from tests.harness import BIN, SERVICES, wait_until
 
 DOSES_BEFORE, DOSES_AFTER, RECEIVED = 15, 15, 500
 

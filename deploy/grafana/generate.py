@@ -300,8 +300,7 @@ def overview() -> dict:
                 "Messages /s by outcome",
                 [
                     target(
-                        "sum by (channel, outcome) "
-                        "(rate(cvms_notifications_messages_total[5m]))",
+                        "sum by (channel, outcome) (rate(cvms_notifications_messages_total[5m]))",
                         "{{channel}} {{outcome}}",
                     )
                 ],
