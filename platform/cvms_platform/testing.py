@@ -9,12 +9,15 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from alembic import command
@@ -270,3 +273,46 @@ class Reader:
         if event_type is not None:
             query = query.where(outbox.c.event_type == event_type)
         return self.all(query)
+
+
+class Clock:
+    """A service's clock in a test: `service.now = clock`; `clock.advance(minutes=5)`."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+class LocalServer:
+    """A server a test runs as a process of its own (the pytest process is green with eventlet,
+    in which threaded servers misbehave), listening on `port` of loopback once started."""
+
+    what = "the server"
+
+    def __init__(self, directory: Path, port: int):
+        self.directory, self.port = directory, port
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"{self.what} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None

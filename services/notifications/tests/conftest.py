@@ -10,12 +10,10 @@ import cvms_platform.green  # noqa: F401
 import email
 import email.policy
 import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from nameko.testing.services import worker_factory
 
 from cvms_platform.contracts import new_event, to_wire
 from cvms_platform.db import DatabaseAccess
-from cvms_platform.testing import Reader, service_database
+from cvms_platform.testing import Clock, LocalServer, Reader, service_database
 from notifications.service import NotificationsService
 
 BIN = Path(sys.executable).parent
@@ -37,17 +35,6 @@ LOCATION = {
     "phone": "212-555-0100",
     "time_zone": "America/New_York",
 }
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 class Owners:
@@ -78,36 +65,20 @@ class Owners:
         ]
 
 
-class Mailbox:
+class Mailbox(LocalServer):
     """The development mail catcher (`cvms-mailcatcher`), run as a process of its own as `make
     run` runs it, and its folder: the messages it accepted, oldest first."""
 
-    def __init__(self, directory: Path, port: int):
-        self.directory, self.port = directory, port
-        self.process: subprocess.Popen | None = None
+    what = "the mail catcher"
 
-    def start(self) -> None:
-        command = [
+    def command(self) -> list[str]:
+        return [
             str(BIN / "cvms-mailcatcher"),
             "--port",
             str(self.port),
             "--dir",
             str(self.directory),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the mail catcher did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
 
     def messages(self) -> list[Message]:
         return [

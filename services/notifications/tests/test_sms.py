@@ -5,10 +5,7 @@ owner replied STOP."""
 
 import base64
 import json
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from cvms_platform.errors import InvalidInput
+from cvms_platform.testing import LocalServer
 from notifications import sms, twilio
 from notifications.contacts import Contact
 from notifications.delivery import address_digest
@@ -31,31 +29,15 @@ ACCOUNT = "ACtest0123456789"
 DAYTIME = datetime(2030, 3, 1, 17, 0, tzinfo=UTC)
 
 
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     """`fake_twilio.py` as a process, and what it was asked: `requests()`; `answer(...)`
     queues its next answers ([status, body] each)."""
 
-    def __init__(self, directory: Path, port: int):
-        self.directory, self.port = directory, port
-        self.process: subprocess.Popen | None = None
+    what = "the fake Twilio"
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         script = Path(__file__).with_name("fake_twilio.py")
-        command = [sys.executable, str(script), "--port", str(self.port)]
-        self.process = subprocess.Popen([*command, "--dir", str(self.directory)])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the fake Twilio did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
+        return [sys.executable, str(script), "--port", str(self.port), "--dir", str(self.directory)]
 
     def answer(self, *answers: tuple[int, dict]) -> None:
         (self.directory / "answers.json").write_text(json.dumps([list(a) for a in answers]))

@@ -6,13 +6,13 @@ import cvms_platform.green  # noqa: F401
 
 # isort: split
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
 
 from cvms_platform.contracts import new_event, to_wire
-from cvms_platform.testing import Reader, database_fixtures
+from cvms_platform.testing import Clock, Reader, database_fixtures
 from scheduling import catalog
 from scheduling.service import SchedulingService
 
@@ -49,17 +49,6 @@ def products() -> list[dict]:
             "min_age_years": 18,
         },
     ]
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 service_db, database_url, db = database_fixtures("scheduling")
