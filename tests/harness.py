@@ -201,6 +201,9 @@ class Cluster:
                 )
             },
             "CVMS_TOKEN_TTL_SECONDS": "3600",
+            # Five services, their relays, replicas and the tests share one PostgreSQL (100
+            # connections by default): each service keeps 2 open between bursts, not 20.
+            "CVMS_DB_POOL_KEEP": "2",
             # The timers that tests wait for (open vials wasted, offers expired) look every 2 s.
             "CVMS_OPEN_VIAL_SWEEP_SECONDS": "2",
             "CVMS_OFFER_EXPIRY_SWEEP_SECONDS": "2",

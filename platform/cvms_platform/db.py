@@ -25,7 +25,9 @@ from cvms_platform.timeutil import as_utc
 T = TypeVar("T")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> Engine:
+    """`pool_size` connections are kept open between uses; up to `max_overflow` more (as many
+    again unless given) are opened for a burst and closed after it."""
     if url.startswith("sqlite"):
         # One connection per process: a green thread waiting in SQLite's C busy-handler
         # would block the whole eventlet hub, so writers queue on the pool instead.
@@ -54,7 +56,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
         hide_parameters=True,  # errors and logs never quote the values (personal data)
@@ -123,9 +125,13 @@ class Database(DependencyProvider):
 
     def setup(self) -> None:
         service = self.container.service_name
+        workers = self.container.config.get("max_workers", 10)
+        # Connections kept open between bursts (CVMS_DB_POOL_KEEP, default one per worker); a
+        # burst may open up to twice the workers in all. Many services sharing one PostgreSQL
+        # (the test stack) keep few, so that idle pools do not use up its max_connections.
+        keep = min(workers, config.int_setting("CVMS_DB_POOL_KEEP", workers))
         self.engine = make_engine(
-            config.database_url(service),
-            pool_size=self.container.config.get("max_workers", 10),
+            config.database_url(service), pool_size=keep, max_overflow=2 * workers - keep
         )
         self.make_session = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.accesses: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

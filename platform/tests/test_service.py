@@ -2,6 +2,7 @@
 metrics, and platform errors crossing the RPC boundary as themselves."""
 
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -104,7 +105,14 @@ def test_health_ready_and_metrics(start, sqlite_url, sqlite_engine, broker):
 
     dlq = broker.declare_durable_queue(dead_letter_queue("cvms_test_probe"))
     broker.channel.basic_publish("", dlq, b"{}")
-    _, _, body = get(f"{base}/metrics")
+    # A quorum queue counts the message once its log has it: look until it does.
+    deadline = time.monotonic() + 10
+    while True:
+        _, _, body = get(f"{base}/metrics")
+        if 'dead_letter_queue_depth{queue="cvms_test_probe.dead-letter"} 0.0' not in body:
+            break
+        assert time.monotonic() < deadline, "the dead letter was never counted"
+        time.sleep(0.1)
     assert 'cvms_dead_letter_queue_depth{queue="cvms_test_probe.dead-letter"} 1.0' in body
 
 
