@@ -68,7 +68,11 @@ class CvmsService:
     def metrics(self, request) -> Response:
         self._observe_outbox()
         self._observe_dead_letters()
+        self.observe()
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    def observe(self) -> None:
+        """A service's own gauges, read when Prometheus scrapes (not on any hot path)."""
 
     def _amqp_uri(self) -> str:
         return self.config[AMQP_URI_CONFIG_KEY]

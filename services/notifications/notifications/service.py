@@ -46,6 +46,11 @@ class NotificationsService(CvmsService):
     def _stock_staff(self, location_id: str) -> list[str]:
         return self.identity.location_staff(location_id, messages.STOCK_ROLES)
 
+    def observe(self) -> None:
+        """The oldest unsent message's age, when Prometheus scrapes (not on every send tick)."""
+        with self.db.transaction() as session:
+            delivery.observe_oldest_unsent(session, self.now())
+
     # -- what is owed, written in the event's inbox transaction ----------------------------------
     @consumes("scheduling", "appointment_booked")
     def on_appointment_booked(self, session, event) -> None:
@@ -102,7 +107,6 @@ class NotificationsService(CvmsService):
         now = self.now()
         with self.db.transaction() as session:
             ids = delivery.due_ids(session, now, int_setting("CVMS_NOTIFY_BATCH", 200))
-            delivery.observe_oldest_unsent(session, now)
         if not ids:
             return 0
         settings = smtp.SmtpSettings.from_env()

@@ -188,3 +188,12 @@ def test_the_oldest_unsent_age_leaves_out_texts_held_for_quiet_hours(service, re
         session.scalars(select(Delivery)).one().last_error = "SMTP 421: try later"
         delivery.observe_oldest_unsent(session, clock.now)
     assert delivery.OLDEST_UNSENT._value.get() == 5 * 3600
+
+
+def test_the_oldest_unsent_age_is_read_when_metrics_are_scraped(service, clock):
+    from notifications import delivery
+
+    service.on_appointment_booked(booked())
+    clock.advance(minutes=3)
+    service.observe()
+    assert delivery.OLDEST_UNSENT._value.get() == 180
