@@ -10,8 +10,6 @@ from cvms_platform import outbox_wakeup
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -13,8 +13,6 @@ from cvms_platform.tables import create_messaging_tables, drop_messaging_tables
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 # The application may only add audit events: PostgreSQL refuses to change or remove one.
 APPEND_ONLY_FUNCTION = """
