@@ -31,6 +31,8 @@ from cvms_platform.codes import ROLES
 from cvms_platform.errors import Conflict, InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
+from cvms_platform.validation import limit as _limit
+from cvms_platform.validation import text as _text
 from identity import accounts, api_keys, audit_log, enrollment, locations, password_links
 from identity import refresh_tokens as sessions
 from identity.actors import Actor, actor
@@ -56,18 +58,6 @@ LINK_TTLS = {
     password_links.INVITATION: password_links.invitation_ttl,
 }
 ENROLLMENT_STATUSES = (enrollment.SUBMITTED, enrollment.REJECTED, enrollment.APPROVED)
-
-
-def _text(value, field: str, *, most: int) -> str:
-    if not isinstance(value, str) or len(value) > most:
-        raise InvalidInput({field: [f"Text of at most {most} characters."]})
-    return value
-
-
-def _limit(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
-        raise InvalidInput({"limit": ["A whole number from 1 to 1000."]})
-    return value
 
 
 def _claims(session, user: User) -> dict:
@@ -454,17 +444,11 @@ def _user(session, user_id) -> User:
 
 
 def _organization(session, organization_id) -> Organization:
-    found = (
-        session.get(Organization, organization_id)
-        if isinstance(organization_id, str) and len(organization_id) <= 64
-        else None
-    )
+    found = session.get(Organization, validation.known_id(organization_id, "Organization"))
     if found is None:
         raise NotFound(f"Organization {organization_id} not found.")
     return found
 
 
 def _enrollment_id(value) -> str:
-    if not isinstance(value, str) or len(value) > 64:
-        raise NotFound(f"Enrollment {value} not found.")
-    return value
+    return validation.known_id(value, "Enrollment")
