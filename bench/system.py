@@ -50,6 +50,10 @@ class RunningSystem:
         self.run.create()
         self.cluster = Cluster(self.run)
         self.cluster.env["GATEWAY_WORKERS"] = str(self.gateway_workers)
+        # Pools as deployed (one kept connection per worker), not the test stack's 2: with 2,
+        # every request of a burst beyond the second opened and closed a PostgreSQL connection,
+        # which halved the uncached read and slowed the dose pipeline.
+        self.cluster.env.pop("CVMS_DB_POOL_KEEP", None)
         if self.production_limits:
             for name in LIMIT_VARIABLES:
                 self.cluster.env.pop(name, None)
