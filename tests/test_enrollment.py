@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, select
 from cvms_platform.tables import outbox
 from tests.enrollment_forms import complete_form
 from tests.harness import wait_until
+from tests.mail import emailed_set_password_token
 
 PASSWORD = "a sturdy passphrase for tests"
 
@@ -60,9 +61,11 @@ def test_reject_resubmit_approve_then_the_new_users_work(api, admin, cluster):
         for i in answer["invitations"]
         if i["username"] == form["locations"][0]["users"][0]["email"]
     )
+    # The link goes to the manager by e-mail, not to the approving admin.
+    assert "set_password_token" not in manager and manager["sent_by_email"] is True
+    token = emailed_set_password_token(cluster, manager["username"])
     set_password = requests.post(
-        f"{base}/auth/password/set",
-        json={"token": manager["set_password_token"], "password": PASSWORD},
+        f"{base}/auth/password/set", json={"token": token, "password": PASSWORD}
     )
     assert set_password.status_code == 204, set_password.text
 
@@ -105,7 +108,7 @@ def test_an_incomplete_submission_gets_field_errors(api):
 
 
 def test_lockout_after_failed_sign_ins_holds_across_workers_until_the_help_desk_unlocks(
-    api, admin, helpdesk
+    api, admin, helpdesk, cluster
 ):
     # A user of this test's own, so the demo users stay unlocked for other tests.
     form = complete_form()
@@ -115,10 +118,8 @@ def test_lockout_after_failed_sign_ins_holds_across_workers_until_the_help_desk_
     invitation = admin.post(f"/enrollment-reviews/{enrollment['id']}/approve").json()[
         "invitations"
     ][1]
-    requests.post(
-        f"{api.base}/auth/password/set",
-        json={"token": invitation["set_password_token"], "password": PASSWORD},
-    )
+    token = emailed_set_password_token(cluster, invitation["username"])
+    requests.post(f"{api.base}/auth/password/set", json={"token": token, "password": PASSWORD})
     wrong = {"username": invitation["username"], "password": "not the password"}
     statuses = [
         requests.post(

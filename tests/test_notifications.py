@@ -4,27 +4,13 @@ code; a set-password e-mail's link sets the password."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 import uuid
-from email.message import EmailMessage
 
 import pytest
 
 from tests.harness import wait_until
+from tests.mail import SET_PASSWORD, mail_to
 from tests.test_scheduling import Public, book, clinic_day, person, publish
-
-SET_PASSWORD = re.compile(r"/password/set\?token=([A-Za-z0-9_-]+)")
-
-
-def mail_to(cluster, address: str) -> list[EmailMessage]:
-    found = []
-    for path in sorted(cluster.mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if message["To"] == address:
-            found.append(message)
-    return found
 
 
 @pytest.fixture

@@ -200,7 +200,12 @@ def test_approval_creates_the_organization_locations_inactive_users_links_and_ev
     assert not any(user.active for user in users.values())
     vaccinator = users[form["locations"][0]["users"][1]["email"]]
     assert vaccinator.location_ids == location_ids  # listed at both locations: one account
-    tokens = {i["set_password_token"] for i in answer["invitations"]}
+    # The links went by e-mail (user_invited), not to the approving admin.
+    assert all(i["sent_by_email"] and "set_password_token" not in i for i in answer["invitations"])
+    identity = app.extensions["test_identity"]
+    tokens = {identity.delivered_token(i["link_id"]) for i in answer["invitations"]}
+    with app.extensions["cvms_sessions"]() as session:
+        links = session.scalars(select(PasswordLink)).all()
     assert not tokens & {link.token_hash for link in links}
 
     enrolled = events(app, "provider_enrolled")
@@ -224,7 +229,7 @@ def test_approval_creates_the_organization_locations_inactive_users_links_and_ev
     )
 
 
-def test_an_invited_user_signs_in_only_after_setting_a_password(client, login, complete_form):
+def test_an_invited_user_signs_in_only_after_setting_a_password(app, client, login, complete_form):
     form = complete_form()
     enrollment_id, _ = submitted(client, form)
     answer = client.post(
@@ -235,7 +240,8 @@ def test_an_invited_user_signs_in_only_after_setting_a_password(client, login, c
     sign_in = {"username": username, "password": "a long enough passphrase"}
     assert client.post("/api/v1/auth/token", json=sign_in).status_code == 401
 
-    set_it = {"token": admin_invite["set_password_token"], "password": sign_in["password"]}
+    token = app.extensions["test_identity"].delivered_token(admin_invite["link_id"])
+    set_it = {"token": token, "password": sign_in["password"]}
     assert client.post("/api/v1/auth/password/set", json=set_it).status_code == 204
     session = client.post("/api/v1/auth/token", json=sign_in)
     assert session.status_code == 200

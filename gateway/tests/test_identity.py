@@ -152,10 +152,34 @@ def test_an_org_admin_creates_a_location_user_who_sets_a_password(app, client, l
     assert answer["user"]["active"] is False
     assert outbox_events(app, "user_invited")[0]["user_id"] == answer["user"]["id"]
 
-    link = answer["set_password"]["token"]
+    # The link goes to Nia by e-mail; the organization admin does not see it.
+    assert answer["set_password"]["sent_by_email"] is True
+    assert "token" not in answer["set_password"]
+    link = app.extensions["test_identity"].delivered_token(answer["set_password"]["link_id"])
     assert client.post(SET, json={"token": link, "password": NEW_PASSWORD}).status_code == 204
     signed_in = sign_in(client, "nia.new@clinic.example", NEW_PASSWORD).get_json()
     assert signed_in["locations"] == ["demo-clinic"]
+
+
+def test_without_email_the_org_admin_is_handed_the_link_to_pass_on(monkeypatch, app, client, login):
+    monkeypatch.setenv("CVMS_HAND_OUT_PASSWORD_LINKS", "1")
+    response = client.post(
+        "/api/v1/organizations/demo-org/users",
+        json={
+            "name": "Ola Offline",
+            "email": "ola@clinic.example",
+            "role": "vaccinator",
+            "location_ids": ["demo-clinic"],
+        },
+        headers=login("org.admin"),
+    )
+    assert response.status_code == 201, response.get_json()
+    link = response.get_json()["set_password"]
+    assert link["sent_by_email"] is False
+    assert (
+        client.post(SET, json={"token": link["token"], "password": NEW_PASSWORD}).status_code == 204
+    )
+    assert sign_in(client, "ola@clinic.example", NEW_PASSWORD).status_code == 200
 
 
 def test_an_org_admin_may_not_staff_a_location_of_another_organization(client, login, directory_db):

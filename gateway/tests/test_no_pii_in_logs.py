@@ -68,7 +68,7 @@ def test_no_personal_data_passwords_or_tokens_are_logged(make_app, caplog, compl
         f"/api/v1/enrollment-reviews/{started['id']}/approve",
         headers={"Authorization": f"Bearer {admin['access_token']}"},
     ).get_json()
-    link = approved["invitations"][0]["set_password_token"]
+    link = app.extensions["test_identity"].delivered_token(approved["invitations"][0]["link_id"])
     secrets += [link, "a-new-pii-passphrase"]
     client.post(
         "/api/v1/auth/password/set", json={"token": link, "password": "a-new-pii-passphrase"}

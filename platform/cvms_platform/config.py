@@ -41,6 +41,11 @@ def int_setting(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def bool_setting(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
 def float_setting(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 

@@ -3,7 +3,7 @@
 An applicant fills the enrollment form (Section A, then Section B with rows added by the form's
 own buttons), saves a draft, is told beside the fields what is missing, submits; a state admin
 rejects it with a reason; the applicant sees the reason with Section B kept, corrects and
-resubmits; the state admin approves and sees the users' set-password links. An organization
+resubmits; the state admin approves, and each user is e-mailed a set-password link. An organization
 admin adds a user and issues an API key (shown once); a state admin searches the audit log."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import uuid
 import requests
 
 from tests.conftest import ORG_ADMIN, STATE_ADMIN
+from tests.mail import emailed_set_password_token
 
 
 def press(browsing, button: str) -> None:
@@ -59,7 +60,9 @@ def fill_location(page, number: int, code: str, name: str, kind: str) -> None:
     location.get_by_label("Ultra-cold (-90 to -60 °C)").fill("0")
 
 
-def test_an_enrollment_is_rejected_and_resubmitted_with_section_b_kept(person, make_person):
+def test_an_enrollment_is_rejected_and_resubmitted_with_section_b_kept(
+    person, make_person, cluster
+):
     tag = uuid.uuid4().hex[:8]
     page = person.page
     person.goto("/enroll/")
@@ -146,14 +149,16 @@ def test_an_enrollment_is_rejected_and_resubmitted_with_section_b_kept(person, m
     press(applicant, "Submit for review")
     assert "Submitted" in page.locator("#enrollment-status").text_content()
 
-    # Approved: the users' one-time links, as the API answers them.
+    # Approved: each user's one-time link goes to them by e-mail, not to the admin.
     admin.goto("/provider/enrollments")
     admin.page.get_by_role("link", name=f"Prairie Health {tag}").click()
     assert "MD-123456" in admin.page.locator("main").inner_text()
     press(admin, "Approve the application")
-    links = admin.page.locator("code", has_text="/password/set?token=")
-    assert links.count() == 4  # the primary contact and three location users
+    assert admin.page.locator("code", has_text="/password/set?token=").count() == 0
+    emailed = admin.page.get_by_role("cell", name="E-mailed to the user")
+    assert emailed.count() == 4  # the primary contact and three location users
     assert admin.page.get_by_text(f"primary-{tag}@prairie.example", exact=True).count() == 1
+    assert emailed_set_password_token(cluster, f"primary-{tag}@prairie.example")
 
 
 def test_an_org_admin_adds_a_user_and_issues_an_api_key(person, cluster):
@@ -167,13 +172,12 @@ def test_an_org_admin_adds_a_user_and_issues_an_api_key(person, cluster):
     page.get_by_label("Role").select_option("vaccinator")
     tick(page, "Demo Community Vaccine Clinic (demo-clinic)")
     press(person, "Add the user")
-    link = page.locator("#password-link")
-    assert "/password/set?token=" in link.inner_text()
+    assert page.locator("#password-link").count() == 0  # the link went by e-mail
+    assert page.get_by_text(f"{email} is created and e-mailed a link").count() == 1
     row = page.get_by_role("row").filter(has_text=email)
     assert "Inactive" in row.text_content()  # until the password is set
     person.shot("admin-users")
-    page.reload()
-    assert page.locator("#password-link").count() == 0  # shown once
+    assert emailed_set_password_token(cluster, email)
 
     # A help-desk style password link for an active user of the organization.
     page.get_by_label("Username or e-mail starts with").fill("clinic.vaccinator")

@@ -161,9 +161,15 @@ class InvitationLink(Schema):
     role = fields.Str()
     link_id = fields.UUID()
     set_password_token = fields.Str(
-        metadata={"description": "One-time: POST it with a password to /auth/password/set"}
+        metadata={
+            "description": "One-time: POST it with a password to /auth/password/set. Only "
+            "where the deployment sends no e-mail (CVMS_HAND_OUT_PASSWORD_LINKS)"
+        }
     )
     expires_at = fields.AwareDateTime()
+    sent_by_email = fields.Bool(
+        metadata={"description": "The link was e-mailed to the user, and is not answered here"}
+    )
 
 
 class Approval(Schema):
@@ -179,6 +185,9 @@ class PasswordLink(Schema):
     link_id = fields.UUID()
     token = fields.Str(metadata={"description": "One-time: POST it to /auth/password/set"})
     expires_at = fields.AwareDateTime()
+    sent_by_email = fields.Bool(
+        metadata={"description": "A new user's link went to them by e-mail, not in this answer"}
+    )
 
 
 class UserView(Schema):

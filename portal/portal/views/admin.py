@@ -85,7 +85,10 @@ def _form_page(template: str, account: dict, new: dict, errors: FormErrors, **co
 
 
 def _show_password_link(username: str, link: dict, *, created: bool) -> None:
-    """Show once the set-password link (the API's token and expires_at) issued for a user."""
+    """Show once the set-password link (the API's token and expires_at) issued for a user; a new
+    user's link goes to them by e-mail instead, unless the deployment sends none."""
+    if "token" not in link:
+        return
     url = url_for("auth.set_password", token=link["token"], _external=True)
     _show_once(
         "user_link",
@@ -110,8 +113,15 @@ def users():
         path = f"/organizations/{account['organization_id']}/users"
         answer, errors = _post_new(path, new, taken="email")
         if answer is not None:
-            _show_password_link(answer["user"]["username"], answer["set_password"], created=True)
-            flash(_("%(name)s is created.", name=answer["user"]["username"]), "success")
+            name = answer["user"]["username"]
+            _show_password_link(name, answer["set_password"], created=True)
+            if answer["set_password"].get("sent_by_email"):
+                flash(
+                    _("%(name)s is created and e-mailed a link to set a password.", name=name),
+                    "success",
+                )
+            else:
+                flash(_("%(name)s is created.", name=name), "success")
             return redirect(url_for("admin.users"))
     query = request.args.get("q", "").strip()
     params = {"limit": 100, **({"q": query} if query else {})}

@@ -384,7 +384,8 @@ def review(enrollment_id: str):
 @bp.get("/provider/enrollments/<enrollment_id>/approved")
 @signed_in
 def approved(enrollment_id: str):
-    """The users' set-password links, as the API answered them: shown once."""
+    """The new users and their set-password links: e-mailed to each user, or (where the
+    deployment sends no e-mail) as the API answered them, shown once."""
     answer = session.pop(APPROVED, None)
     if not answer or answer.get("enrollment_id") != enrollment_id:
         flash(_("The set-password links were shown once and are no longer available."), "info")
@@ -394,10 +395,16 @@ def approved(enrollment_id: str):
             **invitation,
             "url": url_for(
                 "auth.set_password", token=invitation["set_password_token"], _external=True
-            ),
+            )
+            if "set_password_token" in invitation
+            else None,
         }
         for invitation in answer["invitations"]
     ]
     return render_template(
-        "enrollment/approved.html", answer=answer, links=links, roles=ROLE_LABELS
+        "enrollment/approved.html",
+        answer=answer,
+        links=links,
+        handed_out=any(link["url"] for link in links),
+        roles=ROLE_LABELS,
     )

@@ -35,6 +35,13 @@ def invitation_ttl() -> timedelta:
     return timedelta(seconds=config.int_setting("CVMS_INVITATION_TTL_SECONDS", 7 * 24 * 3600))
 
 
+def handed_out() -> bool:
+    """Whether an approval or a new user's answer carries the set-password token itself, for
+    the admin to pass on by hand: only for a deployment that sends no e-mail. Off by default:
+    notifications e-mails the link (`user_invited`), so only the person it names sees it."""
+    return config.bool_setting("CVMS_HAND_OUT_PASSWORD_LINKS", False)
+
+
 def reset_ttl() -> timedelta:
     return timedelta(seconds=config.int_setting("CVMS_PASSWORD_RESET_TTL_SECONDS", 3600))
 

@@ -80,14 +80,14 @@ def _session_answer(session, user: User, issued: sessions.Issued) -> dict:
     }
 
 
-def _link(link: password_links.IssuedLink) -> dict:
-    """The link as PasswordLink has it (dump it with LINK, or nested in InvitedUser)."""
-    return {
-        "user_id": link.user_id,
-        "link_id": link.id,
-        "token": link.token,
-        "expires_at": link.expires_at,
-    }
+def _link(link: password_links.IssuedLink, *, handed_out: bool = True) -> dict:
+    """The link as PasswordLink has it (dump it with LINK, or nested in InvitedUser): with its
+    token when it is `handed_out` to the caller, else only that it went by e-mail."""
+    answer = {"user_id": link.user_id, "link_id": link.id, "expires_at": link.expires_at}
+    if handed_out:
+        answer["token"] = link.token
+    answer["sent_by_email"] = not handed_out
+    return answer
 
 
 class IdentityService(CvmsService):
@@ -239,7 +239,11 @@ class IdentityService(CvmsService):
                 given["location_ids"],
             )
             link = self._issue(session, user, password_links.INVITATION, who.user_id)
-            answer = {"user": accounts.view(session, user), "set_password": _link(link)}
+            handed_out = password_links.handed_out()
+            answer = {
+                "user": accounts.view(session, user),
+                "set_password": _link(link, handed_out=handed_out),
+            }
             return InvitedUser().dump(answer)
 
     @rpc
@@ -378,6 +382,7 @@ class IdentityService(CvmsService):
                 link_ttl=password_links.invitation_ttl(),
                 correlation_id=self.correlation_id,
             )
+            handed_out = password_links.handed_out()
             answer = {
                 "enrollment_id": found.id,
                 "organization_id": approved.organization_id,
@@ -388,9 +393,10 @@ class IdentityService(CvmsService):
                         "username": invitation.user.username,
                         "role": invitation.user.role,
                         "link_id": invitation.link.id,
-                        "set_password_token": invitation.link.token,
                         "expires_at": invitation.link.expires_at,
+                        "sent_by_email": not handed_out,
                     }
+                    | ({"set_password_token": invitation.link.token} if handed_out else {})
                     for invitation in approved.invitations
                 ],
             }

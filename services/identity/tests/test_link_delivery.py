@@ -9,6 +9,12 @@ ADMIN = {"user_id": "a-1", "role": "state_admin"}
 PASSWORD = "a long new password 42"
 
 
+@pytest.fixture(autouse=True)
+def links_handed_out(monkeypatch):
+    """These tests compare the token answered to the admin with the one delivered."""
+    monkeypatch.setenv("CVMS_HAND_OUT_PASSWORD_LINKS", "1")
+
+
 def invited(service) -> dict:
     new_user = {
         "name": "Nia Nurse",
@@ -42,3 +48,11 @@ def test_a_new_delivery_replaces_the_token_delivered_before(service):
 
 def test_an_unknown_link_gives_nothing(service):
     assert service.password_link_for_delivery("00000000-0000-4000-8000-000000000000") is None
+
+
+def test_by_default_the_answer_has_no_token_and_says_it_was_emailed(service, monkeypatch):
+    monkeypatch.delenv("CVMS_HAND_OUT_PASSWORD_LINKS")
+    link = invited(service)
+    assert "token" not in link and link["sent_by_email"] is True
+    delivered = service.password_link_for_delivery(link["link_id"])
+    assert service.set_password({"token": delivered["token"], "password": PASSWORD})
