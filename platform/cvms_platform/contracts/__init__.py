@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from cvms_platform.contracts import administration, identity, inventory, scheduling
+from cvms_platform.contracts import administration, helpdesk, identity, inventory, scheduling
 from cvms_platform.contracts.administration import MAX_IMPORTED_DOSES  # for import chunks
 from cvms_platform.envelope import ENVELOPE, Contract, Event
 from cvms_platform.errors import ContractViolation
@@ -43,7 +43,9 @@ def _index(*owners: ModuleType) -> dict[tuple[str, int], Contract]:
     return index
 
 
-CONTRACTS: dict[tuple[str, int], Contract] = _index(inventory, administration, scheduling, identity)
+CONTRACTS: dict[tuple[str, int], Contract] = _index(
+    inventory, administration, scheduling, identity, helpdesk
+)
 
 
 def has_subscribers(event_type: str, version: int) -> bool:
