@@ -28,3 +28,20 @@ def claim(session: Session, event_id: str, consumer: str) -> bool:
         .returning(inbox.c.event_id)
     ).first()
     return inserted is not None
+
+
+def claim_many(session: Session, event_ids: list[str], consumer: str) -> set[str]:
+    """Record each of `event_ids` as handled by `consumer`, in one statement; the ids that were
+    not before (an id named twice counts once)."""
+    if not event_ids:
+        return set()
+    insert = _INSERTS[session.get_bind().dialect.name]
+    now = datetime.now(UTC)
+    rows = [
+        {"event_id": event_id, "consumer": consumer, "handled_at": now}
+        for event_id in dict.fromkeys(event_ids)
+    ]
+    inserted = session.execute(
+        insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    )
+    return {row.event_id for row in inserted}

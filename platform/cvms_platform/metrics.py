@@ -22,6 +22,12 @@ EVENTS_CONSUMED = Counter(
     "(its database unreachable), dead_lettered",
     ["service", "event_type", "outcome"],
 )
+EVENT_BATCH_SIZE = Histogram(
+    "cvms_event_batch_size",
+    "Events handed to one worker by a batching consumer (consumes_batch)",
+    ["service", "event_type"],
+    buckets=(1, 2, 5, 10, 20, 50, 100),
+)
 DEAD_LETTERED = Counter(
     "cvms_events_dead_lettered_total",
     "Events moved to the dead-letter queue, by reason (contract, attempts)",

@@ -37,12 +37,14 @@ import eventlet  # noqa: E402
 import pika  # noqa: E402
 import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from prometheus_client import REGISTRY  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import Engine, Row  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from cvms_platform import tables  # noqa: E402
 from cvms_platform.consumer import QUORUM  # noqa: E402
+from cvms_platform.contracts import new_event, to_wire  # noqa: E402
 from cvms_platform.db import make_engine  # noqa: E402
 from cvms_platform.envelope import Event  # noqa: E402
 from cvms_platform.outbox import record_event  # noqa: E402
@@ -265,3 +267,76 @@ def stop_containers(containers: Iterable[ServiceContainer]) -> None:
                 container.stop()
         except eventlet.Timeout:
             container.kill()
+
+
+# -- consumers in real containers -----------------------------------------------------------------
+def record_effect(session, event) -> None:
+    """The handler's own write, in the inbox's transaction: an event announcing it."""
+    record_event(
+        session,
+        "inventory_adjusted",
+        {
+            "ledger_entry_id": str(uuid.uuid4()),
+            "location_id": event.payload["location_id"],
+            "lot_id": str(event.payload["lot_id"]),
+            "product_id": event.payload["product_id"],
+            "reason": "received",
+            "delta": event.payload["doses"],
+            "doses_on_hand": event.payload["doses_on_hand"],
+        },
+        correlation_id=event.correlation_id,
+    )
+
+
+def lot_received(**overrides) -> dict:
+    """A lot_received event as it travels (a new lot each time)."""
+    payload = lot_received_payload(**overrides)
+    return to_wire(new_event("lot_received", payload, correlation_id=f"req-{uuid.uuid4().hex}"))
+
+
+def consumed(service, outcome, event_type="lot_received") -> float:
+    labels = {"service": service, "event_type": event_type, "outcome": outcome}
+    return REGISTRY.get_sample_value("cvms_events_consumed_total", labels) or 0.0
+
+
+def dead_lettered(service, reason, event_type="lot_received") -> float:
+    labels = {"service": service, "event_type": event_type, "reason": reason}
+    return REGISTRY.get_sample_value("cvms_events_dead_lettered_total", labels) or 0.0
+
+
+def drain(broker, queue, into: list) -> int:
+    while (message := broker.get(queue)) is not None:
+        into.append(message)
+    return len(into)
+
+
+def count(engine, table):
+    with engine.connect() as db:
+        return db.scalar(select(func.count()).select_from(table))
+
+
+@pytest.fixture
+def run_service(amqp_uri, sqlite_url, sqlite_engine, monkeypatch):
+    """Start a service class in a real container on the test vhost and its own SQLite file."""
+    monkeypatch.setenv("CVMS_EVENT_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("CVMS_EVENT_RETRY_DELAY", "0.01")
+    monkeypatch.setenv("CVMS_EVENT_OUTAGE_DELAY", "0.01")
+    containers = []
+
+    def run(service_cls):
+        monkeypatch.setenv(f"{service_cls.name.upper()}_DATABASE_URL", sqlite_url)
+        container = ServiceContainer(
+            service_cls, {"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
+        )
+        containers.append(container)
+        container.start()  # returns once its queues are declared and consumed
+        return container
+
+    yield run
+    stop_containers(containers)
+
+
+def stop(container) -> None:
+    """Stop gracefully: running workers (and their retries) finish first."""
+    with eventlet.Timeout(15):
+        container.stop()

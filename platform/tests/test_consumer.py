@@ -2,47 +2,32 @@
 contract checks, inbox deduplication, bounded retries and dead-lettering."""
 
 import json
-import uuid
 from collections import defaultdict
 from datetime import date
 
-import eventlet
 import pytest
-from nameko.containers import ServiceContainer
-from prometheus_client import REGISTRY
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cvms_platform import consumer as consumer_module
 from cvms_platform.consumer import ATTEMPT_HEADER, consumes, dead_letter_queue
-from cvms_platform.contracts import new_event, to_wire
 from cvms_platform.db import Database, make_engine
 from cvms_platform.outbox import record_event
 from cvms_platform.relay import OutboxRelay
 from cvms_platform.tables import inbox, outbox
 
-from .conftest import lot_received_payload, stop_containers
+from .conftest import (
+    consumed,
+    count,
+    dead_lettered,
+    drain,
+    lot_received,
+    record_effect,
+    stop,
+)
 
 CALLS: dict[str, list] = defaultdict(list)
-
-
-def _record_effect(session, event):
-    """The handler's own write, in the inbox's transaction: an event announcing it."""
-    record_event(
-        session,
-        "inventory_adjusted",
-        {
-            "ledger_entry_id": str(uuid.uuid4()),
-            "location_id": event.payload["location_id"],
-            "lot_id": str(event.payload["lot_id"]),
-            "product_id": event.payload["product_id"],
-            "reason": "received",
-            "delta": event.payload["doses"],
-            "doses_on_hand": event.payload["doses_on_hand"],
-        },
-        correlation_id=event.correlation_id,
-    )
 
 
 class AlwaysFails:
@@ -52,7 +37,7 @@ class AlwaysFails:
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event):
         CALLS[self.name].append(event.id)
-        _record_effect(session, event)  # rolled back with the failure
+        record_effect(session, event)  # rolled back with the failure
         raise RuntimeError("cannot apply this lot")
 
 
@@ -63,7 +48,7 @@ class Applies:
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event):
         CALLS[self.name].append(event)
-        _record_effect(session, event)
+        record_effect(session, event)
 
 
 class FailsOnce:
@@ -73,7 +58,7 @@ class FailsOnce:
     @consumes("inventory", "lot_received")
     def on_lot_received(self, session, event):
         CALLS[self.name].append(event.id)
-        _record_effect(session, event)
+        record_effect(session, event)
         if CALLS[self.name].count(event.id) == 1:
             raise ConnectionError("a passing failure")
 
@@ -89,61 +74,12 @@ class DatabaseDownAWhile:
         CALLS[self.name].append(event.id)
         if len(CALLS[self.name]) <= 5:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        _record_effect(session, event)
+        record_effect(session, event)
 
 
-def lot_received(**overrides):
-    payload = lot_received_payload(**overrides)
-    return to_wire(new_event("lot_received", payload, correlation_id=f"req-{uuid.uuid4().hex}"))
-
-
-def consumed(service, outcome, event_type="lot_received"):
-    labels = {"service": service, "event_type": event_type, "outcome": outcome}
-    return REGISTRY.get_sample_value("cvms_events_consumed_total", labels) or 0.0
-
-
-def dead_lettered(service, reason, event_type="lot_received"):
-    labels = {"service": service, "event_type": event_type, "reason": reason}
-    return REGISTRY.get_sample_value("cvms_events_dead_lettered_total", labels) or 0.0
-
-
-def drain(broker, queue, into: list) -> int:
-    while (message := broker.get(queue)) is not None:
-        into.append(message)
-    return len(into)
-
-
-def count(engine, table):
-    with engine.connect() as db:
-        return db.scalar(select(func.count()).select_from(table))
-
-
-@pytest.fixture
-def run_service(amqp_uri, sqlite_url, sqlite_engine, monkeypatch):
-    """Start a service class in a real container on the test vhost and its own SQLite file."""
-    monkeypatch.setenv("CVMS_EVENT_MAX_ATTEMPTS", "3")
-    monkeypatch.setenv("CVMS_EVENT_RETRY_DELAY", "0.01")
-    monkeypatch.setenv("CVMS_EVENT_OUTAGE_DELAY", "0.01")
-    containers = []
-
-    def run(service_cls):
-        CALLS.pop(service_cls.name, None)
-        monkeypatch.setenv(f"{service_cls.name.upper()}_DATABASE_URL", sqlite_url)
-        container = ServiceContainer(
-            service_cls, {"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
-        )
-        containers.append(container)
-        container.start()  # returns once its queues are declared and consumed
-        return container
-
-    yield run
-    stop_containers(containers)
-
-
-def stop(container):
-    """Stop gracefully: running workers (and their retries) finish first."""
-    with eventlet.Timeout(15):
-        container.stop()
+@pytest.fixture(autouse=True)
+def no_calls_yet():
+    CALLS.clear()
 
 
 def test_a_failing_handler_is_retried_then_dead_lettered(run_service, broker, sqlite_engine, poll):
