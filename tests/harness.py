@@ -32,9 +32,9 @@ from cvms_platform.testing import rabbitmqctl
 BIN = Path(sys.executable).parent
 # The nameko services, each with its own database and outbox, and so each with a relay. Adding a
 # service here runs it in every test run.
-SERVICES = ("inventory", "administration", "scheduling", "identity", "notifications")
+SERVICES = ("inventory", "administration", "scheduling", "identity", "notifications", "helpdesk")
 # Notifications publishes nothing (yet): no relay.
-RELAYS = ("inventory", "administration", "scheduling", "identity")
+RELAYS = ("inventory", "administration", "scheduling", "identity", "helpdesk")
 READY_TIMEOUT = 90.0
 
 
