@@ -1,14 +1,28 @@
 """Where to reach the person of an appointment or a waitlist place, and where they are expected:
-what the notifications service asks at send time (events carry ids, never these details)."""
+what the notifications service asks at send time (events carry ids, never these details), one
+at a time (`of`) or for a batch of messages at once (`of_many`)."""
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cvms_platform.errors import NotFound
 from scheduling.models import Appointment, LocationSettings, WaitlistEntry
 
 KINDS = {"appointment": Appointment, "waitlist": WaitlistEntry}
+# The most bookings one `booking_contacts` call may name (notifications asks per batch).
+MAX_MANY = 500
+
+
+class ManyQuery(Schema):
+    """`booking_contacts(kind, booking_ids)`: appointment or waitlist, and up to MAX_MANY ids."""
+
+    kind = fields.Str(required=True, validate=validate.OneOf(sorted(KINDS)))
+    booking_ids = fields.List(
+        fields.UUID(), required=True, validate=validate.Length(min=1, max=MAX_MANY)
+    )
 
 
 def of(session: Session, kind: str, booking_id: str) -> dict:
@@ -17,7 +31,29 @@ def of(session: Session, kind: str, booking_id: str) -> dict:
     found = session.get(model, booking_id) if model is not None else None
     if found is None:
         raise NotFound(f"No {kind} {booking_id}.")
-    settings = session.get(LocationSettings, found.location_id)
+    return _contact(found, session.get(LocationSettings, found.location_id))
+
+
+def of_many(session: Session, kind: str, booking_ids: list[str]) -> dict[str, dict]:
+    """What `of` answers, for each of `booking_ids` that names a booking of `kind`, by id, in
+    two queries whatever their number; an id that names none is left out."""
+    model = KINDS[kind]
+    found = session.scalars(select(model).where(model.id.in_(set(booking_ids)))).all()
+    where = {booking.location_id for booking in found}
+    settings = (
+        {
+            row.location_id: row
+            for row in session.scalars(
+                select(LocationSettings).where(LocationSettings.location_id.in_(where))
+            )
+        }
+        if where
+        else {}
+    )
+    return {booking.id: _contact(booking, settings.get(booking.location_id)) for booking in found}
+
+
+def _contact(found, settings: LocationSettings | None) -> dict:
     return {
         "given_name": found.given_name,
         "email": found.email,

@@ -66,6 +66,7 @@ STAFF_APPOINTMENTS = AppointmentStaffOut(many=True)
 PUBLIC_ENTRY = WaitlistEntryPublicOut()
 STAFF_ENTRIES = WaitlistEntryStaffOut(many=True)
 HISTORY = HistoryOut(many=True)
+BOOKING_CONTACTS = contacts.ManyQuery()
 RECIPIENT = "recipient"
 _ID = fields.UUID()
 _DATE = fields.Date()
@@ -161,6 +162,15 @@ class SchedulingService(CvmsService):
         if kind not in contacts.KINDS:
             raise InvalidInput({"kind": ["Must be appointment or waitlist."]})
         return contacts.of(self.db.session, kind, _id(booking_id, kind.capitalize()))
+
+    @rpc
+    def booking_contacts(self, kind: str, booking_ids: list[str]) -> dict[str, dict]:
+        """`booking_contact` for a batch (notifications sends many messages at once): {id:
+        what booking_contact answers} for each of up to 500 ids that names a booking of `kind`;
+        an id that names none is left out (booking_contact would say NotFound)."""
+        query = validation.load(BOOKING_CONTACTS, {"kind": kind, "booking_ids": booking_ids})
+        ids = [str(booking_id) for booking_id in query["booking_ids"]]
+        return contacts.of_many(self.db.session, query["kind"], ids)
 
     # -- the stock status projection --------------------------------------------------------------
     @consumes("inventory", "lot_received")

@@ -56,3 +56,31 @@ def test_an_unknown_booking_or_kind_is_refused(service):
         service.booking_contact("waitlist", "not-a-uuid")
     with pytest.raises(InvalidInput):
         service.booking_contact("recipient", "00000000-0000-4000-8000-000000000000")
+
+
+def test_many_contacts_at_once_each_as_booking_contact_answers_it(service, day, make_person, read):
+    for slot, given_name in zip(day["slots"], ("Ana", "Bea", "Cruz"), strict=False):
+        service.book_appointment({"slot_id": slot["id"], **make_person(given_name=given_name)})
+    ids = read.all(select(Appointment.id))
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    answered = service.booking_contacts("appointment", [*ids, unknown, ids[0]])
+
+    assert sorted(answered) == sorted(ids)  # the unknown id is left out, a repeat answered once
+    for appointment_id in ids:
+        assert answered[appointment_id] == service.booking_contact("appointment", appointment_id)
+    assert {c["given_name"] for c in answered.values()} == {"Ana", "Bea", "Cruz"}
+    assert service.booking_contacts("waitlist", ids) == {}  # no waitlist place has these ids
+
+
+def test_many_contacts_refuses_what_is_not_a_batch_of_booking_ids(service):
+    some = ["00000000-0000-4000-8000-000000000000"]
+    for kind, ids in (
+        ("recipient", some),
+        ("appointment", []),
+        ("appointment", ["not-a-uuid"]),
+        ("appointment", "00000000-0000-4000-8000-000000000000"),
+        ("appointment", some * 501),
+    ):
+        with pytest.raises(InvalidInput):
+            service.booking_contacts(kind, ids)
