@@ -4,13 +4,15 @@ autoescaped). Times are shown in the location's time zone and the person's langu
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from notifications.contacts import Contact
 from notifications.models import Delivery
@@ -38,22 +40,43 @@ def portal_url() -> str:
     return os.environ.get("CVMS_PORTAL_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
 
 
+@functools.cache
+def template(message_type: str, language: str) -> Template:
+    """The compiled template of a message type in a language, loaded once per process (Jinja's
+    own cache would look at the file's modification time on every message)."""
+    return _ENVIRONMENT.get_template(f"{message_type}.{language}.j2")
+
+
+@functools.cache
+def locale(language: str) -> Locale:
+    """Babel's locale, parsed once (formatting with the language's name parses it each time)."""
+    return Locale.parse(language)
+
+
 def _when(value: str | None, contact: Contact) -> str | None:
     if not value:
         return None
-    zone = ZoneInfo((contact.location or {}).get("time_zone") or "UTC")
-    local = datetime.fromisoformat(value).astimezone(zone)
+    return _local_when(value, (contact.location or {}).get("time_zone") or "UTC", contact.language)
+
+
+# Many messages name the same few slot times: each is written out once per zone and language.
+@functools.lru_cache(maxsize=4096)
+def _local_when(value: str, time_zone: str, language: str) -> str:
+    local = datetime.fromisoformat(value).astimezone(ZoneInfo(time_zone))
     # The language's own long date and short time ("Monday, March 4, 2030, 10:00 AM EST";
     # "lunes, 4 de marzo de 2030, 10:00 EST"), with the zone's abbreviation.
-    day = format_date(local, "full", locale=contact.language)
-    time = format_time(local, "short", locale=contact.language)
+    day = format_date(local, "full", locale=locale(language))
+    time = format_time(local, "short", locale=locale(language))
     return f"{day}, {time} {local.tzname()}"
 
 
 def _day(value: str | None, contact: Contact) -> str | None:
-    return (
-        format_date(date.fromisoformat(value), "full", locale=contact.language) if value else None
-    )
+    return _local_day(value, contact.language) if value else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _local_day(value: str, language: str) -> str:
+    return format_date(date.fromisoformat(value), "full", locale=locale(language))
 
 
 def _where(location: dict | None) -> str:
@@ -97,10 +120,10 @@ def context(delivery: Delivery, contact: Contact) -> dict:
 # Staff's messages (a location's stock) are written in English: staff accounts have no language.
 def render(delivery: Delivery, contact: Contact) -> Rendered:
     language = contact.language if contact.language in LANGUAGES else "en"
-    template = _ENVIRONMENT.get_template(f"{delivery.message_type}.{language}.j2")
-    values = template.new_context(context(delivery, contact))
+    compiled = template(delivery.message_type, language)
+    values = compiled.new_context(context(delivery, contact))
     parts = {
-        name: "".join(template.blocks[name](values)).strip() for name in ("subject", "text", "html")
+        name: "".join(compiled.blocks[name](values)).strip() for name in ("subject", "text", "html")
     }
     return Rendered(
         subject=" ".join(parts["subject"].split()),

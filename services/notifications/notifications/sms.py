@@ -99,7 +99,7 @@ def text(delivery: Delivery, contact: Contact) -> str:
     """The text message of `delivery`: its template's `sms` block in the person's language,
     its lines with single spaces, fitted to two segments."""
     language = contact.language if contact.language in render.LANGUAGES else "en"
-    template = render._ENVIRONMENT.get_template(f"{delivery.message_type}.{language}.j2")
+    template = render.template(delivery.message_type, language)
     values = render.context(delivery, contact)
     place = (contact.location or {}).get("name") or ""
     values.update(
