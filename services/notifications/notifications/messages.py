@@ -10,11 +10,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cvms_platform.envelope import Event
 from notifications.models import QUEUED, Delivery
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 EMAIL, SMS = "email", "sms"
 # The channels messages are delivered on, in the order a person's are queued.
@@ -140,36 +142,37 @@ OWED_BY = {
 TO_STAFF = ("stock_low", "lot_expiring", "inventory_discrepancy_recorded")
 
 
-def queue(session: Session, event: Event, now: datetime, staff=None) -> list[Delivery]:
+def queue(session: Session, event: Event, now: datetime, staff=None) -> list[str]:
     """Add the event's deliveries (each once: a (event, person, channel) already queued is left
-    as it is). `staff(location_id)`: the user ids of a location's managers (for stock news)."""
-    added = []
+    as it is), in one INSERT that skips those; the ids of the rows added. `staff(location_id)`:
+    the user ids of a location's managers (for stock news)."""
     owed_all = _stock(event, staff) if event.type in TO_STAFF else OWED_BY[event.type](event)
-    for owed in owed_all:
-        exists = session.scalar(
-            select(Delivery.id).where(
-                Delivery.event_id == event.id,
-                Delivery.person_id == owed.person_id,
-                Delivery.channel == owed.channel,
-            )
-        )
-        if exists:
-            continue
-        delivery = Delivery(
-            id=str(uuid.uuid4()),
-            event_id=event.id,
-            message_type=owed.message_type,
-            person_kind=owed.person_kind,
-            person_id=owed.person_id,
-            subject_id=owed.subject_id,
-            channel=owed.channel,
-            transactional=owed.transactional,
-            facts=owed.facts,
-            state=QUEUED,
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        session.add(delivery)
-        added.append(delivery)
-    return added
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "event_id": event.id,
+            "message_type": owed.message_type,
+            "person_kind": owed.person_kind,
+            "person_id": owed.person_id,
+            "subject_id": owed.subject_id,
+            "channel": owed.channel,
+            "transactional": owed.transactional,
+            "facts": owed.facts,
+            "state": QUEUED,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for owed in owed_all
+    ]
+    if not rows:
+        return []
+    insert = _INSERTS[session.get_bind().dialect.name]
+    # The unique (event, person, channel) key: a row already there is skipped, not an error.
+    added = session.execute(
+        insert(Delivery.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_id", "person_id", "channel"])
+        .returning(Delivery.__table__.c.id)
+    )
+    return list(added.scalars())
