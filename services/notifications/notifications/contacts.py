@@ -3,16 +3,37 @@ kept here beyond a masked one for staff to see."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
+from nameko.exceptions import (
+    IncorrectSignature,
+    MethodNotFound,
+    RemoteError,
+    RpcTimeout,
+    UnknownService,
+)
+
+from cvms_platform.errors import InvalidInput, NotFound
 from notifications.messages import APPOINTMENT, SMS, STAFF, USER, WAITLIST
 from notifications.models import Delivery
 from notifications.phones import mask_phone, normalise_phone
+
+log = logging.getLogger(__name__)
+# What an owner's RPC raises when it cannot answer now: try again later.
+OWNER_UNAVAILABLE = (RpcTimeout, UnknownService, RemoteError, OSError)
+# The most ids one `booking_contacts` call names (scheduling takes up to 500).
+MANY = 200
+# A scheduling from before `booking_contacts`, or one refusing a batch: asked one at a time.
+ONE_AT_A_TIME = (MethodNotFound, IncorrectSignature, InvalidInput, NotFound)
 
 
 class Undeliverable(Exception):
     """Nothing to send to (no e-mail address, no phone number that takes texts, or a
     set-password link no longer usable): the delivery is suppressed, with this reason."""
+
+
+ABOUT_ONE = (Undeliverable, NotFound, *OWNER_UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -28,12 +49,56 @@ class Contact:
     secrets: dict = field(default_factory=dict)
 
 
-def resolve(delivery: Delivery, scheduling, identity) -> Contact:
+def resolve_many(
+    deliveries: list[Delivery], scheduling, identity
+) -> dict[str, Contact | Exception]:
+    """`resolve` for a batch, by delivery id: each delivery's Contact, or what `resolve` raised
+    for it (Undeliverable, NotFound, the owner not answering). The bookings' contacts are asked
+    of scheduling in one `booking_contacts` call per kind and MANY ids; users' one at a time
+    (they are few). A scheduling without that call (or one refusing the batch) is asked one at
+    a time; one not answering leaves its deliveries with that error. Any other failure about
+    one delivery is its own, logged: the rest of the batch goes on."""
+    answers: dict[tuple[str, str], dict | Exception] = {}
+    for kind in (APPOINTMENT, WAITLIST):
+        ids = sorted({d.person_id for d in deliveries if d.person_kind == kind})
+        for start in range(0, len(ids), MANY):
+            chunk = ids[start : start + MANY]
+            try:
+                found = scheduling.booking_contacts(kind, chunk)
+            except OWNER_UNAVAILABLE as error:
+                answers.update(((kind, booking), error) for booking in chunk)
+                continue
+            except ONE_AT_A_TIME as error:
+                log.warning("booking_contacts: %s; asking one at a time", type(error).__name__)
+                continue
+            except Exception:
+                log.exception("booking_contacts failed: asking one at a time")
+                continue
+            for booking in chunk:
+                answers[(kind, booking)] = found.get(booking) or NotFound(f"No {kind} {booking}.")
+    resolved: dict[str, Contact | Exception] = {}
+    for delivery in deliveries:
+        known = answers.get((delivery.person_kind, delivery.person_id))
+        try:
+            if isinstance(known, Exception):
+                raise known
+            resolved[delivery.id] = resolve(delivery, scheduling, identity, booking=known)
+        except ABOUT_ONE as error:
+            resolved[delivery.id] = error
+        except Exception as error:  # a fault: this delivery waits; the batch goes on
+            log.exception("could not resolve the contact of message %s", delivery.id)
+            resolved[delivery.id] = error
+    return resolved
+
+
+def resolve(delivery: Delivery, scheduling, identity, *, booking: dict | None = None) -> Contact:
     """Ask scheduling (a booker, a waitlist place) or identity (a user) for the address (the
-    e-mail address, or for SMS the phone number) and language of `delivery`'s person. Raises
-    Undeliverable."""
+    e-mail address, or for SMS the phone number) and language of `delivery`'s person
+    (`booking`: what scheduling already answered about it). Raises Undeliverable."""
     if delivery.person_kind in (APPOINTMENT, WAITLIST):
-        found = scheduling.booking_contact(delivery.person_kind, delivery.person_id)
+        found = booking
+        if found is None:
+            found = scheduling.booking_contact(delivery.person_kind, delivery.person_id)
         if delivery.channel == SMS:
             address = normalise_phone(found.get("phone"))
             if address is None:

@@ -1,7 +1,9 @@
-"""Sending what is owed: each due delivery in a transaction of its own that locks its row, so
-two instances never send one message twice and a message is marked sent in the transaction
-that sent it. A crash between the SMTP server's acceptance and the commit sends it once more,
-with the same Message-ID.
+"""Sending what is owed, a batch of due deliveries at a time: one transaction locks the batch's
+rows (`FOR UPDATE SKIP LOCKED`: two instances never take the same row), sends each message once
+and records every outcome, so a message is marked sent in the transaction that sent it. A crash
+between the SMTP server's acceptance and the commit leaves the rows due: they are sent once
+more, with the same Message-ID (the delivery's id). E-mails go over several SMTP connections at
+once, each message over exactly one of them (`smtp.Sender`).
 
 Temporary failures (SMTP 4xx, no connection, an owner that does not answer) are tried again
 with exponential backoff and jitter for `CVMS_NOTIFY_RETRY_FOR_SECONDS`; permanent ones (5xx)
@@ -19,7 +21,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+import eventlet
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -41,7 +43,7 @@ OLDEST_UNSENT = Gauge(
     "cvms_notifications_oldest_unsent_seconds", "Age of the oldest message not yet sent"
 )
 # What an owner's RPC raises when it cannot answer now: try again later.
-OWNER_UNAVAILABLE = (RpcTimeout, UnknownService, RemoteError, OSError)
+OWNER_UNAVAILABLE = contacts.OWNER_UNAVAILABLE
 QUIET_HOURS = "quiet hours (21:00 to 08:00 at the location)"
 # Suppression reasons: a bounced address, a reminder unsubscribed, a phone that replied STOP.
 UNDELIVERABLE, UNSUBSCRIBED, OPTED_OUT = "undeliverable", "unsubscribed", "opted_out"
@@ -66,64 +68,118 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.5, 1.5))
 
 
-def due_ids(session: Session, now: datetime, limit: int) -> list[str]:
+def due(session: Session, now: datetime, limit: int) -> list[Delivery]:
+    """Up to `limit` deliveries due by `now`, longest due first, each locked until this
+    transaction ends; rows another instance is sending are skipped, not waited for."""
     return list(
         session.scalars(
-            select(Delivery.id)
+            select(Delivery)
             .where(Delivery.state.in_(PENDING), Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     )
 
 
-def claim(session: Session, delivery_id: str, now: datetime) -> Delivery | None:
-    """The delivery, locked, if it is still due (another instance may have sent it)."""
-    return session.scalar(
-        select(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state.in_(PENDING),
-            Delivery.next_attempt_at <= now,
-        )
-        .with_for_update(skip_locked=True)
-    )
-
-
-def deliver(
+def send(
     session: Session,
-    delivery: Delivery,
+    deliveries: list[Delivery],
     now: datetime,
     *,
-    connection: smtp.Connection,
+    mail: smtp.Sender,
     settings: smtp.SmtpSettings,
     scheduling,
     identity,
     texts: twilio.Client | None = None,
-) -> str:
-    """Send one delivery (an e-mail over `connection`, a text through `texts`) and record what
-    happened; its new state."""
+) -> None:
+    """Send a batch of locked deliveries and record what happened to each (committed by the
+    caller, with the batch). Their owners are asked for the addresses once for the batch, the
+    suppressions read in one query; e-mails are handed to `mail` as each is written, so that
+    they go out (over several connections) while the next are written; texts go one by one."""
+    found = contacts.resolve_many(deliveries, scheduling, identity)
+    suppressed = _suppressions(
+        session,
+        {
+            (d.channel, address_digest(contact.address))
+            for d in deliveries
+            if isinstance(contact := found[d.id], contacts.Contact)
+        },
+    )
+    domain = settings.sender.rpartition("@")[2].rstrip(">") or "cvms.example"
+    emails: list[tuple[Delivery, contacts.Contact]] = []
+    owed_texts: list[tuple[Delivery, contacts.Contact]] = []
     try:
-        contact = contacts.resolve(delivery, scheduling, identity)
-    except contacts.Undeliverable as reason:
-        return _end(delivery, SUPPRESSED, str(reason))
-    except NotFound:
+        for n, delivery in enumerate(deliveries):
+            if n % 8 == 7:
+                eventlet.sleep(0)  # let the senders, consumers and heartbeats run
+            contact = _addressed(delivery, now, found[delivery.id], suppressed)
+            if contact is None:
+                continue
+            if delivery.channel == SMS:
+                owed_texts.append((delivery, contact))
+                continue
+            try:
+                rendered = render.render(delivery, contact)
+                prepared = smtp.prepare(settings, contact.address, rendered, delivery.id, domain)
+            except Exception as error:  # a template's fault: it may be fixed, so it waits
+                log.exception("could not write message %s", delivery.id)
+                _later(delivery, now, f"could not be written: {type(error).__name__}")
+                continue
+            mail.put(delivery.id, prepared)
+            emails.append((delivery, contact))
+        for delivery, contact in owed_texts:
+            try:
+                _text(session, delivery, now, contact, texts)
+            except Exception as error:  # a template's fault: it may be fixed, so it waits
+                log.exception("could not send text message %s", delivery.id)
+                _later(delivery, now, f"could not be written: {type(error).__name__}")
+    finally:
+        outcomes = mail.finish()
+    for delivery, contact in emails:
+        outcome = outcomes.get(delivery.id) or smtp.Outcome(smtp.TEMPORARY, "not sent")
+        _recorded(session, delivery, now, contact, outcome)
+
+
+def _addressed(
+    delivery: Delivery,
+    now: datetime,
+    contact: contacts.Contact | Exception,
+    suppressed: dict[tuple[str, str], str],
+) -> contacts.Contact | None:
+    """The contact to send `delivery` to; None when it is not sent now (its owner has no such
+    person, or did not answer, or the address is suppressed), its state recorded."""
+    if isinstance(contact, contacts.Undeliverable):
+        _end(delivery, SUPPRESSED, str(contact))
+        return None
+    if isinstance(contact, NotFound):
         # The owner no longer has it (or never had: an event from another deployment).
-        return _end(delivery, SUPPRESSED, f"the owner has no {delivery.person_kind} of this id")
-    except OWNER_UNAVAILABLE as error:
-        return _later(delivery, now, f"the owner did not answer: {type(error).__name__}")
+        _end(delivery, SUPPRESSED, f"the owner has no {delivery.person_kind} of this id")
+        return None
+    if isinstance(contact, OWNER_UNAVAILABLE):
+        _later(delivery, now, f"the owner did not answer: {type(contact).__name__}")
+        return None
+    if isinstance(contact, Exception):
+        _later(delivery, now, f"could not find the address: {type(contact).__name__}")
+        return None
     delivery.language = contact.language
     delivery.masked_address = contacts.mask(contact.address, delivery.channel)
-    suppressed = _suppression(session, delivery.channel, contact.address)
-    if suppressed in STOPS_EVERYTHING or (suppressed and not delivery.transactional):
-        return _end(delivery, SUPPRESSED, f"the address is {suppressed}")
-    if delivery.channel == SMS:
-        return _text(session, delivery, now, contact, texts)
-    rendered = render.render(delivery, contact)
-    domain = settings.sender.rpartition("@")[2].rstrip(">") or "cvms.example"
-    outcome = connection.send(
-        smtp.message(settings, contact.address, rendered, delivery.id, domain)
-    )
+    reason = suppressed.get((delivery.channel, address_digest(contact.address)))
+    if reason in STOPS_EVERYTHING or (reason and not delivery.transactional):
+        _end(delivery, SUPPRESSED, f"the address is {reason}")
+        return None
+    return contact
+
+
+def _recorded(
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    contact: contacts.Contact,
+    outcome: smtp.Outcome,
+) -> str:
+    """Record an e-mail's outcome: sent; tried again later; or failed, its address not written
+    to again when the server refused the address itself."""
     delivery.attempts += 1
     if outcome.kind == smtp.SENT:
         delivery.sent_at, delivery.last_error = now, None
@@ -178,6 +234,18 @@ def _end(delivery: Delivery, state: str, error: str | None) -> str:
     if state in (FAILED, SUPPRESSED):
         log.warning("message %s %s: %s", delivery.id, state, delivery.last_error)
     return state
+
+
+def _suppressions(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The reasons of the suppressed among (channel, address digest) `keys`, in one query."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Suppression.channel, Suppression.address_digest, Suppression.reason).where(
+            Suppression.address_digest.in_({digest for _, digest in keys})
+        )
+    )
+    return {(channel, digest): reason for channel, digest, reason in rows}
 
 
 def _suppression(session: Session, channel: str, address: str) -> str | None:

@@ -6,8 +6,10 @@ texts, which the gateway's SMS webhook passes on."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
+import eventlet
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import select
@@ -103,37 +105,37 @@ class NotificationsService(CvmsService):
     # -- sending ---------------------------------------------------------------------------------
     @timer(interval=SEND_INTERVAL_S)
     def send_due(self) -> int:
-        """Send what is due, each message in a transaction of its own; how many were tried."""
-        now = self.now()
-        with self.db.transaction() as session:
-            ids = delivery.due_ids(session, now, int_setting("CVMS_NOTIFY_BATCH", 200))
-        if not ids:
-            return 0
+        """Send what is due, a batch (CVMS_NOTIFY_BATCH) per transaction, batch after batch
+        while full ones are found, for up to CVMS_NOTIFY_SEND_FOR_SECONDS; how many were tried.
+        E-mails go over CVMS_NOTIFY_SMTP_CONNECTIONS connections at once."""
+        limit = max(1, int_setting("CVMS_NOTIFY_BATCH", 100))
+        until = time.monotonic() + float_setting("CVMS_NOTIFY_SEND_FOR_SECONDS", 5.0)
         settings = smtp.SmtpSettings.from_env()
-        connection = smtp.Connection(settings)
+        mail = smtp.Sender(settings, int_setting("CVMS_NOTIFY_SMTP_CONNECTIONS", 4))
         texts = twilio.Client(twilio.TwilioSettings.from_env())
         tried = 0
         try:
-            for delivery_id in ids:
+            while True:
                 with self.db.transaction() as session:
-                    found = delivery.claim(session, delivery_id, self.now())
-                    if found is None:
-                        continue
-                    delivery.deliver(
-                        session,
-                        found,
-                        self.now(),
-                        connection=connection,
-                        settings=settings,
-                        scheduling=self.scheduling,
-                        identity=self.identity,
-                        texts=texts,
-                    )
-                    tried += 1
+                    batch = delivery.due(session, self.now(), limit)
+                    if batch:
+                        delivery.send(
+                            session,
+                            batch,
+                            self.now(),
+                            mail=mail,
+                            settings=settings,
+                            scheduling=self.scheduling,
+                            identity=self.identity,
+                            texts=texts,
+                        )
+                tried += len(batch)
+                if len(batch) < limit or time.monotonic() >= until:
+                    return tried
+                eventlet.sleep(0)  # between batches: the consumers and the heartbeat run
         finally:
-            connection.close()
+            mail.close()
             texts.close()
-        return tried
 
     # -- replies to texts (the gateway's SMS webhook) ------------------------------------------
     @rpc

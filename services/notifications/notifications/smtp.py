@@ -1,17 +1,27 @@
-"""E-mail over SMTP: host, port, STARTTLS and credentials from the environment; one connection
-per batch. Each outcome says whether trying again may help (SMTP 4xx, a refused or dropped
+"""E-mail over SMTP: host, port, STARTTLS and credentials from the environment; a batch goes
+over a few connections at once (`Sender`, CVMS_NOTIFY_SMTP_CONNECTIONS), each message on one of
+them. Each outcome says whether trying again may help (SMTP 4xx, a refused or dropped
 connection) or not (5xx: a bad address, a refused message)."""
 
 from __future__ import annotations
 
+import binascii
+import functools
+import logging
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
+
+import eventlet
+from eventlet.queue import LightQueue
 
 from notifications.render import Rendered
+
+log = logging.getLogger(__name__)
 
 TEMPORARY, PERMANENT, SENT = "temporary", "permanent", "sent"
 
@@ -45,6 +55,92 @@ class Outcome:
     error: str | None = None
     # A permanent refusal of the address itself (550-553): it is not written to again.
     undeliverable: bool = False
+    # No connection to the server could be opened: the rest of the batch waits too.
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An e-mail as it goes on the wire: the envelope's sender and recipient, and the message
+    itself (ASCII, CRLF line ends)."""
+
+    sender: str
+    to: str
+    data: bytes
+
+
+# Longest header line SMTP allows (RFC 5322: 998 characters and CRLF).
+_MAX_LINE = 998
+
+
+def _one_line(value: str) -> bool:
+    return "\r" not in value and "\n" not in value
+
+
+def _plain(value: str) -> bool:
+    """Fit for a header as it is: ASCII, one line."""
+    return value.isascii() and _one_line(value)
+
+
+@functools.cache
+def _envelope_sender(sender: str) -> str:
+    return parseaddr(sender)[1] or sender
+
+
+def _quoted_printable(text: str) -> bytes:
+    """`text` as quoted-printable UTF-8 with CRLF line ends (lines of at most 76)."""
+    lines = text.replace("\r\n", "\n").encode()
+    return binascii.b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+
+
+def prepare(
+    settings: SmtpSettings, to: str, rendered: Rendered, message_id: str, domain: str
+) -> Prepared | EmailMessage:
+    """The e-mail `message` builds, written out directly (the `email` package's header
+    parsing, folding and flattening cost more than the rest of sending a message): headers,
+    then a multipart/alternative of the plain text and the HTML, both quoted-printable UTF-8.
+    Anything out of the ordinary (an address or sender that is not plain ASCII, a header too
+    long) is left to `message`."""
+    subject = rendered.subject
+    unsubscribe = rendered.unsubscribe_url
+    ordinary = _plain(to) and _plain(settings.sender) and _one_line(subject)
+    if not ordinary or (unsubscribe is not None and not _plain(unsubscribe)):
+        return message(settings, to, rendered, message_id, domain)
+    if subject.isascii():
+        subject_line = f"Subject: {subject}"
+    else:
+        subject_line = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+        subject_line = f"Subject: {subject_line}"
+    # The boundary starts with "=_": quoted-printable writes every "=" as "=3D", so no line of
+    # either part can be taken for it.
+    boundary = f"=_cvms_{message_id.replace('-', '')}"
+    head = [
+        f"From: {settings.sender}",
+        f"To: {to}",
+        subject_line,
+        f"Date: {formatdate(localtime=False)}",
+        f"Message-ID: <{message_id}@{domain}>",
+    ]
+    if unsubscribe:
+        head.append(f"List-Unsubscribe: <{unsubscribe}>")
+    head += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"']
+    if any(len(line) > _MAX_LINE for header in head for line in header.split("\r\n")):
+        return message(settings, to, rendered, message_id, domain)
+    part = '--{}\r\nContent-Type: text/{}; charset="utf-8"\r\n'
+    part += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    data = b"".join(
+        (
+            "\r\n".join(head).encode(),
+            b"\r\n\r\n",
+            part.format(boundary, "plain").encode(),
+            _quoted_printable(rendered.text),
+            b"\r\n",
+            part.format(boundary, "html").encode(),
+            _quoted_printable(rendered.html),
+            f"\r\n--{boundary}--\r\n".encode(),
+        )
+    )
+    return Prepared(_envelope_sender(settings.sender), to, data)
 
 
 def message(
@@ -66,7 +162,7 @@ def message(
 
 
 class Connection:
-    """An SMTP session for a batch: opened on the first message, closed at the end."""
+    """An SMTP session: opened on the first message, kept for the next, closed at the end."""
 
     def __init__(self, settings: SmtpSettings):
         self._settings = settings
@@ -76,16 +172,34 @@ class Connection:
         if self._smtp is None:
             settings = self._settings
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.username:
-                smtp.login(settings.username, settings.password or "")
+            try:
+                if settings.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if settings.username:
+                    smtp.login(settings.username, settings.password or "")
+            except BaseException:
+                smtp.close()
+                raise
             self._smtp = smtp
         return self._smtp
 
-    def send(self, mail: EmailMessage) -> Outcome:
+    def send(self, mail: Prepared | EmailMessage) -> Outcome:
         try:
-            self._open().send_message(mail)
+            smtp = self._open()
+        except smtplib.SMTPResponseException as error:
+            # Refused at the greeting, STARTTLS or login: the server's or our credentials'
+            # fault, not the message's (even a 5xx), so the batch waits and tries again.
+            self._drop()
+            text = _text(error.smtp_error)
+            return Outcome(TEMPORARY, f"SMTP {error.smtp_code}: {text}"[:300], unreachable=True)
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            return Outcome(TEMPORARY, f"{type(error).__name__}: {error}"[:300], unreachable=True)
+        try:
+            if isinstance(mail, Prepared):
+                smtp.sendmail(mail.sender, [mail.to], mail.data)
+            else:
+                smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as refused:
             code, reply = next(iter(refused.recipients.values()))
             return _refusal(code, reply)
@@ -114,9 +228,69 @@ class Connection:
                 self._smtp = None
 
 
+class Sender:
+    """A batch's e-mails, sent as they are handed over (`put`) by up to `connections` SMTP
+    sessions at once, each message by exactly one of them; `finish` waits for the last and
+    answers each message's outcome by its key. Sending is waiting on the server: the green
+    threads send while the caller prepares the next messages.
+
+    When no connection can be opened, the messages after it are not tried one by one (each
+    would wait for the same refusal or time-out): they share its temporary outcome."""
+
+    def __init__(self, settings: SmtpSettings, connections: int = 4):
+        self._settings = settings
+        self._connections = [Connection(settings) for _ in range(max(1, connections))]
+        self._queue: LightQueue | None = None
+        self._threads: list = []
+        self._outcomes: dict[str, Outcome] = {}
+        self._unreachable: Outcome | None = None
+
+    def put(self, key: str, mail: Prepared | EmailMessage) -> None:
+        if self._queue is None:
+            self._queue = LightQueue()
+            self._outcomes, self._unreachable = {}, None
+            self._threads = [eventlet.spawn(self._work, c) for c in self._connections]
+        self._queue.put((key, mail))
+
+    def finish(self) -> dict[str, Outcome]:
+        """Every message handed over since the last `finish`, sent; their outcomes by key. The
+        connections stay open for the next batch (`close` ends them)."""
+        if self._queue is None:
+            return {}
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.wait()
+        self._queue, self._threads = None, []
+        return self._outcomes
+
+    def _work(self, connection: Connection) -> None:
+        while (item := self._queue.get()) is not None:
+            key, mail = item
+            if self._unreachable is not None:
+                self._outcomes[key] = self._unreachable
+                continue
+            try:
+                outcome = connection.send(mail)
+            except Exception as error:  # a fault of ours: the message waits, as for a 4xx
+                log.exception("sending message %s failed", key)
+                outcome = Outcome(TEMPORARY, f"{type(error).__name__}: {error}"[:300])
+            if outcome.unreachable:
+                self._unreachable = outcome
+            self._outcomes[key] = outcome
+
+    def close(self) -> None:
+        self.finish()
+        for connection in self._connections:
+            connection.close()
+
+
+def _text(reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
 def _refusal(code: int, reply) -> Outcome:
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-    error = f"SMTP {code}: {text}"[:300]
+    error = f"SMTP {code}: {_text(reply)}"[:300]
     # 4xx, and the server refusing our credentials (530, 534, 535: an operator fixes them),
     # are worth trying again; every other 5xx is the message's or the address's fault.
     if 400 <= code < 500 or code in (530, 534, 535):

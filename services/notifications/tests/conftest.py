@@ -46,11 +46,20 @@ class Owners:
         self.users: dict[str, dict] = {}
         self.links: dict[str, dict | None] = {}
         self.down: BaseException | None = None
+        # What scheduling was asked: (call, kind, booking ids), in order.
+        self.asked: list[tuple[str, str, list[str]]] = []
 
     def booking_contact(self, kind: str, booking_id: str) -> dict:
+        self.asked.append(("booking_contact", kind, [booking_id]))
         if self.down:
             raise self.down
         return self.bookings[booking_id]
+
+    def booking_contacts(self, kind: str, booking_ids: list[str]) -> dict:
+        self.asked.append(("booking_contacts", kind, list(booking_ids)))
+        if self.down:
+            raise self.down
+        return {i: self.bookings[i] for i in booking_ids if i in self.bookings}
 
     def user_contact(self, user_id: str) -> dict:
         return self.users[user_id]

@@ -75,10 +75,10 @@ def test_while_the_smtp_server_is_away_the_message_waits_and_then_goes_once(
 def test_a_message_the_server_refuses_for_good_is_failed_and_the_address_not_used_again(
     service, mailbox, read, monkeypatch
 ):
-    def refuse(self, mail):
-        raise smtplib.SMTPRecipientsRefused({mail["To"]: (550, b"5.1.1 no such mailbox")})
+    def refuse(self, sender, recipients, data, *options):
+        raise smtplib.SMTPRecipientsRefused({recipients[0]: (550, b"5.1.1 no such mailbox")})
 
-    monkeypatch.setattr(smtplib.SMTP, "send_message", refuse)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", refuse)
     service.on_appointment_booked(booked())
     service.send_due()
     [failed] = read.all(select(Delivery))
@@ -162,10 +162,10 @@ def test_a_booking_its_owner_no_longer_has_is_not_sent(service, mailbox, owners,
 def test_an_smtp_server_refusing_our_credentials_is_tried_again(
     service, mailbox, read, monkeypatch
 ):
-    def refuse(self, mail):
+    def refuse(self, sender, recipients, data, *options):
         raise smtplib.SMTPAuthenticationError(535, b"5.7.8 authentication failed")
 
-    monkeypatch.setattr(smtplib.SMTP, "send_message", refuse)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", refuse)
     service.on_appointment_booked(booked())
     service.send_due()
     [waiting] = read.all(select(Delivery))
