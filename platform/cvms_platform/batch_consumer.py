@@ -119,6 +119,9 @@ def consumes_batch(source: str, event_type: str, *, db_attr: str = "db") -> Call
 
         @functools.wraps(method)
         def handle(self, bodies: list) -> None:
+            # The entrypoint hands over a list; a test or a tool may hand over one body.
+            if not isinstance(bodies, list):
+                bodies = [bodies]
             events = [contracts.parse(b, source=source, event_type=event_type) for b in bodies]
             with getattr(self, db_attr).transaction() as session:
                 claimed = inbox.claim_many(session, [event.id for event in events], consumer)
