@@ -158,6 +158,8 @@ ROLES = (
     "helpdesk",
     "recipient",
     "partner",
+    # A help-desk account (issue 15): files and follows its own cases, nothing else.
+    "requester",
 )
 # The roles an enrollment's initial users, and the users added to its locations later, may have.
 INITIAL_ROLES = ("location_manager", "vaccinator")

@@ -55,9 +55,26 @@ class PasswordResetRequestedV1(Schema):
     expires_at = fields.AwareDateTime(required=True)
 
 
+class EmailVerificationRequestedV1(Schema):
+    """A help-desk account was registered (or registered again before it was verified): a
+    one-time link verifies its address. Ids, the link's expiry and the e-mail's language only."""
+
+    user_id = fields.UUID(required=True)
+    link_id = fields.UUID(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    language = fields.Str(load_default="en", validate=validate.OneOf(("en", "es")))
+
+
 CONTRACTS = (
     Contract("identity", "provider_enrolled", 1, ProviderEnrolledV1()),
     Contract("identity", "location_enrolled", 1, LocationEnrolledV1(), ("scheduling",)),
     Contract("identity", "user_invited", 1, UserInvitedV1()),
     Contract("identity", "password_reset_requested", 1, PasswordResetRequestedV1()),
+    Contract(
+        "identity",
+        "email_verification_requested",
+        1,
+        EmailVerificationRequestedV1(),
+        ("notifications",),
+    ),
 )

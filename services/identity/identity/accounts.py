@@ -136,6 +136,33 @@ def active_user(
     )
 
 
+def register_requester(session: Session, email: str, password_hash: str) -> User | None:
+    """A help-desk account (role `requester`), inactive until its address is verified; its
+    username is the address. An address with an unverified help-desk account gets that account
+    back (to send a new link; the password is the new one); any other taken address None (the
+    caller answers the same either way, so the answer does not tell who has an account)."""
+    username = email.strip().lower()
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    if user is not None:
+        if user.role != "requester" or user.active:
+            return None
+        user.password_hash = password_hash
+        return user
+    user = User(
+        id=str(uuid.uuid4()),
+        username=username,
+        password_hash=password_hash,
+        role="requester",
+        location_ids=[],
+        email=username,
+        active=False,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
 def create_recipient_account(session: Session, account: dict, password_hash: str) -> dict:
     """A recipient's own account (active at once: they proved who they are). Raises Conflict
     `username_taken` or `recipient_has_account`; run it with `DatabaseAccess.idempotent`, so a

@@ -1,4 +1,5 @@
-"""One-time links to set a password: an invitation for a new user, or a reset.
+"""One-time links to set a password: an invitation for a new user, or a reset; and the link that
+verifies a help-desk account's e-mail address (it sets no password).
 
 A link's token is 32 random bytes, shown once (to the admin who made it, or carried to the user
 by a notifications service) and stored only as its SHA-256 digest. It expires, and it dies
@@ -27,6 +28,8 @@ from identity.passwords import hash_password
 
 INVITATION = "invitation"
 RESET = "reset"
+# A help-desk account's address (issue 15): the link activates the account; no password is set.
+VERIFICATION = "verification"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
 
@@ -40,6 +43,10 @@ def handed_out() -> bool:
     the admin to pass on by hand: only for a deployment that sends no e-mail. Off by default:
     notifications e-mails the link (`user_invited`), so only the person it names sees it."""
     return config.bool_setting("CVMS_HAND_OUT_PASSWORD_LINKS", False)
+
+
+def verification_ttl() -> timedelta:
+    return timedelta(seconds=config.int_setting("CVMS_EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600))
 
 
 def reset_ttl() -> timedelta:
@@ -84,8 +91,10 @@ def issue(
     ttl: timedelta,
     created_by: str | None,
     correlation_id: str,
+    language: str = "en",
 ) -> IssuedLink:
-    """Add a link for `user` to the session's transaction, with its event (ids only)."""
+    """Add a link for `user` to the session's transaction, with its event (ids only; a
+    verification's also the language its e-mail is written in)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     link = PasswordLink(
@@ -111,6 +120,18 @@ def issue(
             },
             correlation_id=correlation_id,
         )
+    elif purpose == VERIFICATION:
+        record_event(
+            session,
+            "email_verification_requested",
+            {
+                "user_id": user.id,
+                "link_id": link.id,
+                "expires_at": link.expires_at,
+                "language": language,
+            },
+            correlation_id=correlation_id,
+        )
     else:
         record_event(
             session,
@@ -133,7 +154,12 @@ def redeem(session: Session, token: str, password: str) -> User:
         )
         .with_for_update()
     )
-    if link is None or link.used_at is not None or link.expires_at <= now:
+    if (
+        link is None
+        or link.used_at is not None
+        or link.expires_at <= now
+        or link.purpose == VERIFICATION  # it verifies an address; it sets no password
+    ):
         raise InvalidInput({"token": ["The link is unknown, used or expired; ask for a new one."]})
     user = session.get(User, link.user_id)
     if link.purpose == RESET and not user.active:
@@ -156,6 +182,31 @@ def redeem(session: Session, token: str, password: str) -> User:
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    return user
+
+
+def verify(session: Session, token: str) -> User:
+    """A help-desk account's address is verified by its link: the account is active (it may
+    sign in) and the link used up. Raises InvalidInput (`token`)."""
+    now = utcnow()
+    presented = digest(token)
+    link = session.scalar(
+        select(PasswordLink)
+        .where(
+            (PasswordLink.token_hash == presented) | (PasswordLink.delivery_token_hash == presented)
+        )
+        .with_for_update()
+    )
+    if (
+        link is None
+        or link.purpose != VERIFICATION
+        or link.used_at is not None
+        or link.expires_at <= now
+        or not claim(session, PasswordLink.used_at, link.id, now)
+    ):
+        raise InvalidInput({"token": ["The link is unknown, used or expired; register again."]})
+    user = session.get(User, link.user_id)
+    user.active = True
     return user
 
 

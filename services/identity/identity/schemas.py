@@ -44,6 +44,15 @@ class AuditEventRecord(Schema):
     )
 
 
+class RequesterRegistration(Schema):
+    """A help-desk account: the address (its username) and a password, and the language of
+    the verification e-mail."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    language = fields.Str(load_default="en", validate=validate.OneOf(("en", "es")))
+
+
 class RecipientAccount(Schema):
     username = fields.Str(required=True, validate=validate.Length(min=3, max=100))
     password = fields.Str(required=True, validate=validate.Length(min=1, max=200))

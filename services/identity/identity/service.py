@@ -38,7 +38,13 @@ from identity import refresh_tokens as sessions
 from identity.actors import Actor, actor
 from identity.models import Organization, User
 from identity.passwords import hash_password, verify_password
-from identity.schemas import AuditEventRecord, Credentials, NewPassword, RecipientAccount
+from identity.schemas import (
+    AuditEventRecord,
+    Credentials,
+    NewPassword,
+    RecipientAccount,
+    RequesterRegistration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +267,43 @@ class IdentityService(CvmsService):
         return self.db.idempotent(
             lambda session: accounts.create_recipient_account(session, given, password)
         )
+
+    # -- help-desk accounts (issue 15) ---------------------------------------------------------
+    @rpc
+    def register_requester(self, registration: dict) -> None:
+        """`{"email", "password", "language"}`: a help-desk account, inactive until the address
+        is verified by the link e-mailed to it (`email_verification_requested`). Answers
+        nothing either way: an address taken already gets no account and no e-mail, an
+        unverified one a new link. InvalidInput (`password`) for a password too weak."""
+        given = validation.load(RequesterRegistration(), registration)
+        email = given["email"].strip().lower()
+        candidate = User(username=email, email=email, role="requester")
+        if problems := password_links.password_problems(given["password"], candidate):
+            raise InvalidInput({"password": problems})
+        password = hash_password(given["password"])
+
+        def register(session) -> None:
+            user = accounts.register_requester(session, email, password)
+            if user is not None:
+                password_links.issue(
+                    session,
+                    user,
+                    password_links.VERIFICATION,
+                    ttl=password_links.verification_ttl(),
+                    created_by=None,
+                    correlation_id=self.correlation_id,
+                    language=given["language"],
+                )
+
+        self.db.idempotent(register)
+
+    @rpc
+    def verify_requester(self, token) -> dict:
+        """The link's help-desk account is verified and may sign in: `{"user_id", "username"}`.
+        InvalidInput (`token`) for a link unknown, used or expired."""
+        with self.db.transaction() as session:
+            user = password_links.verify(session, _text(token, "token", most=200))
+            return {"user_id": user.id, "username": user.username}
 
     # -- locations -----------------------------------------------------------------------------
     @rpc

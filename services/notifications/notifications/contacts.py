@@ -15,7 +15,7 @@ from nameko.exceptions import (
 )
 
 from cvms_platform.errors import InvalidInput, NotFound
-from notifications.messages import APPOINTMENT, SMS, STAFF, USER, WAITLIST
+from notifications.messages import APPOINTMENT, REQUESTER, SMS, STAFF, USER, WAITLIST
 from notifications.models import Delivery
 from notifications.phones import mask_phone, normalise_phone
 
@@ -50,7 +50,7 @@ class Contact:
 
 
 def resolve_many(
-    deliveries: list[Delivery], scheduling, identity
+    deliveries: list[Delivery], scheduling, identity, helpdesk=None
 ) -> dict[str, Contact | Exception]:
     """`resolve` for a batch, by delivery id: each delivery's Contact, or what `resolve` raised
     for it (Undeliverable, NotFound, the owner not answering). The bookings' contacts are asked
@@ -82,7 +82,9 @@ def resolve_many(
         try:
             if isinstance(known, Exception):
                 raise known
-            resolved[delivery.id] = resolve(delivery, scheduling, identity, booking=known)
+            resolved[delivery.id] = resolve(
+                delivery, scheduling, identity, booking=known, helpdesk=helpdesk
+            )
         except ABOUT_ONE as error:
             resolved[delivery.id] = error
         except Exception as error:  # a fault: this delivery waits; the batch goes on
@@ -91,7 +93,9 @@ def resolve_many(
     return resolved
 
 
-def resolve(delivery: Delivery, scheduling, identity, *, booking: dict | None = None) -> Contact:
+def resolve(
+    delivery: Delivery, scheduling, identity, *, booking: dict | None = None, helpdesk=None
+) -> Contact:
     """Ask scheduling (a booker, a waitlist place) or identity (a user) for the address (the
     e-mail address, or for SMS the phone number) and language of `delivery`'s person
     (`booking`: what scheduling already answered about it). Raises Undeliverable."""
@@ -122,16 +126,38 @@ def resolve(delivery: Delivery, scheduling, identity, *, booking: dict | None = 
             raise Undeliverable("the link was used or has expired")
         return Contact(
             address=user["email"],
-            language="en",
+            # A help-desk account's verification says the language it registered in.
+            language=delivery.facts.get("language") or "en",
             name=user.get("display_name"),
             secrets={"token": link["token"]},
         )
+    if delivery.person_kind == REQUESTER and delivery.channel != SMS:
+        return _requester(delivery, identity, helpdesk)
     if delivery.person_kind == STAFF and delivery.channel != SMS:
         user = identity.user_contact(delivery.person_id)
         if not user.get("active") or not user.get("email"):
             raise Undeliverable("the user is deactivated or has no e-mail address")
         return Contact(address=user["email"], language="en", name=user.get("display_name"))
     raise Undeliverable(f"nothing to send to a {delivery.person_kind} by {delivery.channel}")
+
+
+def _requester(delivery: Delivery, identity, helpdesk) -> Contact:
+    """A help-desk requester: the address is identity's, the reply or resolution notes (never
+    an internal note) and the case's language the help desk's, asked now."""
+    user = identity.user_contact(delivery.person_id)
+    if not user.get("active") or not user.get("email"):
+        raise Undeliverable("the help-desk account is deactivated or has no e-mail address")
+    if helpdesk is None:
+        raise Undeliverable("no help desk to ask for the message")
+    message = helpdesk.message_for_delivery(delivery.facts["case_id"], delivery.facts["entry_id"])
+    if message is None or message["requester_id"] != delivery.person_id:
+        raise Undeliverable("not a message for the requester to read")
+    return Contact(
+        address=user["email"],
+        language=message["language"],
+        name=None,
+        secrets={"case": message},
+    )
 
 
 def mask(address: str, channel: str | None = None) -> str:

@@ -91,13 +91,14 @@ def send(
     settings: smtp.SmtpSettings,
     scheduling,
     identity,
+    helpdesk=None,
     texts: twilio.Client | None = None,
 ) -> None:
     """Send a batch of locked deliveries and record what happened to each (committed by the
     caller, with the batch). Their owners are asked for the addresses once for the batch, the
     suppressions read in one query; e-mails are handed to `mail` as each is written, so that
     they go out (over several connections) while the next are written; texts go one by one."""
-    found = contacts.resolve_many(deliveries, scheduling, identity)
+    found = contacts.resolve_many(deliveries, scheduling, identity, helpdesk)
     suppressed = _suppressions(
         session,
         {

@@ -22,6 +22,8 @@ EMAIL, SMS = "email", "sms"
 # The channels messages are delivered on, in the order a person's are queued.
 DELIVERED_CHANNELS = (EMAIL, SMS)
 APPOINTMENT, WAITLIST, USER, STAFF = "appointment", "waitlist", "user", "staff"
+# A help-desk account (issue 15): its address is identity's, its case's text the help desk's.
+REQUESTER = "requester"
 # Who hears about a location's stock: its managers (an organization admin acts for them all).
 STOCK_ROLES = ["location_manager"]
 
@@ -126,6 +128,23 @@ def _stock(event: Event, staff) -> list[Owed]:
     return [Owed(event.type, STAFF, user, location, True, facts) for user in staff(location)]
 
 
+def _verification(event: Event) -> list[Owed]:
+    """A help-desk account's address to verify, in the language it registered in."""
+    payload = event.payload
+    facts = _facts(payload, ("link_id", "expires_at", "language"))
+    user = str(payload["user_id"])
+    return [Owed(event.type, USER, user, user, True, facts)]
+
+
+def _case_message(event: Event) -> list[Owed]:
+    """An agent's public reply to a help-desk case, or its resolution with the notes: to the
+    requester, once per event (the text is asked of the help desk at send time)."""
+    payload = event.payload
+    facts = _facts(payload, ("case_id", "entry_id", "language"))
+    case = str(payload["case_id"])
+    return [Owed(event.type, REQUESTER, str(payload["requester_id"]), case, True, facts)]
+
+
 OWED_BY = {
     "appointment_booked": _booking,
     "appointment_cancelled": _booking,
@@ -137,6 +156,9 @@ OWED_BY = {
     "password_reset_requested": _password_link,
     "appointment_completed": _follow_up,
     "appointment_reopened": _follow_up,
+    "email_verification_requested": _verification,
+    "case_replied": _case_message,
+    "case_resolved": _case_message,
 }
 # Messages to a location's staff: who they are is asked of identity when the event comes.
 TO_STAFF = ("stock_low", "lot_expiring", "inventory_discrepancy_recorded")

@@ -112,8 +112,18 @@ def context(delivery: Delivery, contact: Contact) -> dict:
         "manage_url": f"{base}/appointments",
         "waitlist_url": f"{base}/waitlist",
         "set_password_url": (
-            f"{base}/password/set?token={contact.secrets['token']}" if contact.secrets else None
+            f"{base}/password/set?token={contact.secrets['token']}"
+            if "token" in contact.secrets
+            else None
         ),
+        # A help-desk account's address to verify, and a case's reply or resolution (issue 15).
+        "verify_url": (
+            f"{base}/helpdesk/verify?token={contact.secrets['token']}"
+            if "token" in contact.secrets
+            else None
+        ),
+        "case": contact.secrets.get("case") or {},
+        "case_url": f"{base}/helpdesk/cases/{facts.get('case_id')}",
     }
 
 

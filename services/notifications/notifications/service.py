@@ -37,6 +37,7 @@ class NotificationsService(CvmsService):
     name = "notifications"
     scheduling = RpcProxy("scheduling")
     identity = RpcProxy("identity")
+    helpdesk = RpcProxy("helpdesk")
 
     def now(self) -> datetime:
         """The clock; tests replace it to drive time."""
@@ -102,6 +103,18 @@ class NotificationsService(CvmsService):
     def on_inventory_discrepancy_recorded(self, session, event) -> None:
         self._queue(session, event)
 
+    @consumes("identity", "email_verification_requested")
+    def on_email_verification_requested(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("helpdesk", "case_replied")
+    def on_case_replied(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("helpdesk", "case_resolved")
+    def on_case_resolved(self, session, event) -> None:
+        self._queue(session, event)
+
     # -- sending ---------------------------------------------------------------------------------
     @timer(interval=SEND_INTERVAL_S)
     def send_due(self) -> int:
@@ -127,6 +140,7 @@ class NotificationsService(CvmsService):
                             settings=settings,
                             scheduling=self.scheduling,
                             identity=self.identity,
+                            helpdesk=self.helpdesk,
                             texts=texts,
                         )
                 tried += len(batch)
