@@ -18,3 +18,6 @@ CREATE DATABASE cvms_administration;
 CREATE DATABASE cvms_scheduling;
 CREATE DATABASE cvms_identity;
 CREATE DATABASE cvms_notifications;
+-- The help desk's (issue 15); an older data directory creates it once, before
+-- `cvms-migrate helpdesk`.
+CREATE DATABASE cvms_helpdesk;
