@@ -16,8 +16,8 @@ soon (issue 13).
    the SMTP acceptance), matched by the To address.
 
 CPU per process during the drain is read from /proc; `--profile` also records the notifications
-process with py-spy for the first seconds of the drain. Figures go to
-bench/results/notifications.json.
+process, the mail catcher and scheduling with py-spy for the first seconds of the drain.
+Figures go to bench/results/notifications.json.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ TARGET_P99_S = 2.0
 PRODUCT = "pfizer-gray-12plus"
 SLOTS_PER_DAY = 200  # 06:00-22:40 every 5 minutes
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The processes `--profile` records during the drain: the sender, the SMTP server it sends to,
+# and the owner it asks for addresses.
+PROFILED = ("notifications", "mailcatcher", "scheduling")
 
 
 # -- the clinic and the people -------------------------------------------------------------------
@@ -278,16 +281,17 @@ def drain(system: RunningSystem, slot_ids: list[str], args) -> dict:
     started_wall = time.time()
     started = time.perf_counter()
     cluster.start("notifications")
-    profile = None
-    profile_out = Path("bench/results/notifications_profile.raw.txt")
+    profiles: dict[str, subprocess.Popen | None] = {}
+    profile_out = {name: Path(f"bench/results/{name}_profile.raw.txt") for name in PROFILED}
     last_count, last_change = 0, time.monotonic()
     while True:
         count = len(mail_files(cluster.mail_dir))
-        if args.profile and profile is None and count:
+        if args.profile and not profiles and count:
             # From the first e-mail on: the service's start-up (imports) is not the drain.
-            profile_out.parent.mkdir(parents=True, exist_ok=True)
-            pid = cluster.processes["notifications"].pid
-            profile = start_profile(pid, args.profile, profile_out)
+            for name in PROFILED:
+                profile_out[name].parent.mkdir(parents=True, exist_ok=True)
+                pid = cluster.processes[name].pid
+                profiles[name] = start_profile(pid, args.profile, profile_out[name])
         if count != last_count:
             last_count, last_change = count, time.monotonic()
             if count // 1000 != (count - 1) // 1000 or count >= expected:
@@ -298,7 +302,9 @@ def drain(system: RunningSystem, slot_ids: list[str], args) -> dict:
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     after = cpu_snapshot(cluster)
-    if profile is not None:
+    for profile in profiles.values():
+        if profile is None:
+            continue
         try:
             _, err = profile.communicate(timeout=args.profile + 30)
             if profile.returncode:
@@ -319,7 +325,9 @@ def drain(system: RunningSystem, slot_ids: list[str], args) -> dict:
         "first_email_after_start_s": times[0] - started_wall if times else float("nan"),
         "delivery_states": delivery_states(system),
         "cpu_cores_during_drain": cpu_used(before, after, seconds),
-        "profile": summarise_profile(profile_out) if profile is not None else [],
+        "profiles": {
+            name: summarise_profile(profile_out[name]) for name, found in profiles.items() if found
+        },
     }
 
 
@@ -389,7 +397,10 @@ def main() -> None:
     parser.add_argument("--pika-messages", type=int, default=20_000)
     parser.add_argument("--gateway-workers", type=int, default=2)
     parser.add_argument(
-        "--profile", type=float, default=0.0, help="py-spy the notifications service this long"
+        "--profile",
+        type=float,
+        default=0.0,
+        help="py-spy notifications, the mail catcher and scheduling this long",
     )
     args = parser.parse_args()
 
@@ -446,9 +457,9 @@ def main() -> None:
     print("\nCPU during the drain (cores):")
     for name, cores in sorted(drained["cpu_cores_during_drain"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:28} {cores:.2f}")
-    if drained["profile"]:
-        print("\nnotifications, share of samples (inclusive):")
-        for label, share in drained["profile"]:
+    for name, profile in drained["profiles"].items():
+        print(f"\n{name}, share of samples (inclusive):")
+        for label, share in profile:
             print(f"  {share:6.1%}  {label}")
     print(f"\ndeliveries by state at the end: {states_after}")
     save_results(
