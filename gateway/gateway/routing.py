@@ -1,6 +1,6 @@
 """What every route module shares: the RPC services of this request (or one call in a block of
-its own), a validated JSON body or query string, a 201 answer, a download, and the blueprints to
-register.
+its own), a validated JSON body (the one the route documents) or query string, a 201 answer, a
+download, and the blueprints to register.
 
 Each area of the API has its own blueprint (`gateway/api/<area>/routes.py`), all under
 `API_PREFIX`, registered by `gateway.api.register`."""
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from flask import current_app, g, jsonify, request
 
 from cvms_platform import validation
+from gateway.docs import DOC_ATTR
 from gateway.errors import ApiError
 
 API_PREFIX = "/api/v1"
@@ -46,13 +47,16 @@ class _OneCall:
 call = _OneCall()
 
 
-def body(schema) -> dict:
-    """The JSON body, once `schema` accepts it. Unknown fields are refused, so what comes back
-    is exactly the documented fields, still in their JSON form for passing on over RPC."""
+def body(*, partial: bool = False) -> dict:
+    """The JSON body, once the schema the route documents as its body (`@doc(body=...)`)
+    accepts it (with `partial`, any of its fields may be left out): a route checks exactly what
+    it documents. Unknown fields are refused, so what comes back is exactly the documented
+    fields, still in their JSON form for passing on over RPC."""
+    schema = getattr(current_app.view_functions[request.endpoint], DOC_ATTR)["body"]
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    validation.load(schema, data)
+    validation.load(schema(partial=partial), data)
     return data
 
 

@@ -60,7 +60,7 @@ def _changed(result: dict):
     },
 )
 def register_recipient():
-    recipient = body(schemas.NewRecipientRequest())
+    recipient = body()
     answer = call.administration.register_recipient(recipient)
     found = answer["recipient"]
     location = url_for(".get_recipient", recipient_id=found["id"])
@@ -91,7 +91,7 @@ def get_recipient(recipient_id: str):
     },
 )
 def record_administration():
-    dose = body(schemas.RecordAdministrationRequest())
+    dose = body()
     require_location(dose["location_id"])
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     result = call.administration.record_administration(
@@ -128,7 +128,7 @@ def get_administration(administration_id: str):
     },
 )
 def correct_administration(administration_id: str):
-    correction = body(schemas.DoseCorrectionRequest())
+    correction = body()
     _dose_of_a_location_i_act_for(administration_id)
     may_override = g.principal.role in MAY_OVERRIDE_CLINICAL_CHECKS
     result = call.administration.correct_administration(
@@ -154,7 +154,7 @@ def correct_administration(administration_id: str):
     },
 )
 def void_administration(administration_id: str):
-    request_body = body(schemas.DoseVoidRequest())
+    request_body = body()
     _dose_of_a_location_i_act_for(administration_id)
     result = call.administration.void_administration(
         administration_id, request_body, g.principal.username, g.principal.user_id
@@ -287,7 +287,7 @@ def _claim_throttle() -> LoginThrottle:
     },
 )
 def claim_recipient_account():
-    claim = body(schemas.RecipientAccountRequest())
+    claim = body()
     throttle = _claim_throttle()
     identity = f"{claim['family_name'].strip().casefold()}|{claim['date_of_birth']}"
     ip = client_ip()
@@ -392,7 +392,7 @@ def my_vaccinations():
     responses={200: ("You, as changed", schemas.Recipient)},
 )
 def change_my_contact():
-    change = body(schemas.ContactChangeRequest())
+    change = body()
     return jsonify(call.administration.update_recipient_contact(_me(), change))
 
 

@@ -30,7 +30,7 @@ def _edit_token() -> str | None:
     responses={201: ("The draft's id and edit token", schemas.EnrollmentStarted)},
 )
 def start_enrollment():
-    form = body(schemas.EnrollmentForm(partial=True))
+    form = body(partial=True)
     started = call.identity.start_enrollment(form)
     return created(started, f"{API_PREFIX}/enrollments/{started['id']}")
 
@@ -57,7 +57,7 @@ def read_enrollment(enrollment_id: str):
     },
 )
 def save_enrollment(enrollment_id: str):
-    form = body(schemas.EnrollmentForm(partial=True))
+    form = body(partial=True)
     return jsonify(call.identity.save_enrollment(enrollment_id, _edit_token(), form))
 
 
@@ -130,5 +130,5 @@ def approve_enrollment(enrollment_id: str):
     },
 )
 def reject_enrollment(enrollment_id: str):
-    rejection = body(schemas.Rejection())
+    rejection = body()
     return jsonify(call.identity.reject_enrollment(g.principal.actor(), enrollment_id, rejection))

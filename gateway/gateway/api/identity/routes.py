@@ -64,7 +64,7 @@ def _end_access_tokens(user_id: str) -> None:
     },
 )
 def issue_access_token():
-    credentials = body(schemas.TokenRequest())
+    credentials = body()
     throttle = current_app.extensions["cvms_login_throttle"]
     username, ip = credentials["username"], client_ip()
     # Locked or not is decided before the password is checked, the same way for usernames
@@ -119,7 +119,7 @@ def _session_answer(signed_in: dict):
     },
 )
 def refresh_access_token():
-    presented = body(schemas.RefreshRequest())["refresh_token"]
+    presented = body()["refresh_token"]
     refreshed = call.identity.refresh(presented)
     if refreshed is None:
         raise ApiError(
@@ -137,7 +137,7 @@ def refresh_access_token():
     responses={204: ("Signed out", None)},
 )
 def logout():
-    request_body = body(schemas.LogoutRequest())
+    request_body = body()
     principal = g.principal
     if "refresh_token" in request_body:
         call.identity.revoke_refresh_token(request_body["refresh_token"], principal.user_id)
@@ -173,7 +173,7 @@ def _try_again_shortly(what_failed: str) -> ApiError:
     responses={204: ("The password is set; sign in with it", None)},
 )
 def set_password():
-    given = body(schemas.SetPassword())
+    given = body()
     user = call.identity.set_password(given)
     _end_access_tokens(user["user_id"])
     return "", 204
@@ -189,7 +189,7 @@ def set_password():
     responses={202: ("Accepted", schemas.Accepted)},
 )
 def request_password_reset():
-    username = body(schemas.PasswordResetRequest())["username"]
+    username = body()["username"]
     call.identity.request_password_reset(username)
     response = jsonify(message="If the username exists, a reset link is on its way.")
     response.status_code = 202
@@ -326,7 +326,7 @@ def deactivate_user(user_id: str):
     },
 )
 def create_location_user(organization_id: str):
-    given = body(schemas.NewLocationUser())
+    given = body()
     invited = call.identity.create_location_user(g.principal.actor(), organization_id, given)
     answer = {**invited, "user": _user_answer(invited["user"])}
     return created(answer, f"{API_PREFIX}/users/{invited['user']['id']}")
@@ -345,7 +345,7 @@ def create_location_user(organization_id: str):
     responses={201: ("The key", schemas.IssuedApiKey)},
 )
 def issue_api_key(organization_id: str):
-    given = body(schemas.NewApiKey())
+    given = body()
     issued = call.identity.issue_api_key(g.principal.actor(), organization_id, given)
     return created(issued, f"{API_PREFIX}/organizations/{organization_id}/api-keys")
 

@@ -48,7 +48,7 @@ def list_products():
     },
 )
 def receive_lot(location_id: str):
-    shipment = body(schemas.ReceiveLotRequest())
+    shipment = body()
     result = call.inventory.receive_lot(location_id, shipment)
     location = url_for(".location_inventory", location_id=location_id)
     return created(result["lot"], location, new=result["created"])
@@ -85,7 +85,7 @@ def list_discrepancies(location_id: str):
     responses={200: ("The resolved discrepancy", schemas.Discrepancy)},
 )
 def resolve_discrepancy(location_id: str, discrepancy_id: str):
-    data = body(schemas.ResolveDiscrepancyRequest())
+    data = body()
     return jsonify(
         call.inventory.resolve_discrepancy(location_id, discrepancy_id, data["resolution"])
     )
@@ -105,7 +105,7 @@ def resolve_discrepancy(location_id: str, discrepancy_id: str):
     },
 )
 def record_wastage(location_id: str, lot_id: str):
-    wastage = body(schemas.WastageRequest())
+    wastage = body()
     entry = call.inventory.record_wastage(location_id, lot_id, wastage)
     return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
@@ -122,7 +122,7 @@ def record_wastage(location_id: str, lot_id: str):
     },
 )
 def correct_stock(location_id: str, lot_id: str):
-    correction = body(schemas.CorrectionRequest())
+    correction = body()
     entry = call.inventory.correct_stock(location_id, lot_id, correction)
     return created(entry, url_for(".lot_ledger", location_id=location_id, lot_id=lot_id))
 
@@ -153,7 +153,7 @@ def lot_ledger(location_id: str, lot_id: str):
     responses={201: ("The excursion and the lots it quarantined", schemas.Excursion)},
 )
 def report_excursion(location_id: str, storage_unit: str):
-    reading = body(schemas.ExcursionRequest())
+    reading = body()
     excursion = call.inventory.report_excursion(location_id, storage_unit, reading)
     return created(excursion, url_for(".location_inventory", location_id=location_id))
 
@@ -170,7 +170,7 @@ def report_excursion(location_id: str, storage_unit: str):
     },
 )
 def release_lot(location_id: str, lot_id: str):
-    note = body(schemas.ReleaseLotRequest())["note"]
+    note = body()["note"]
     return jsonify(call.inventory.release_lot(location_id, lot_id, note))
 
 
@@ -277,7 +277,7 @@ def next_lot(location_id: str, product_id: str):
     responses={200: ("The threshold", schemas.StockThreshold)},
 )
 def set_stock_threshold(location_id: str):
-    data = body(schemas.StockThresholdRequest())
+    data = body()
     return jsonify(call.inventory.set_stock_threshold(location_id, data, g.principal.username))
 
 
@@ -309,7 +309,7 @@ def stock_supply(location_id: str):
     },
 )
 def transfer_lot(location_id: str, lot_id: str):
-    data = body(schemas.TransferRequest())
+    data = body()
     if not current_app.extensions["cvms_directory"].exists(data["to_location_id"]):
         raise ApiError(
             422,
@@ -339,7 +339,7 @@ def transfer_lot(location_id: str, lot_id: str):
     },
 )
 def update_product(product_id: str):
-    changes = body(schemas.ProductChanges())
+    changes = body()
     return jsonify(call.inventory.update_product(product_id, changes, g.principal.username))
 
 

@@ -104,5 +104,5 @@ def sms_inbound():
     },
 )
 def stop_reminders():
-    message_id = body(schemas.StopReminders())["message_id"]
+    message_id = body()["message_id"]
     return jsonify(call.notifications.unsubscribe(message_id))

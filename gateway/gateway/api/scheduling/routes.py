@@ -126,7 +126,7 @@ def public_products():
     },
 )
 def public_book():
-    data = body(schemas.BookingRequest())
+    data = body()
     slot_id = str(data["slot_id"])
     full_slots = current_app.extensions["cvms_full_slots"]
     if (known := full_slots.refusal(slot_id)) is not None:
@@ -168,7 +168,7 @@ def public_appointment(code: str):
     },
 )
 def public_cancel(code: str):
-    data = body(schemas.CancelRequest())
+    data = body()
     return jsonify(call.scheduling.cancel_appointment(code, data))
 
 
@@ -187,7 +187,7 @@ def public_cancel(code: str):
     },
 )
 def public_reschedule(code: str):
-    data = body(schemas.SlotChoice())
+    data = body()
     return jsonify(call.scheduling.reschedule_appointment(code, data))
 
 
@@ -218,7 +218,7 @@ def public_next_dose_slots(code: str):
     },
 )
 def public_book_next_dose(code: str):
-    data = body(schemas.SlotChoice())
+    data = body()
     return _booked(call.scheduling.book_next_dose(code, data))
 
 
@@ -235,7 +235,7 @@ def public_book_next_dose(code: str):
     },
 )
 def public_join_waitlist():
-    data = body(schemas.WaitlistRequest())
+    data = body()
     answer = call.scheduling.join_waitlist(data)
     return created(answer, url_for(".public_waitlist_entry", code=answer["code"]))
 
@@ -288,7 +288,7 @@ def get_public_settings(location_id: str):
     },
 )
 def put_public_settings(location_id: str):
-    data = body(schemas.LocationSettingsRequest())
+    data = body()
     return jsonify(call.scheduling.save_location_settings(location_id, data, _actor()))
 
 
@@ -314,7 +314,7 @@ def stock_status(location_id: str):
     },
 )
 def create_clinic_days(location_id: str):
-    data = body(schemas.ClinicDaysRequest())
+    data = body()
     answer = call.scheduling.create_clinic_days(location_id, data, _actor())
     return created(answer, url_for(".list_clinic_days", location_id=location_id))
 
@@ -351,7 +351,7 @@ def get_clinic_day(location_id: str, day_id: str):
     responses={200: ("Closed", schemas.ClosedDay)},
 )
 def close_clinic_day(location_id: str, day_id: str):
-    data = body(schemas.CloseDayRequest())
+    data = body()
     return jsonify(call.scheduling.close_clinic_day(location_id, day_id, data, _actor()))
 
 
@@ -366,7 +366,7 @@ def close_clinic_day(location_id: str, day_id: str):
     },
 )
 def set_slot_capacity(location_id: str, slot_id: str):
-    data = body(schemas.CapacityRequest())
+    data = body()
     return jsonify(call.scheduling.set_slot_capacity(location_id, slot_id, data))
 
 
@@ -378,7 +378,7 @@ def set_slot_capacity(location_id: str, slot_id: str):
     responses={201: ("Recorded", schemas.WalkIn)},
 )
 def record_walk_in(location_id: str, day_id: str):
-    data = body(schemas.WalkInRequest())
+    data = body()
     answer = call.scheduling.record_walk_in(location_id, day_id, data, _actor())
     return created(answer, url_for(".get_clinic_day", location_id=location_id, day_id=day_id))
 
@@ -444,7 +444,7 @@ def appointment_messages(location_id: str, appointment_id: str):
     responses={200: ("Checked in", schemas.StaffAppointment)},
 )
 def check_in(location_id: str, appointment_id: str):
-    data = body(schemas.CheckInRequest())
+    data = body()
     return jsonify(call.scheduling.check_in(location_id, appointment_id, data, _actor()))
 
 
@@ -466,5 +466,5 @@ def mark_no_show(location_id: str, appointment_id: str):
     responses={200: ("Cancelled", schemas.StaffAppointment)},
 )
 def cancel_for_location(location_id: str, appointment_id: str):
-    data = body(schemas.StaffCancelRequest())
+    data = body()
     return jsonify(call.scheduling.cancel_for_location(location_id, appointment_id, data, _actor()))
