@@ -5,7 +5,7 @@ import re
 import pytest
 from flask import Flask
 
-from cvms_platform.codes import ROLES
+from cvms_platform.codes import ROLES, US_STATES
 from gateway.access import ACCESS_ATTR, MANAGERS, STAFF, allow, check_every_route_declared, public
 from gateway.docs import STANDARD_ERRORS, doc
 
@@ -120,6 +120,12 @@ def test_path_parameters_and_bodies_are_described(spec):
     assert "password" not in response_schema["properties"]
     request_schema = next(s for name, s in schemas.items() if name.startswith("TokenRequest"))
     assert request_schema["properties"]["password"].get("writeOnly") is True
+
+
+def test_the_document_lists_the_states_an_address_may_be_in(spec):
+    # The portal's contact form offers exactly these (portal.views.recipient.us_states).
+    address = spec["components"]["schemas"]["RecipientAddress"]
+    assert address["properties"]["state"]["enum"] == US_STATES
 
 
 def test_standard_error_descriptions_cover_the_codes_used(spec):

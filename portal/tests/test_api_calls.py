@@ -14,6 +14,7 @@ from portal import catalog
 from portal.app import create_app
 from portal.gateway import ApiProblem, Gateway
 from portal.tokens import TokenStore
+from portal.views import recipient
 
 LOCATION = "demo-clinic"
 RED = "moderna-red-18plus"
@@ -547,3 +548,19 @@ def test_an_email_in_use_is_said_beside_the_email_field(fake):
 
     assert response.status_code == 400
     assert 'id="field-email-error"' in response.get_data(as_text=True)
+
+
+def test_the_contact_page_offers_the_states_the_api_accepts_asked_for_once(fake, monkeypatch):
+    client, gateway = fake
+    monkeypatch.setattr(recipient, "_us_states", [])
+    address = {"properties": {"state": {"enum": ["IL", "PR"]}}}
+    document = {"components": {"schemas": {"RecipientAddress": address}}}
+    gateway.answers[:0] = [("GET", r"/openapi\.json", document)]
+
+    first = client.get("/my/contact")
+    second = client.get("/my/contact")
+
+    assert first.status_code == second.status_code == 200
+    page = second.get_data(as_text=True)
+    assert '<option value="IL">IL</option>' in page and '<option value="PR">PR</option>' in page
+    assert gateway.calls.count("GET /openapi.json") == 1

@@ -27,64 +27,17 @@ CHANNELS = [
 ]
 CLAIM_FIELDS = ("username", "family_name", "date_of_birth", "lot_number", "administered_on")
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code")
-US_STATES = [
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "DC",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-    "AS",
-    "GU",
-    "MP",
-    "PR",
-    "VI",
-]
+# The states and territories an address may be in: the API's own list (the `enum` of
+# RecipientAddress.state in its OpenAPI document), asked once per process.
+_us_states: list[str] = []
+
+
+def us_states() -> list[str]:
+    """The codes the API accepts for an address's state, in its order (the USPS list)."""
+    if not _us_states:
+        schemas = gateway().call("GET", "/openapi.json")["components"]["schemas"]
+        _us_states[:] = schemas["RecipientAddress"]["properties"]["state"]["enum"]
+    return _us_states
 
 
 def _adopt_preferred_language(me: dict) -> None:
@@ -226,5 +179,5 @@ def contact():
         errors=errors,
         channels=CHANNELS,
         languages=LANGUAGES,
-        states=[(state, state) for state in US_STATES],
+        states=[(state, state) for state in us_states()],
     ), (400 if errors else 200)
