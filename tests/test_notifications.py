@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness import wait_until
 from tests.mail import SET_PASSWORD, mail_to
-from tests.test_scheduling import Public, book, clinic_day, person, publish
+from tests.test_scheduling import Public, appointment_id, book, clinic_day, person, publish
 
 
 @pytest.fixture
@@ -57,3 +57,29 @@ def test_an_invited_users_email_link_sets_the_password(cluster, api, org_admin):
     )
     assert set_it.status_code == 204, set_it.text
     assert api.token(address, password)  # signs in
+
+
+def test_a_booker_who_declines_texts_gets_the_email_and_no_text(cluster, admin, public, location):
+    publish(admin, location)
+    day = clinic_day(admin, location, capacity=2)
+    address = f"bea.{uuid.uuid4().hex[:8]}@example.org"
+    who = {**person(email=address, given_name="Bea"), "contact_preferences": {"sms": False}}
+    booked = book(public, day["slots"][0]["id"], who)
+    assert booked.status_code == 201, booked.text
+
+    [confirmation] = wait_until(lambda: mail_to(cluster, address), what="the confirmation")
+    assert booked.json()["confirmation_code"] in confirmation.get_body(("plain",)).get_content()
+    code = booked.json()["confirmation_code"]
+    booking = appointment_id(admin, location, code)
+    messages = admin.get(f"/locations/{location}/appointments/{booking}/messages").json()
+    messages = messages["messages"]
+    assert [m["channel"] for m in messages] == ["email"]  # the phone was given, not chosen
+
+
+def test_a_text_chosen_without_a_phone_is_refused_by_field(public, admin, location):
+    publish(admin, location)
+    day = clinic_day(admin, location, capacity=1)
+    who = {**person(phone=None, email="x@example.org"), "contact_preferences": {"sms": True}}
+    refused = book(public, day["slots"][0]["id"], who)
+    assert refused.status_code == 400, refused.text
+    assert "contact_preferences" in refused.json()["fields"]

@@ -151,6 +151,10 @@ def test_a_manager_opens_a_day_a_person_books_on_a_phone_and_is_checked_in(perso
     ph.get_by_label("Last name").fill(family)
     ph.get_by_label("Date of birth").fill(birth)
     ph.get_by_label("Phone number").fill("404-555-0142")
+    # Both channels are offered, ticked; a channel without its address is simply not used.
+    assert ph.get_by_label("Send me text messages about this appointment").is_checked()
+    assert ph.get_by_label("Send me e-mails about this appointment").is_checked()
+    phone.shot("public-book")
     ph.get_by_role("button", name="Book this time").click()
 
     expect(ph.get_by_role("heading", name="You are booked")).to_be_visible()

@@ -65,19 +65,40 @@ class LocationSettings(LocationSettingsRequest):
     updated_by = fields.Str()
 
 
+class ContactPreferences(Schema):
+    """How the person wants to hear about their booking. A channel left out is chosen when its
+    address is given (an e-mail address, a phone number to text)."""
+
+    email = fields.Bool(metadata={"description": "E-mail me about this booking"})
+    sms = fields.Bool(metadata={"description": "Text me about this booking"})
+
+
 class Person(Schema):
     """Who books or joins a waitlist, as the gateway takes it and scheduling checks it again: a
     name, a birth date and a way to reach them (each side adds the contact fields, which it
-    defaults differently)."""
+    defaults differently), and the channels they choose."""
 
     given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)
+    contact_preferences = fields.Nested(ContactPreferences, load_default=None, allow_none=True)
 
     @validates_schema
     def _some_contact(self, data, **kwargs):
         if not data.get("phone") and not data.get("email"):
             raise ValidationError("Give a phone number or an e-mail address.", "phone")
+        chosen = data.get("contact_preferences") or {}
+        needs = {
+            "email": ("email", "To be e-mailed, give an e-mail address."),
+            "sms": ("phone", "To get text messages, give a phone number."),
+        }
+        missing = [
+            message
+            for channel, (field, message) in needs.items()
+            if chosen.get(channel) and not data.get(field)
+        ]
+        if missing:
+            raise ValidationError(missing, "contact_preferences")
 
 
 class ClinicDay(Schema):

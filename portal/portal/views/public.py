@@ -33,6 +33,8 @@ CODE_KEY = "public_code"  # the booking this browser looks at (server-side sessi
 WAITLIST_KEY = "public_waitlist_code"
 JUST_BOOKED_KEY = "public_just_booked"
 PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
+# The API's contact_preferences channel -> the form's checkbox.
+CHANNEL_BOXES = {"email": "contact_email", "sms": "contact_sms"}
 
 STOCK_STATUS = {
     "in_stock": _l("In stock"),
@@ -127,9 +129,13 @@ def _clean_code(value: str | None) -> str:
 
 
 def _person(form) -> dict:
+    """The form's person; on a new form (nothing posted) both channels are ticked."""
     values = {name: (form.get(name) or "").strip() for name in PERSON_FIELDS}
     if values["preferred_language"] not in dict(LANGUAGE_CHOICES):
         values["preferred_language"] = "es" if request_lang() == "es" else "en"
+    posted = "channels_shown" in form
+    for box in CHANNEL_BOXES.values():
+        values[box] = not posted or bool(form.get(box))
     return values
 
 
@@ -138,8 +144,12 @@ def request_lang() -> str:
 
 
 def _person_request(values: dict) -> dict:
-    """The person as the API takes them: empty optional fields left out."""
-    sent = {k: v for k, v in values.items() if v}
+    """The person as the API takes them: empty optional fields left out, and a channel whose
+    box was cleared sent as not chosen (a ticked one is chosen where its address is given)."""
+    sent = {k: v for k, v in values.items() if v and k in PERSON_FIELDS}
+    declined = {channel: False for channel, box in CHANNEL_BOXES.items() if not values[box]}
+    if declined:
+        sent["contact_preferences"] = declined
     return sent
 
 

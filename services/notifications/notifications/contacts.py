@@ -15,7 +15,7 @@ from nameko.exceptions import (
 )
 
 from cvms_platform.errors import InvalidInput, NotFound
-from notifications.messages import APPOINTMENT, REQUESTER, SMS, STAFF, USER, WAITLIST
+from notifications.messages import APPOINTMENT, EMAIL, REQUESTER, SMS, STAFF, USER, WAITLIST
 from notifications.models import Delivery
 from notifications.phones import mask_phone, normalise_phone
 
@@ -103,6 +103,9 @@ def resolve(
         found = booking
         if found is None:
             found = scheduling.booking_contact(delivery.person_kind, delivery.person_id)
+        # The channels the person chose when booking (absent from an older scheduling: all).
+        if delivery.channel not in found.get("channels", (EMAIL, SMS)):
+            raise Undeliverable(f"{delivery.channel} was not chosen when booking")
         if delivery.channel == SMS:
             address = normalise_phone(found.get("phone"))
             if address is None:

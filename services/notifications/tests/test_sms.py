@@ -167,6 +167,17 @@ def test_no_phone_number_suppresses_the_text(service, fake_twilio, owners, clock
     assert fake_twilio.texts() == []
 
 
+def test_no_text_to_a_booker_who_chose_email_only(service, fake_twilio, texting, read):
+    """A reminder names no channels: the booking's choice, asked at send time, decides."""
+    texting.bookings[APPOINTMENT]["channels"] = ["email"]
+    service.on_appointment_booked(by_text())
+    service.send_due()
+    [delivery] = sms_deliveries(read)
+    assert delivery.state == "suppressed"
+    assert delivery.last_error == "sms was not chosen when booking"
+    assert fake_twilio.texts() == []
+
+
 # -- quiet hours -----------------------------------------------------------------------------------
 def test_a_text_due_at_11_pm_waits_until_8_am_there_and_counts_no_attempt(
     service, fake_twilio, texting, clock, read

@@ -59,6 +59,8 @@ def _contact(found, settings: LocationSettings | None) -> dict:
         "email": found.email,
         "phone": found.phone,
         "language": found.preferred_language or "en",
+        # The channels chosen when booking; an older notifications service ignores this.
+        "channels": found.contact_channels,
         "location": _location(found.location_id, settings),
     }
 

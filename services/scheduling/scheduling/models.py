@@ -129,7 +129,16 @@ class Slot(Base):
 
 
 # What a booking request says of the person it is for.
-PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
+PERSON_FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "phone",
+    "email",
+    "preferred_language",
+    "contact_email",
+    "contact_sms",
+)
 
 
 class BookingPerson:
@@ -143,10 +152,18 @@ class BookingPerson:
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
     preferred_language: Mapped[str] = mapped_column(String(5), default="en")
+    # The channels the person chose when booking (the notifications service honours them).
+    contact_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    contact_sms: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     @property
     def contact_channels(self) -> list[str]:
-        return [c for c, v in (("email", self.email), ("sms", self.phone)) if v]
+        """The channels the person may be reached by: chosen, with an address."""
+        reachable = (
+            ("email", self.email and self.contact_email),
+            ("sms", self.phone and self.contact_sms),
+        )
+        return [channel for channel, yes in reachable if yes]
 
     def person(self) -> dict:
         """The person as a booking request names them (what records.create takes)."""

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from cvms_platform.answers import scheduling as answers
 from cvms_platform.answers.common import LOCATION_ID  # noqa: F401 - the service's, too
@@ -97,6 +105,15 @@ class PersonSchema(answers.Person):
     phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     preferred_language = fields.Str(load_default="en", validate=validate.OneOf(["en", "es"]))
+
+    @post_load
+    def _chosen_channels(self, data: dict, **kwargs) -> dict:
+        """contact_preferences as the booking keeps them: a channel is chosen unless the person
+        said no, and only where its address is given."""
+        chosen = data.pop("contact_preferences", None) or {}
+        data["contact_email"] = bool(data.get("email")) and chosen.get("email", True)
+        data["contact_sms"] = bool(data.get("phone")) and chosen.get("sms", True)
+        return data
 
     @validates("birth_date")
     def _plausible_birth_date(self, value: date, **kwargs):

@@ -84,3 +84,39 @@ def test_many_contacts_refuses_what_is_not_a_batch_of_booking_ids(service):
     ):
         with pytest.raises(InvalidInput):
             service.booking_contacts(kind, ids)
+
+
+def _contact_of(service, read, booked) -> dict:
+    [appointment_id] = read.all(
+        select(Appointment.id).where(Appointment.confirmation_code == booked["confirmation_code"])
+    )
+    return service.booking_contact("appointment", appointment_id)
+
+
+def test_the_channels_chosen_when_booking_are_answered(service, day, make_person, read):
+    first, second, third = (slot["id"] for slot in day["slots"][:3])
+    both = service.book_appointment({"slot_id": first, **make_person(phone="2125550199")})
+    no_texts = service.book_appointment(
+        {
+            "slot_id": second,
+            **make_person(given_name="Bea", phone="2125550198"),
+            "contact_preferences": {"sms": False},
+        }
+    )
+    email_only = service.book_appointment({"slot_id": third, **make_person(given_name="Cy")})
+
+    assert _contact_of(service, read, both)["channels"] == ["email", "sms"]
+    assert _contact_of(service, read, no_texts)["channels"] == ["email"]
+    assert _contact_of(service, read, email_only)["channels"] == ["email"]  # no phone given
+
+
+def test_a_channel_chosen_without_its_address_is_refused(service, day, make_person):
+    with pytest.raises(InvalidInput) as refused:
+        service.book_appointment(
+            {
+                "slot_id": day["slots"][0]["id"],
+                **make_person(phone=None),
+                "contact_preferences": {"sms": True},
+            }
+        )
+    assert "contact_preferences" in refused.value.errors
