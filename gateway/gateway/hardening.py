@@ -35,6 +35,9 @@ AUTH_ENDPOINTS = (
     "enrollment.save_enrollment",
     "enrollment.submit_enrollment",
     "administration.claim_recipient_account",
+    # A help-desk account: a registration hashes a password; a verification guesses a token.
+    "helpdesk.register_account",
+    "helpdesk.verify_account",
 )
 
 SECURITY_HEADERS = {

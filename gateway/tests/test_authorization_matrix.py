@@ -52,6 +52,10 @@ PUBLIC_OPERATIONS = {
     # request (X-Twilio-Signature) is required, or 403 before any service is asked.
     ("post", "/api/v1/sms/inbound"),
     ("post", "/api/v1/public/reminders/stop"),
+    # Anyone registers a help-desk account (always 202) and verifies its address with the
+    # one-time link e-mailed to it.
+    ("post", "/api/v1/helpdesk/accounts"),
+    ("post", "/api/v1/helpdesk/accounts/verify"),
 }
 # Public operations that verify a signature instead: unsigned, as the matrix calls them, they
 # are refused (403) to everyone.

@@ -10,6 +10,7 @@ from flask import Flask
 from gateway.api.administration.routes import administration_api
 from gateway.api.audit.routes import audit as audit_api
 from gateway.api.enrollment.routes import enrollments
+from gateway.api.helpdesk.routes import helpdesk as helpdesk_api
 from gateway.api.identity.routes import identity as identity_api
 from gateway.api.inventory.routes import inventory_api
 from gateway.api.notifications.routes import notifications as notifications_api
@@ -24,6 +25,7 @@ BLUEPRINTS = (
     administration_api,
     scheduling_api,
     notifications_api,
+    helpdesk_api,
 )
 
 

@@ -127,8 +127,8 @@ class EntryView(Schema):
     at = fields.AwareDateTime()
 
 
-class RequesterCaseView(Schema):
-    """A case as its requester sees it: public entries only, no team or agent."""
+class RequesterCaseSummary(Schema):
+    """A case in its requester's list: no team or agent."""
 
     id = fields.Str()
     reference = fields.Str(metadata={"example": "HD-7K3Q9X2M"})
@@ -138,7 +138,6 @@ class RequesterCaseView(Schema):
     organization_id = fields.Str(allow_none=True)
     location_id = fields.Str(allow_none=True)
     summary = fields.Str()
-    description = fields.Str()
     language = fields.Str()
     contact_channel = fields.Str()
     priority = fields.Str()
@@ -147,6 +146,12 @@ class RequesterCaseView(Schema):
     resolved_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     resolution_notes = fields.Str(allow_none=True)
+
+
+class RequesterCaseView(RequesterCaseSummary):
+    """A case as its requester sees it: public entries only (no internal notes)."""
+
+    description = fields.Str()
     entries = fields.List(fields.Nested(EntryView))
 
 

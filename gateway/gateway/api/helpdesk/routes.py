@@ -1,0 +1,364 @@
+"""The help desk's routes (issue 15).
+
+- Anyone registers a help-desk account with an e-mail address and a password, and verifies the
+  address by the link e-mailed to it (identity keeps the account, role `requester`; it is not
+  the person's provider or recipient login). Then they sign in at /auth/token.
+- A requester files cases ("Get Help") and sees and answers only their own (`/helpdesk/my/…`;
+  another's case is 404, as if it did not exist).
+- Agents (`helpdesk`) and state admins work every case: their teams' queue, replies to the
+  requester, internal notes, resolution with notes, re-routing, assignment, priority.
+- Teams and routing rules are the state admin's: the help desk's configuration is part of the
+  program's administration, and agents answering cases should not route work to themselves."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request, url_for
+
+from cvms_platform import validation
+from gateway import routing
+from gateway.access import allow, public
+from gateway.api.helpdesk import schemas
+from gateway.docs import doc
+from gateway.errors import ApiError
+from gateway.routing import API_PREFIX, call, created
+
+helpdesk = Blueprint("helpdesk", __name__, url_prefix=API_PREFIX)
+
+TAG = "help desk"
+REQUESTER = ("requester",)
+AGENTS = ("helpdesk", "state_admin")
+ADMINS = ("state_admin",)
+CASE = "/helpdesk/cases/<case_id>"
+MY_CASE = "/helpdesk/my/cases/<case_id>"
+REGISTERED = (
+    "If the address can be registered, a link to verify it was e-mailed to it; follow it, then "
+    "sign in with the address and your password."
+)
+
+
+def _json(schema) -> dict:
+    """The JSON body once `schema` accepts it (unknown fields refused), as sent, for the RPC."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    validation.load(schema(), data)
+    return data
+
+
+def _caller() -> dict:
+    return {"id": g.principal.user_id, "role": g.principal.role}
+
+
+# -- help-desk accounts -----------------------------------------------------------------------
+@helpdesk.post("/helpdesk/accounts")
+@public
+@doc(
+    "Register a help-desk account (not a provider's or recipient's login): an e-mail address, "
+    "which is the username, and a password. A link to verify the address is e-mailed; the "
+    "account signs in only once it is verified. The answer is the same whether or not the "
+    "address has an account already",
+    tag=TAG,
+    body=schemas.Registration,
+    responses={
+        202: (
+            "A verification link was e-mailed (if the address could be registered)",
+            schemas.Registered,
+        ),
+        400: "A field is missing or wrong (a password too weak: `password`)",
+    },
+)
+def register_account():
+    data = _json(schemas.Registration)
+    call.identity.register_requester(
+        {
+            "email": data["email"],
+            "password": data["password"],
+            "language": data.get("language", "en"),
+        }
+    )
+    response = jsonify(status="verification_sent", message=REGISTERED)
+    response.status_code = 202
+    return response
+
+
+@helpdesk.post("/helpdesk/accounts/verify")
+@public
+@doc(
+    "Verify a help-desk account's e-mail address with the token of the link e-mailed to it; "
+    "the account may sign in from then on. The link works once",
+    tag=TAG,
+    body=schemas.Verification,
+    responses={
+        200: ("Verified", schemas.Verified),
+        400: "The link is unknown, used or expired (`token`)",
+    },
+)
+def verify_account():
+    data = _json(schemas.Verification)
+    verified = call.identity.verify_requester(data["token"])
+    return jsonify(status="verified", username=verified["username"])
+
+
+# -- a requester's own cases --------------------------------------------------------------------
+@helpdesk.post("/helpdesk/cases")
+@allow(*REQUESTER)
+@doc(
+    "Get Help: file a case (I am a, topic, for providers the organization and location, "
+    "summary, description, preferred language and contact channel). It is routed to the team "
+    "the help desk's rules name",
+    tag=TAG,
+    body=schemas.NewCase,
+    responses={201: ("The case, as the requester sees it", schemas.RequesterCaseView)},
+)
+def file_case():
+    data = _json(schemas.NewCase)
+    case = call.helpdesk.file_case(_caller(), data)
+    return created(case, url_for(".my_case", case_id=case["id"]))
+
+
+@helpdesk.get("/helpdesk/my/cases")
+@allow(*REQUESTER)
+@doc(
+    "The requester's own cases, newest first",
+    tag=TAG,
+    responses={200: ("Cases", schemas.RequesterCaseSummary(many=True))},
+)
+def my_cases():
+    return jsonify(call.helpdesk.my_cases(_caller()))
+
+
+@helpdesk.get(MY_CASE)
+@allow(*REQUESTER)
+@doc(
+    "One of the requester's cases with its replies and changes (never the agents' internal notes)",
+    tag=TAG,
+    responses={200: ("The case", schemas.RequesterCaseView), 404: "Not one of your cases"},
+)
+def my_case(case_id: str):
+    return jsonify(call.helpdesk.my_case(_caller(), case_id))
+
+
+@helpdesk.post(f"{MY_CASE}/replies")
+@allow(*REQUESTER)
+@doc(
+    "Answer your case: a case waiting on you, or resolved, opens again",
+    tag=TAG,
+    body=schemas.NewMessage,
+    responses={
+        200: ("The case", schemas.RequesterCaseView),
+        404: "Not one of your cases",
+        409: "The case is closed: file a new one",
+    },
+)
+def requester_reply(case_id: str):
+    data = _json(schemas.NewMessage)
+    return jsonify(call.helpdesk.requester_reply(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{MY_CASE}/confirm")
+@allow(*REQUESTER)
+@doc(
+    "Confirm that your resolved case is done: it closes",
+    tag=TAG,
+    responses={
+        200: ("The case", schemas.RequesterCaseView),
+        404: "Not one of your cases",
+        409: "The case is not resolved",
+    },
+)
+def confirm_resolution(case_id: str):
+    return jsonify(call.helpdesk.confirm_resolution(_caller(), case_id))
+
+
+# -- agents --------------------------------------------------------------------------------------
+@helpdesk.get("/helpdesk/queue")
+@allow(*AGENTS)
+@doc(
+    "The agent's queue: new and open cases of their teams (or of ?team_id=), what is due first "
+    "first; ?include_pending=true adds those waiting on the requester, last",
+    tag=TAG,
+    responses={200: ("Cases", schemas.CaseSummary(many=True))},
+)
+def queue():
+    query = routing.query(schemas.QueueQuery())
+    return jsonify(
+        call.helpdesk.queue(_caller(), query["team_id"], query["include_pending"], query["limit"])
+    )
+
+
+@helpdesk.get("/helpdesk/cases")
+@allow(*AGENTS)
+@doc(
+    "Every case, newest first, by ?status=, ?team_id=, ?requester_id=, ?assignee_id=, ?reference=",
+    tag=TAG,
+    responses={200: ("Cases", schemas.CaseSummary(many=True))},
+)
+def search_cases():
+    query = routing.query(schemas.CaseQuery())
+    limit = query.pop("limit")
+    filters = {key: value for key, value in query.items() if value is not None}
+    return jsonify(call.helpdesk.search_cases(filters, limit))
+
+
+@helpdesk.get(CASE)
+@allow(*AGENTS)
+@doc(
+    "A case with its whole history, internal notes included",
+    tag=TAG,
+    responses={200: ("The case", schemas.AgentCaseView)},
+)
+def get_case(case_id: str):
+    return jsonify(call.helpdesk.case(case_id))
+
+
+def _agent_doc(summary: str, body, extra: dict | None = None):
+    return doc(
+        summary,
+        tag=TAG,
+        body=body,
+        responses={200: ("The case", schemas.AgentCaseView), **(extra or {})},
+    )
+
+
+@helpdesk.post(f"{CASE}/replies")
+@allow(*AGENTS)
+@_agent_doc(
+    "A public reply: the requester sees it and is e-mailed. The case then waits on the "
+    "requester (status pending, the default; the resolution clock paused) or stays open",
+    schemas.AgentReply,
+    {409: "The case is resolved or closed"},
+)
+def agent_reply(case_id: str):
+    data = _json(schemas.AgentReply)
+    return jsonify(call.helpdesk.reply(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{CASE}/notes")
+@allow(*AGENTS)
+@_agent_doc(
+    "An internal note: agents only; never shown or sent to the requester",
+    schemas.NewMessage,
+    {409: "The case is closed"},
+)
+def add_note(case_id: str):
+    data = _json(schemas.NewMessage)
+    return jsonify(call.helpdesk.add_note(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{CASE}/resolve")
+@allow(*AGENTS)
+@_agent_doc(
+    "Resolve the case with notes, which the requester is e-mailed (once). It closes when the "
+    "requester confirms, or after seven days; a reply from them reopens it",
+    schemas.Resolution,
+    {409: "Resolved or closed already"},
+)
+def resolve_case(case_id: str):
+    data = _json(schemas.Resolution)
+    return jsonify(call.helpdesk.resolve_case(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{CASE}/reroute")
+@allow(*AGENTS)
+@_agent_doc(
+    "Route the case to another team (the history keeps where it was, and why)",
+    schemas.Rerouting,
+    {409: "With that team already, or closed"},
+)
+def reroute_case(case_id: str):
+    data = _json(schemas.Rerouting)
+    return jsonify(call.helpdesk.reroute_case(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{CASE}/assign")
+@allow(*AGENTS)
+@_agent_doc(
+    "Assign the case to an agent of its team (null: unassigned)",
+    schemas.Assignment,
+)
+def assign_case(case_id: str):
+    data = _json(schemas.Assignment)
+    return jsonify(call.helpdesk.assign_case(_caller(), case_id, data))
+
+
+@helpdesk.post(f"{CASE}/priority")
+@allow(*AGENTS)
+@_agent_doc(
+    "Change the priority: the due times are counted again from when the case was filed",
+    schemas.PriorityChange,
+)
+def change_priority(case_id: str):
+    data = _json(schemas.PriorityChange)
+    return jsonify(call.helpdesk.change_priority(_caller(), case_id, data))
+
+
+# -- teams and routing rules ---------------------------------------------------------------------
+@helpdesk.get("/helpdesk/teams")
+@allow(*AGENTS)
+@doc(
+    "The teams, their agents and the default",
+    tag=TAG,
+    responses={200: ("Teams", schemas.TeamView(many=True))},
+)
+def list_teams():
+    return jsonify(call.helpdesk.list_teams())
+
+
+@helpdesk.post("/helpdesk/teams")
+@allow(*ADMINS)
+@doc(
+    "Add a team with its agents (identity's user ids); `default`: cases no rule names go to it",
+    tag=TAG,
+    body=schemas.NewTeam,
+    responses={201: ("The team", schemas.TeamView), 409: "The id is taken"},
+)
+def create_team():
+    data = _json(schemas.NewTeam)
+    team = call.helpdesk.create_team(_caller(), data)
+    return created(team, url_for(".list_teams"))
+
+
+@helpdesk.patch("/helpdesk/teams/<team_id>")
+@allow(*ADMINS)
+@doc(
+    "Change a team: its name, agents (the whole list), round robin, or make it the default",
+    tag=TAG,
+    body=schemas.TeamChange,
+    responses={200: ("The team", schemas.TeamView)},
+)
+def update_team(team_id: str):
+    data = _json(schemas.TeamChange)
+    return jsonify(call.helpdesk.update_team(_caller(), team_id, data))
+
+
+@helpdesk.get("/helpdesk/rules")
+@allow(*AGENTS)
+@doc(
+    "The routing rules, in the order they are weighed",
+    tag=TAG,
+    responses={200: ("Rules", schemas.RuleView(many=True))},
+)
+def list_rules():
+    return jsonify(call.helpdesk.list_rules())
+
+
+@helpdesk.post("/helpdesk/rules")
+@allow(*ADMINS)
+@doc(
+    "Add a routing rule: topic, requester type and language (each optional: any) -> team. The "
+    "rule naming the most conditions wins; between equals, the lower position",
+    tag=TAG,
+    body=schemas.NewRule,
+    responses={201: ("The rule", schemas.RuleView)},
+)
+def create_rule():
+    data = _json(schemas.NewRule)
+    return created(call.helpdesk.create_rule(_caller(), data), url_for(".list_rules"))
+
+
+@helpdesk.delete("/helpdesk/rules/<rule_id>")
+@allow(*ADMINS)
+@doc("Remove a routing rule", tag=TAG, responses={204: ("Removed", None)})
+def delete_rule(rule_id: str):
+    call.helpdesk.delete_rule(_caller(), rule_id)
+    return "", 204

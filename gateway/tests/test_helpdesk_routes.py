@@ -1,0 +1,180 @@
+"""The help desk's routes (gateway/api/helpdesk/routes.py): help-desk accounts through
+identity's own service (registered, verified, signed in), and the cases' routes with the help
+desk faked: who may call, what is checked field by field before any call, and what the help
+desk is asked (always the caller's own id)."""
+
+import pytest
+
+from cvms_platform.errors import Conflict, NotFound
+
+BASE = "/api/v1/helpdesk"
+PASSWORD = "a long help-desk password"
+CASE_FORM = {
+    "requester_type": "public",
+    "topic": "scheduling",
+    "summary": "Cannot find my appointment",
+    "description": "The code from the e-mail is not found.",
+}
+
+
+def error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"] == code
+    return body
+
+
+def requester(app, client, email="ana@example.org") -> dict:
+    """A registered, verified help-desk account's headers (the link's token as notifications
+    would e-mail it)."""
+    identity = app.extensions["test_identity"]
+    response = client.post(f"{BASE}/accounts", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 202, response.get_json()
+    user = identity.user_by_name(email)
+    with identity.make_session() as session:
+        from identity.models import PasswordLink
+
+        link = session.query(PasswordLink).filter_by(user_id=user.id).one()
+    token = identity.delivered_token(link.id)
+    verified = client.post(f"{BASE}/accounts/verify", json={"token": token})
+    assert verified.get_json() == {"status": "verified", "username": email}
+    signed_in = client.post("/api/v1/auth/token", json={"username": email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.get_json()
+    return {"Authorization": f"Bearer {signed_in.get_json()['access_token']}", "id": user.id}
+
+
+def headers_of(who: dict) -> dict:
+    return {"Authorization": who["Authorization"]}
+
+
+def test_register_verify_and_sign_in(app, client):
+    identity = app.extensions["test_identity"]
+    response = client.post(
+        f"{BASE}/accounts", json={"email": "bo@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "verification_sent"
+    # Not verified yet: signing in fails as a wrong password would.
+    refused = client.post(
+        "/api/v1/auth/token", json={"username": "bo@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+    assert identity.user_by_name("bo@example.org").role == "requester"
+    # The same answer for an address that has an account.
+    again = client.post(f"{BASE}/accounts", json={"email": "bo@example.org", "password": PASSWORD})
+    assert again.status_code == 202 and again.get_json() == response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "nope", "password": PASSWORD}, "email"),
+        ({"email": "a@example.org", "password": "short"}, "password"),
+        ({"email": "a@example.org", "password": PASSWORD, "language": "fr"}, "language"),
+        ({"email": "a@example.org", "password": PASSWORD, "role": "state_admin"}, "role"),
+    ],
+)
+def test_a_registration_is_checked_field_by_field(client, body, field):
+    answer = error(client.post(f"{BASE}/accounts", json=body), 400, "invalid_input")
+    assert field in answer["fields"]
+
+
+def test_an_unknown_verification_token_is_refused(client):
+    answer = error(
+        client.post(f"{BASE}/accounts/verify", json={"token": "x" * 43}), 400, "invalid_input"
+    )
+    assert "token" in answer["fields"]
+
+
+def test_a_requester_files_and_sees_their_own_cases(app, client, rpc):
+    ana = requester(app, client)
+    rpc.answer("helpdesk.file_case", {"id": "case-1", "reference": "HD-ABCDEFGH"})
+    response = client.post(f"{BASE}/cases", json=CASE_FORM, headers=headers_of(ana))
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith("/helpdesk/my/cases/case-1")
+    caller = {"id": ana["id"], "role": "requester"}
+    assert rpc.calls == [("helpdesk.file_case", (caller, CASE_FORM))]
+
+    rpc.answer("helpdesk.my_case", NotFound("Case case-2 not found."))
+    error(client.get(f"{BASE}/my/cases/case-2", headers=headers_of(ana)), 404, "not_found")
+    assert rpc.calls[-1] == ("helpdesk.my_case", (caller, "case-2"))
+    rpc.answer("helpdesk.requester_reply", Conflict("The case is closed; file a new one."))
+    error(
+        client.post(
+            f"{BASE}/my/cases/case-1/replies", json={"body": "hi"}, headers=headers_of(ana)
+        ),
+        409,
+        "conflict",
+    )
+
+
+def test_a_requester_reaches_no_agent_or_admin_route(app, client, rpc):
+    ana = headers_of(requester(app, client))
+    for method, path in [
+        ("get", f"{BASE}/queue"),
+        ("get", f"{BASE}/cases"),
+        ("get", f"{BASE}/cases/case-1"),
+        ("post", f"{BASE}/cases/case-1/notes"),
+        ("post", f"{BASE}/cases/case-1/resolve"),
+        ("post", f"{BASE}/teams"),
+        ("get", f"{BASE}/rules"),
+    ]:
+        assert client.open(path, method=method, json={}, headers=ana).status_code == 403, path
+    # Nor anything of providers or recipients.
+    assert client.get("/api/v1/products", headers=ana).status_code == 403
+    assert client.get("/api/v1/me", headers=ana).status_code == 403
+    assert rpc.calls == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("topic", "vaccines"),
+        ("requester_type", "robot"),
+        ("summary", ""),
+        ("language", "fr"),
+        ("priority", "asap"),
+        ("location_id", "no spaces allowed"),
+        ("team_id", "general"),
+    ],
+)
+def test_the_intake_form_is_checked_before_any_call(app, client, rpc, field, value):
+    ana = headers_of(requester(app, client))
+    answer = error(
+        client.post(f"{BASE}/cases", json={**CASE_FORM, field: value}, headers=ana),
+        400,
+        "invalid_input",
+    )
+    assert field in answer["fields"]
+    assert rpc.calls == []
+
+
+def test_agents_work_cases_and_admins_manage_teams(client, rpc, login):
+    agent = login("helpdesk.agent")
+    rpc.answer("helpdesk.queue", [])
+    assert client.get(f"{BASE}/queue?include_pending=true", headers=agent).get_json() == []
+    name, (caller, team, pending, limit) = rpc.calls[-1]
+    assert name == "helpdesk.queue" and caller["role"] == "helpdesk"
+    assert (team, pending, limit) == (None, True, 100)
+
+    rpc.answer("helpdesk.add_note", {"id": "case-1"})
+    response = client.post(f"{BASE}/cases/case-1/notes", json={"body": "x"}, headers=agent)
+    assert response.status_code == 200
+    rpc.answer("helpdesk.resolve_case", {"id": "case-1"})
+    error(client.post(f"{BASE}/cases/case-1/resolve", json={}, headers=agent), 400, "invalid_input")
+    assert (
+        client.post(
+            f"{BASE}/cases/case-1/resolve", json={"notes": "Done."}, headers=agent
+        ).status_code
+        == 200
+    )
+    # Agents do not change teams or rules: the state admin does.
+    assert client.post(f"{BASE}/teams", json={}, headers=agent).status_code == 403
+    admin = login("state.admin")
+    rpc.answer("helpdesk.create_team", {"id": "technical"})
+    response = client.post(
+        f"{BASE}/teams", json={"id": "technical", "name": "Technical"}, headers=admin
+    )
+    assert response.status_code == 201
+    rpc.answer("helpdesk.delete_rule", None)
+    assert client.delete(f"{BASE}/rules/r-1", headers=admin).status_code == 204
