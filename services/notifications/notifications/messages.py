@@ -168,7 +168,11 @@ def queue(session: Session, event: Event, now: datetime, staff=None) -> list[str
     """Add the event's deliveries (each once: a (event, person, channel) already queued is left
     as it is), in one INSERT that skips those; the ids of the rows added. `staff(location_id)`:
     the user ids of a location's managers (for stock news)."""
-    owed_all = _stock(event, staff) if event.type in TO_STAFF else OWED_BY[event.type](event)
+    return queue_many(session, [event], now, staff)
+
+
+def queue_many(session: Session, events: list[Event], now: datetime, staff=None) -> list[str]:
+    """`queue` for a batch of events (a consumer's batch), in one INSERT for them all."""
     rows = [
         {
             "id": str(uuid.uuid4()),
@@ -185,7 +189,8 @@ def queue(session: Session, event: Event, now: datetime, staff=None) -> list[str
             "created_at": now,
             "next_attempt_at": now,
         }
-        for owed in owed_all
+        for event in events
+        for owed in (_stock(event, staff) if event.type in TO_STAFF else OWED_BY[event.type](event))
     ]
     if not rows:
         return []

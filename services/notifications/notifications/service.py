@@ -15,6 +15,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 
 from cvms_platform import validation
+from cvms_platform.batch_consumer import consumes_batch
 from cvms_platform.config import float_setting, int_setting
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
@@ -55,9 +56,11 @@ class NotificationsService(CvmsService):
             delivery.observe_oldest_unsent(session, self.now())
 
     # -- what is owed, written in the event's inbox transaction ----------------------------------
-    @consumes("scheduling", "appointment_booked")
-    def on_appointment_booked(self, session, event) -> None:
-        self._queue(session, event)
+    # The busiest events (a booking rush; the reminder sweep): taken in batches, each batch one
+    # transaction with one inbox statement and one INSERT of its deliveries.
+    @consumes_batch("scheduling", "appointment_booked")
+    def on_appointment_booked(self, session, events) -> None:
+        messages.queue_many(session, events, self.now())
 
     @consumes("scheduling", "appointment_cancelled")
     def on_appointment_cancelled(self, session, event) -> None:
@@ -67,9 +70,9 @@ class NotificationsService(CvmsService):
     def on_appointment_rescheduled(self, session, event) -> None:
         self._queue(session, event)
 
-    @consumes("scheduling", "appointment_reminder_due")
-    def on_appointment_reminder_due(self, session, event) -> None:
-        self._queue(session, event)
+    @consumes_batch("scheduling", "appointment_reminder_due")
+    def on_appointment_reminder_due(self, session, events) -> None:
+        messages.queue_many(session, events, self.now())
 
     @consumes("scheduling", "waitlist_offer_made")
     def on_waitlist_offer_made(self, session, event) -> None:

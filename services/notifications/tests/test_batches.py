@@ -21,7 +21,7 @@ from notifications import render, smtp
 from notifications.models import Delivery
 from notifications.service import NotificationsService
 
-from .conftest import LOCATION, booked
+from .conftest import APPOINTMENT, LOCATION, booked
 
 
 def book_many(service, owners, count: int) -> list[str]:
@@ -228,3 +228,22 @@ def test_the_written_out_email_reads_as_the_email_package_writes_it():
     # An address the fast path does not write goes through the email package.
     international = smtp.prepare(settings, "josé@example.org", rendered, message_id, "x")
     assert not isinstance(international, smtp.Prepared)
+
+
+def test_a_batch_of_booking_events_queues_one_message_each_once(service, mailbox, owners, read):
+    second = str(uuid.uuid4())
+    owners.bookings[second] = {**owners.bookings[APPOINTMENT], "email": "bea@example.org"}
+    first_event = booked()
+    second_event = booked(appointment_id=uuid.UUID(second), confirmation_code="SECOND0001")
+
+    # What the batch consumer hands over: the queue's messages, one redelivered within it.
+    service.on_appointment_booked([first_event, second_event, first_event])
+    service.on_appointment_booked([second_event])  # and one redelivered later
+
+    rows = read.all(select(Delivery))
+    assert sorted(row.person_id for row in rows) == sorted([APPOINTMENT, second])
+    assert service.send_due() == 2
+    assert sorted(mail["To"] for mail in mailbox.messages()) == [
+        "ana@example.org",
+        "bea@example.org",
+    ]
