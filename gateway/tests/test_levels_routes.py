@@ -25,6 +25,7 @@ COLUMNS = [
     "wasted_temperature_excursion",
     "wasted_expired",
     "wasted_other",
+    "wasted_cold_chain_failure",
     "transferred_in",
     "transferred_out",
     "corrections",

@@ -135,6 +135,8 @@ WASTAGE_REASONS = (
     "temperature_excursion",
     "expired",
     "other",
+    # Received through the marketplace outside the product's storage range (its attestation).
+    "cold_chain_failure",
 )
 # Why a lot's stock changed (a ledger entry's reason; inventory_adjusted).
 LEDGER_REASONS = (

@@ -53,6 +53,9 @@ class Lot(Schema):
     storage_unit = fields.Str(allow_none=True)
     doses_received = fields.Int()
     doses_on_hand = fields.Int()
+    doses_held = fields.Int(
+        metadata={"description": "Of doses_on_hand, held for a marketplace offer: not usable here"}
+    )
     received_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     status = fields.Str(

@@ -124,6 +124,60 @@ class ProductUpdatedV1(Schema):
     active = fields.Bool(required=True)
 
 
+# Holds (doses of a lot set aside for a marketplace offer) and shipments of held doses.
+class DosesHeldV1(Schema):
+    hold_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    lot_doses_held = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class DosesHoldReleasedV1(Schema):
+    hold_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    lot_id = fields.UUID(required=True)
+    location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    # Why: `released` (or the client's reason, e.g. `offer_withdrawn`), `lot_expired`.
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=30))
+    hold_doses_left = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    lot_doses_held = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    doses_on_hand = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class DosesShippedV1(Schema):
+    shipment_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    hold_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    from_location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    from_lot_id = fields.UUID(required=True)
+    to_location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    product_id = fields.Str(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    expiration_date = fields.Date(required=True)
+    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    shipped_at = fields.AwareDateTime(required=True)
+
+
+class ShipmentReceivedV1(Schema):
+    shipment_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    hold_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    from_location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    to_location_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    to_lot_id = fields.UUID(required=True, allow_none=True)  # None: nothing arrived
+    product_id = fields.Str(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    doses_shipped = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    doses_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    arrival_temperature_c = fields.Float(required=True)
+    data_logger_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    # False: arrived outside the product's storage range, wasted (cold_chain_failure).
+    cold_chain_ok = fields.Bool(required=True)
+    received_at = fields.AwareDateTime(required=True)
+
+
 CONTRACTS = (
     Contract("inventory", "lot_received", 1, LotReceivedV1(), ("administration", "scheduling")),
     Contract("inventory", "inventory_adjusted", 1, InventoryAdjustedV1(), ("scheduling",)),
@@ -137,4 +191,8 @@ CONTRACTS = (
     Contract("inventory", "vial_opened", 1, VialOpenedV1()),
     Contract("inventory", "stock_low", 1, StockLowV1()),
     Contract("inventory", "product_updated", 1, ProductUpdatedV1(), ("administration",)),
+    Contract("inventory", "doses_held", 1, DosesHeldV1()),
+    Contract("inventory", "doses_hold_released", 1, DosesHoldReleasedV1()),
+    Contract("inventory", "doses_shipped", 1, DosesShippedV1()),
+    Contract("inventory", "shipment_received", 1, ShipmentReceivedV1()),
 )

@@ -148,10 +148,15 @@ def _take(session: Session, record: AdministrationDose, lot_id: str, event: Even
     """One dose off the lot (from its open vial), or a discrepancy if it has none left."""
     # One conditional UPDATE is both the check and the decrement, so concurrent doses on the
     # last vial serialize on the row and exactly one of them finds stock. The row stays locked
-    # until commit, which also serializes the open-vial bookkeeping of the lot.
+    # until commit, which also serializes the open-vial bookkeeping of the lot. Doses held for
+    # an offer are not there to give: the lot must have one beyond them.
     lot = session.execute(
         update(Lot)
-        .where(Lot.id == lot_id, Lot.location_id == record.location_id, Lot.doses_on_hand >= 1)
+        .where(
+            Lot.id == lot_id,
+            Lot.location_id == record.location_id,
+            Lot.doses_on_hand - Lot.doses_held >= 1,
+        )
         .values(doses_on_hand=Lot.doses_on_hand - 1, updated_at=now)
         .returning(*_STOCK_ROW)
     ).first()

@@ -78,6 +78,7 @@ SHORT_REASON = {
     "wasted_temperature_excursion": "temp.",
     "wasted_expired": "expired",
     "wasted_other": "other",
+    "wasted_cold_chain_failure": "cold chain",
 }
 
 

@@ -97,7 +97,14 @@ def _take_all(session: Session, event: Event, doses: list[dict], now: datetime) 
     lots = {
         row.id: row
         for row in session.execute(
-            select(Lot.id, Lot.location_id, Lot.product_id, Lot.doses_on_hand, Lot.status).where(
+            select(
+                Lot.id,
+                Lot.location_id,
+                Lot.product_id,
+                Lot.doses_on_hand,
+                Lot.status,
+                Lot.doses_held,
+            ).where(
                 Lot.id.in_({dose["lot_id"] for dose in doses})
             )
         )
@@ -127,7 +134,9 @@ def _take_all(session: Session, event: Event, doses: list[dict], now: datetime) 
             for dose in given
             if dose["location_id"] != lot.location_id
         ]
-        taken, short = here[: lot.doses_on_hand], here[lot.doses_on_hand :]
+        # Doses held for an offer are not there to give.
+        available = lot.doses_on_hand - lot.doses_held
+        taken, short = here[:available], here[available:]
         discrepancies += [_discrepancy(event, dose, "no_stock", now) for dose in short]
         if not taken:
             continue

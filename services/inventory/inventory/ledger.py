@@ -24,7 +24,14 @@ from inventory.models import (
 
 EXPIRING_WITHIN_DAYS = 30
 # What the conditional stock UPDATEs hand back: enough for the ledger entry and the events.
-_STOCK_ROW = (Lot.id, Lot.location_id, Lot.product_id, Lot.doses_on_hand, Lot.status)
+_STOCK_ROW = (
+    Lot.id,
+    Lot.location_id,
+    Lot.product_id,
+    Lot.doses_on_hand,
+    Lot.status,
+    Lot.doses_held,
+)
 
 
 def receive_lot(
@@ -171,24 +178,26 @@ def _take(
     session: Session, location_id: str, lot_id: str, delta: int, now: datetime, *, field: str
 ) -> Row:
     """Change a lot's balance by `delta` in one conditional UPDATE (check and change at once,
-    so concurrent changes serialize on the row); Unprocessable if it would go below zero."""
+    so concurrent changes serialize on the row); Unprocessable if it would go below zero, or
+    below the doses held for an offer (those are released or shipped, not taken otherwise)."""
     lot = session.execute(
         update(Lot)
         .where(
             Lot.id == lot_id,
             Lot.location_id == location_id,
-            Lot.doses_on_hand + delta >= 0,
+            Lot.doses_on_hand + delta >= Lot.doses_held,
         )
         .values(doses_on_hand=Lot.doses_on_hand + delta, updated_at=now)
         .returning(*_STOCK_ROW)
     ).first()
     if lot is None:
         current = lot_at(session, location_id, lot_id)  # NotFound if it is not here at all
+        held = f" ({current.doses_held} of them held for an offer)" if current.doses_held else ""
         raise Unprocessable(
             {
                 field: [
                     f"Only {current.doses_on_hand} doses are on hand in lot "
-                    f"{current.lot_number}; stock cannot go below zero."
+                    f"{current.lot_number}{held}; stock cannot go below zero."
                 ]
             }
         )
@@ -332,11 +341,15 @@ def waste_expired_lot(
     lot = session.execute(
         update(Lot)
         .where(Lot.id == lot_id, Lot.doses_on_hand == seen)
-        .values(doses_on_hand=0, updated_at=now)
+        .values(doses_on_hand=0, doses_held=0, updated_at=now)
         .returning(*_STOCK_ROW, Lot.expiration_date)
     ).first()
     if lot is None:
         return None
+    # Doses held for an offer expired with the rest: their holds end (announced) with them.
+    from inventory import holds  # holds builds on this module
+
+    holds.close_holds_of_wasted_lot(session, lot, now, correlation_id=correlation_id)
     entry = _add_entry(
         session,
         lot,

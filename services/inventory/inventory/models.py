@@ -68,6 +68,9 @@ class Lot(Base):
         UniqueConstraint("location_id", "shipment_id", name="uq_lots_location_shipment"),
         CheckConstraint("doses_on_hand >= 0", name="ck_lots_on_hand_not_negative"),
         CheckConstraint("status IN ('usable', 'quarantined')", name="ck_lots_status"),
+        CheckConstraint(
+            "doses_held >= 0 AND doses_held <= doses_on_hand", name="ck_lots_held_within_on_hand"
+        ),
         Index("ix_lots_location_product", "location_id", "product_id"),
         Index("ix_lots_location_storage_unit", "location_id", "storage_unit"),
         Index("ix_lots_expiration", "expiration_date"),
@@ -82,6 +85,9 @@ class Lot(Base):
     storage_unit: Mapped[str | None] = mapped_column(String(100))
     doses_received: Mapped[int] = mapped_column(Integer)
     doses_on_hand: Mapped[int] = mapped_column(Integer)
+    # Of doses_on_hand, those held for a marketplace offer (`Hold`): not chosen for a dose, not
+    # given, wasted or transferred, until released or shipped. Available = on hand - held.
+    doses_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # `usable`, or `quarantined` after a temperature excursion in its storage unit, until
@@ -275,3 +281,89 @@ class FormRow(Base):
     ledger_entry_ids: Mapped[str] = mapped_column(Text)  # comma-separated
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
     imported_by: Mapped[str | None] = mapped_column(String(100))
+
+
+HOLD_OPEN, HOLD_CLOSED = "open", "closed"
+IN_TRANSIT, RECEIVED = "in_transit", "received"
+
+
+class Hold(Base):
+    """Doses of a lot set aside for someone else (a marketplace offer): counted in the lot's
+    `doses_held` while `doses_held` here is above zero. The client's hold id makes placing it
+    idempotent; releases and shipments take doses from it, each once by its own id."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        CheckConstraint("doses_placed > 0", name="ck_holds_placed"),
+        CheckConstraint(
+            "doses_held >= 0 AND doses_held <= doses_placed", name="ck_holds_held_within_placed"
+        ),
+        Index("ix_holds_lot", "lot_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client's hold id
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    location_id: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(64))
+    doses_placed: Mapped[int] = mapped_column(Integer)
+    doses_held: Mapped[int] = mapped_column(Integer)
+    # `open` while it holds doses; `closed` once released or shipped to the last dose.
+    status: Mapped[str] = mapped_column(String(10), default=HOLD_OPEN)
+    note: Mapped[str | None] = mapped_column(Text)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class HoldRelease(Base):
+    """Doses given back from a hold to the lot's available stock, once per release id."""
+
+    __tablename__ = "hold_releases"
+    __table_args__ = (
+        CheckConstraint("doses > 0", name="ck_hold_releases_doses"),
+        Index("ix_hold_releases_hold", "hold_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the client's release id
+    hold_id: Mapped[str] = mapped_column(ForeignKey("holds.id"))
+    doses: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(30))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Shipment(Base):
+    """Held doses shipped to another location: out of the source lot (`transferred_out`) when
+    shipped, in transit until the destination receives them as the same lot (number, product,
+    expiry; `transferred_in`), counted and with its cold-chain attestation. Idempotent by the
+    client's shipment id at each step."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        CheckConstraint("doses > 0", name="ck_shipments_doses"),
+        CheckConstraint(
+            "doses_received IS NULL OR (doses_received >= 0 AND doses_received <= doses)",
+            name="ck_shipments_received",
+        ),
+        Index("ix_shipments_hold", "hold_id"),
+        Index("ix_shipments_to", "to_location_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client's shipment id
+    hold_id: Mapped[str] = mapped_column(ForeignKey("holds.id"))
+    from_location_id: Mapped[str] = mapped_column(String(64))
+    from_lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    to_location_id: Mapped[str] = mapped_column(String(64))
+    to_lot_id: Mapped[str | None] = mapped_column(ForeignKey("lots.id"))
+    product_id: Mapped[str] = mapped_column(String(64))
+    lot_number: Mapped[str] = mapped_column(String(50))
+    expiration_date: Mapped[date] = mapped_column(Date)
+    doses: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default=IN_TRANSIT)
+    shipped_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    doses_received: Mapped[int | None] = mapped_column(Integer)
+    # The destination's attestation: the temperature on arrival and the data logger's id.
+    arrival_temperature_c: Mapped[float | None] = mapped_column(Numeric(5, 1))
+    data_logger_id: Mapped[str | None] = mapped_column(String(100))
+    cold_chain_ok: Mapped[bool | None] = mapped_column(Boolean)
+    # The ledger entries' reference (a ledger reference is a uuid; the client's id may not be).
+    reference_id: Mapped[str] = mapped_column(String(36), default=new_id)

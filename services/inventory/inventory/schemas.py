@@ -121,3 +121,43 @@ class FormQuerySchema(Schema):
     def _a_range(self, data, **kwargs):
         if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
             raise ValidationError("The range ends before it starts.", "date_to")
+
+
+# -- holds and shipments of held doses (the marketplace) -------------------------------------------
+CLIENT_ID = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="Letters, digits, '_.:-'; 1-64."
+)
+DOSES = validate.Range(min=1, max=MAX_DOSES)
+
+
+class PlaceHoldSchema(Schema):
+    hold_id = fields.Str(required=True, validate=CLIENT_ID)
+    doses = fields.Int(required=True, strict=True, validate=DOSES)
+    note = fields.Str(load_default=None, validate=NOTE)
+
+
+class ReleaseHoldSchema(Schema):
+    release_id = fields.Str(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", error="Letters, digits, '_.:-'; 1-100."
+        ),
+    )
+    # None: all the hold still holds.
+    doses = fields.Int(load_default=None, strict=True, validate=DOSES)
+    reason = fields.Str(load_default=None, validate=validate.Length(min=1, max=30))
+
+
+class ShipHeldSchema(Schema):
+    shipment_id = fields.Str(required=True, validate=CLIENT_ID)
+    to_location_id = fields.Str(required=True, validate=LOCATION_ID)
+    doses = fields.Int(required=True, strict=True, validate=DOSES)
+    note = fields.Str(load_default=None, validate=NOTE)
+
+
+class ReceiveShipmentSchema(Schema):
+    doses_received = fields.Int(
+        required=True, strict=True, validate=validate.Range(min=0, max=MAX_DOSES)
+    )
+    arrival_temperature_c = fields.Float(required=True, allow_nan=False, validate=TEMPERATURE)
+    data_logger_id = fields.Str(required=True, validate=validate.Length(min=1, max=100))

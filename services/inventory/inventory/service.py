@@ -23,6 +23,7 @@ from inventory import (
     catalog,
     doses,
     forms,
+    holds,
     imported,
     ledger,
     levels,
@@ -43,9 +44,13 @@ from inventory.schemas import (
     LedgerEntrySchema,
     LevelsQuerySchema,
     LotSchema,
+    PlaceHoldSchema,
     ProductChangesSchema,
     ProductSchema,
     ReceiveLotSchema,
+    ReceiveShipmentSchema,
+    ReleaseHoldSchema,
+    ShipHeldSchema,
     StockThresholdSchema,
     TransferSchema,
     WastageSchema,
@@ -69,6 +74,13 @@ def _lot_id(lot_id) -> str:
     if not isinstance(lot_id, str) or not 0 < len(lot_id) <= 36:
         raise NotFound(f"lot {lot_id} not found")
     return lot_id
+
+
+def _id(client_id) -> str:
+    """A hold's or shipment's id (chosen by the client): anything else is not found."""
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+        raise NotFound(f"{client_id} not found")
+    return client_id
 
 
 def _note(note, field: str = "note") -> str:
@@ -409,6 +421,71 @@ class InventoryService(CvmsService):
             )
         )
         return {**transfers.as_dict(record), "created": created}
+
+    # -- holds for marketplace offers, and shipments of held doses ---------------------------------
+    @rpc
+    def place_hold(self, location_id: str, lot_id: str, data: dict) -> dict:
+        """Hold doses of a lot for an offer: {hold_id, doses, note?}; idempotent by hold_id.
+        Held doses stay on hand but are not available (not chosen for a dose, not given,
+        wasted or transferred) until released or shipped. Returns the hold and `created`;
+        Unprocessable (doses) when fewer doses are available, the lot quarantined or expired."""
+        location_id, lot_id = validation.location(location_id), _lot_id(lot_id)
+        request = validation.load(PlaceHoldSchema(), data)
+        hold, created = self.db.idempotent(
+            lambda session: holds.place(
+                session, location_id, lot_id, request, correlation_id=self.correlation_id
+            )
+        )
+        return {**holds.hold_as_dict(hold), "created": created}
+
+    @rpc
+    def get_hold(self, location_id: str, hold_id: str) -> dict:
+        location_id = validation.location(location_id)
+        return holds.hold_as_dict(holds.hold_at(self.db.session, location_id, _id(hold_id)))
+
+    @rpc
+    def release_hold(self, location_id: str, hold_id: str, data: dict) -> dict:
+        """Give held doses back to the lot's available stock: {release_id, doses?, reason?}
+        (doses None: all the hold still holds); once per release_id. Returns the hold and
+        `released` (False: this release was done already, or nothing was left)."""
+        location_id, hold_id = validation.location(location_id), _id(hold_id)
+        request = validation.load(ReleaseHoldSchema(), data)
+        hold, released = self.db.idempotent(
+            lambda session: holds.release(
+                session, location_id, hold_id, request, correlation_id=self.correlation_id
+            )
+        )
+        return {**holds.hold_as_dict(hold), "released": released}
+
+    @rpc
+    def ship_held(self, location_id: str, hold_id: str, data: dict) -> dict:
+        """Ship held doses to another location: {shipment_id, to_location_id, doses, note?}:
+        out of the lot (`transferred_out`) into transit; idempotent by shipment_id. Returns the
+        shipment and `created`."""
+        location_id, hold_id = validation.location(location_id), _id(hold_id)
+        request = validation.load(ShipHeldSchema(), data)
+        shipment, created = self.db.idempotent(
+            lambda session: holds.ship(
+                session, location_id, hold_id, request, correlation_id=self.correlation_id
+            )
+        )
+        return {**holds.shipment_as_dict(shipment), "created": created}
+
+    @rpc
+    def receive_shipment(self, location_id: str, shipment_id: str, data: dict) -> dict:
+        """The destination receives a shipment as the same lot: {doses_received,
+        arrival_temperature_c, data_logger_id}. Outside the product's storage range the doses
+        are wasted there (`cold_chain_failure`); fewer than shipped is a `short_shipment`
+        discrepancy. Idempotent: received again alike, the shipment as it is (`created`
+        False); Conflict with another count."""
+        location_id, shipment_id = validation.location(location_id), _id(shipment_id)
+        request = validation.load(ReceiveShipmentSchema(), data)
+        with self.db.transaction() as session:
+            shipment, created = holds.receive(
+                session, location_id, shipment_id, request, correlation_id=self.correlation_id
+            )
+            answer = {**holds.shipment_as_dict(shipment), "created": created}
+        return answer
 
     # -- the catalog ----------------------------------------------------------------------------
     @rpc

@@ -39,7 +39,8 @@ def days_of_supply(session: Session, today: date, location_id: str | None = None
     start = datetime.combine(today - timedelta(days=USE_WINDOW_DAYS), time.min, tzinfo=UTC)
     end = datetime.combine(today, time.min, tzinfo=UTC)
     on_hand_query = (
-        select(Lot.location_id, Lot.product_id, func.sum(Lot.doses_on_hand))
+        # Doses held for an offer are leaving: they supply nobody here.
+        select(Lot.location_id, Lot.product_id, func.sum(Lot.doses_on_hand - Lot.doses_held))
         .where(Lot.status == USABLE, Lot.expiration_date >= today)
         .group_by(Lot.location_id, Lot.product_id)
     )

@@ -42,22 +42,9 @@ def transfer(
         raise Unprocessable({"doses": [f"Lot {source.lot_number} is quarantined."]})
     if source.expiration_date < today:
         raise Unprocessable({"doses": [f"Lot {source.lot_number} has expired."]})
-    # Doses in a punctured vial stay where the vial is.
-    punctured = session.scalar(
-        select(func.coalesce(func.sum(OpenVial.doses_left), 0)).where(
-            OpenVial.lot_id == source.id, OpenVial.closed_at.is_(None)
-        )
-    )
-    movable = source.doses_on_hand - punctured
+    movable = movable_doses(session, source)
     if doses > movable:
-        raise Unprocessable(
-            {
-                "doses": [
-                    f"Only {max(movable, 0)} doses of lot {source.lot_number} can be moved "
-                    f"({source.doses_on_hand} on hand, {punctured} in open vials)."
-                ]
-            }
-        )
+        raise Unprocessable({"doses": [cannot_move(source, movable)]})
     now = utcnow()
     record = Transfer(
         id=request["transfer_id"],
@@ -70,44 +57,103 @@ def transfer(
     )
     out = ledger._take(session, location_id, source.id, -doses, now, field="doses")
     note = request.get("note") or f"Transfer {record.id} to {to_location_id}."
-    out_entry = ledger._add_entry(
+    moved_out(session, out, doses, now, record.reference_id, note, correlation_id)
+    destination = destination_lot(
+        session, source, to_location_id, f"TRANSFER-{record.id}", doses, now, correlation_id
+    )
+    record.to_lot_id = destination.id
+    in_note = request.get("note") or f"Transfer {record.id} from {location_id}."
+    moved_in(session, destination, doses, now, record.reference_id, in_note, correlation_id)
+    session.add(record)
+    session.flush()
+    return record, True
+
+
+def moved_out(session: Session, out, doses: int, now, reference_id: str, note: str, correlation_id):
+    """The source's side of a move, once its balance went down by `doses` (`out`: the lot's
+    stock row after it): the `transferred_out` entry, announced."""
+    entry = ledger._add_entry(
         session,
         out,
         "transferred_out",
         -doses,
         now,
         correlation_id=correlation_id,
-        reference_id=record.reference_id,
+        reference_id=reference_id,
         note=note,
     )
-    ledger._announce_adjustment(session, out, out_entry, correlation_id)
-    destination = _destination_lot(session, source, to_location_id, record, now, correlation_id)
-    record.to_lot_id = destination.id
-    into = ledger._take(session, to_location_id, destination.id, doses, now, field="doses")
-    in_note = request.get("note") or f"Transfer {record.id} from {location_id}."
-    in_entry = ledger._add_entry(
+    ledger._announce_adjustment(session, out, entry, correlation_id)
+    return entry
+
+
+def moved_in(
+    session: Session,
+    destination: Lot,
+    doses: int,
+    now,
+    reference_id: str,
+    note: str,
+    correlation_id,
+):
+    """The destination's side of a move: `doses` into its record of the lot, as a
+    `transferred_in` entry, announced. Returns the lot's stock row after it."""
+    into = ledger._take(session, destination.location_id, destination.id, doses, now, field="doses")
+    entry = ledger._add_entry(
         session,
         into,
         "transferred_in",
         doses,
         now,
         correlation_id=correlation_id,
-        reference_id=record.reference_id,
-        note=in_note,
+        reference_id=reference_id,
+        note=note,
     )
-    ledger._announce_adjustment(session, into, in_entry, correlation_id)
-    session.add(record)
-    session.flush()
-    return record, True
+    ledger._announce_adjustment(session, into, entry, correlation_id)
+    return into
+
+
+def punctured_doses(session: Session, lot: Lot) -> int:
+    """Doses of the lot in punctured vials: they stay where the vial is."""
+    return session.scalar(
+        select(func.coalesce(func.sum(OpenVial.doses_left), 0)).where(
+            OpenVial.lot_id == lot.id, OpenVial.closed_at.is_(None)
+        )
+    )
+
+
+def movable_doses(session: Session, lot: Lot) -> int:
+    """What may leave the lot's location (transferred, or held for an offer): on hand, less the
+    doses in open vials and those already held for an offer."""
+    return max(lot.doses_on_hand - punctured_doses(session, lot) - lot.doses_held, 0)
+
+
+def cannot_move(lot: Lot, movable: int) -> str:
+    held = f", {lot.doses_held} held for an offer" if lot.doses_held else ""
+    return (
+        f"Only {movable} doses of lot {lot.lot_number} can be moved "
+        f"({lot.doses_on_hand} on hand{held}, the rest in open vials)."
+        if movable < lot.doses_on_hand - lot.doses_held
+        else f"Only {movable} doses of lot {lot.lot_number} can be moved "
+        f"({lot.doses_on_hand} on hand{held})."
+    )
 
 
 def _contents(record: Transfer) -> tuple:
     return (record.from_location_id, record.from_lot_id, record.to_location_id, record.doses)
 
 
-def _destination_lot(
-    session: Session, source: Lot, to_location_id: str, record: Transfer, now, correlation_id
+def destination_lot(
+    session: Session,
+    source,
+    to_location_id: str,
+    shipment_id: str,
+    doses: int,
+    now,
+    correlation_id: str,
 ) -> Lot:
+    """The same lot (product, number, expiry as `source`'s) at `to_location_id`: its usable
+    record there, else a new one (empty: the move's entry brings the doses), announced with
+    `lot_received` of `doses` so that doses can be recorded against it there."""
     same = session.scalar(
         select(Lot)
         .where(
@@ -124,12 +170,12 @@ def _destination_lot(
         return same
     lot = Lot(
         location_id=to_location_id,
-        shipment_id=f"TRANSFER-{record.id}",
+        shipment_id=shipment_id,
         product_id=source.product_id,
         lot_number=source.lot_number,
         expiration_date=source.expiration_date,
         storage_unit=None,
-        doses_received=record.doses,
+        doses_received=doses,
         doses_on_hand=0,  # the transferred_in entry brings the doses
         received_at=now,
         updated_at=now,
@@ -146,8 +192,8 @@ def _destination_lot(
             "product_id": lot.product_id,
             "lot_number": lot.lot_number,
             "expiration_date": lot.expiration_date,
-            "doses": record.doses,
-            "doses_on_hand": record.doses,
+            "doses": doses,
+            "doses_on_hand": doses,
         },
         correlation_id=correlation_id,
     )

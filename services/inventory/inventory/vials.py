@@ -61,7 +61,9 @@ def draw(
             OpenVial.lot_id == lot.id, OpenVial.closed_at.is_(None)
         )
     )
-    doses_in_vial = max(1, min(product.doses_per_vial, lot.doses_on_hand + 1 - punctured))
+    # Nor doses held for an offer (they stay in their unopened vials).
+    free = lot.doses_on_hand + 1 - punctured - lot.doses_held
+    doses_in_vial = max(1, min(product.doses_per_vial, free))
     vial = OpenVial(
         lot_id=lot.id,
         location_id=lot.location_id,
@@ -139,7 +141,7 @@ def choose_lot(session: Session, location_id: str, product_id: str, at: datetime
         Lot.product_id == product_id,
         Lot.status == USABLE,
         Lot.expiration_date >= at.date(),
-        Lot.doses_on_hand > 0,
+        Lot.doses_on_hand > Lot.doses_held,  # held for an offer: not for a dose here
     )
     opened = session.execute(
         select(Lot, OpenVial.id)
@@ -263,8 +265,9 @@ def waste_open_vial(
     )
     if vial is None:
         return None
-    # Never more than the lot holds (a count, an expiry or other wastage may have taken some).
-    doses = min(vial.doses_left, lot.doses_on_hand)
+    # Never more than the lot holds (a count, an expiry or other wastage may have taken some),
+    # nor any of the doses held for an offer (those are in unopened vials).
+    doses = min(vial.doses_left, lot.doses_on_hand - lot.doses_held)
     vial.doses_left = 0
     vial.closed_at, vial.closed_reason = utcnow(), TIME_LIMIT
     if doses == 0:

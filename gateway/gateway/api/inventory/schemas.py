@@ -306,6 +306,9 @@ class InventoryLevelsRow(Schema):
     wasted_temperature_excursion = fields.Int()
     wasted_expired = fields.Int()
     wasted_other = fields.Int()
+    wasted_cold_chain_failure = fields.Int(
+        metadata={"description": "Received from another location outside the storage range"}
+    )
     transferred_in = fields.Int()
     transferred_out = fields.Int()
     corrections = fields.Int(metadata={"description": "Net change by corrections after counts"})
