@@ -2,8 +2,8 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-PACKAGES := platform services/inventory services/administration services/scheduling services/identity services/notifications services/helpdesk gateway portal cli
-SERVICES := inventory administration scheduling identity notifications helpdesk
+PACKAGES := platform services/inventory services/administration services/scheduling services/identity services/notifications services/marketplace services/helpdesk gateway portal cli
+SERVICES := inventory administration scheduling identity notifications marketplace helpdesk
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run migrate test unit integration lint format bench clean screenshots

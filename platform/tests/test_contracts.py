@@ -54,8 +54,16 @@ def test_new_event_ids_are_unique():
 
 # The services that publish or consume events; a contract naming anything else is a typo that
 # would leave its events unroutable.
-PUBLISHERS = {"inventory", "administration", "scheduling", "identity", "helpdesk"}
-CONSUMERS = {"inventory", "administration", "scheduling", "notifications"}
+PUBLISHERS = {
+    "inventory",
+    "administration",
+    "scheduling",
+    "identity",
+    "marketplace",
+    "helpdesk",
+    "gateway",
+}
+CONSUMERS = {"inventory", "administration", "scheduling", "notifications", "marketplace"}
 
 
 def test_every_contract_is_owned_by_a_service():
@@ -77,7 +85,9 @@ def test_each_publishers_module_holds_the_contracts_of_its_events_only():
         contracts.administration: "administration",
         contracts.scheduling: "scheduling",
         contracts.identity: "identity",
+        contracts.marketplace: "marketplace",
         contracts.helpdesk: "helpdesk",
+        contracts.gateway: "gateway",
     }
     for module, source in owners.items():
         assert {contract.source for contract in module.CONTRACTS} == {source}, module.__name__

@@ -2,8 +2,9 @@
 
 A contract names the service that owns the event; only that service publishes it, into the
 `<source>.events` exchange that nameko event handlers bind to. Each publisher's schemas and
-contracts are in its own module here (`inventory`, `administration`, `scheduling`, and
-`identity` for the gateway's); this package indexes them, builds events and checks them.
+contracts are in its own module here (`inventory`, `administration`, `scheduling`,
+`marketplace`, and `identity` for the gateway's); this package indexes them, builds events and
+checks them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from cvms_platform.contracts import administration, helpdesk, identity, inventory, scheduling
+from cvms_platform.contracts import (
+    administration,
+    gateway,
+    helpdesk,
+    identity,
+    inventory,
+    marketplace,
+    scheduling,
+)
 from cvms_platform.contracts.administration import MAX_IMPORTED_DOSES  # for import chunks
 from cvms_platform.envelope import ENVELOPE, Contract, Event
 from cvms_platform.errors import ContractViolation
@@ -44,7 +53,7 @@ def _index(*owners: ModuleType) -> dict[tuple[str, int], Contract]:
 
 
 CONTRACTS: dict[tuple[str, int], Contract] = _index(
-    inventory, administration, scheduling, identity, helpdesk
+    inventory, administration, scheduling, identity, marketplace, helpdesk, gateway
 )
 
 

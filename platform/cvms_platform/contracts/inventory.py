@@ -184,7 +184,11 @@ CONTRACTS = (
     Contract("inventory", "inventory_discrepancy_recorded", 1, InventoryDiscrepancyRecordedV1()),
     Contract("inventory", "doses_wasted", 1, DosesWastedV1(), ("scheduling",)),
     Contract(
-        "inventory", "lot_quarantined", 1, LotQuarantinedV1(), ("scheduling", "administration")
+        "inventory",
+        "lot_quarantined",
+        1,
+        LotQuarantinedV1(),
+        ("scheduling", "administration", "marketplace"),
     ),
     Contract("inventory", "lot_released", 1, LotReleasedV1(), ("scheduling", "administration")),
     Contract("inventory", "lot_expiring", 1, LotExpiringV1()),

@@ -1,0 +1,1 @@
+"""The Vaccine Marketplace: locations offer surplus doses, others claim them, and the doses move."""
