@@ -13,6 +13,7 @@ from gateway.api.enrollment.routes import enrollments
 from gateway.api.helpdesk.routes import helpdesk as helpdesk_api
 from gateway.api.identity.routes import identity as identity_api
 from gateway.api.inventory.routes import inventory_api
+from gateway.api.marketplace.routes import marketplace as marketplace_api
 from gateway.api.notifications.routes import notifications as notifications_api
 from gateway.api.scheduling.routes import scheduling as scheduling_api
 
@@ -25,6 +26,7 @@ BLUEPRINTS = (
     administration_api,
     scheduling_api,
     notifications_api,
+    marketplace_api,
     helpdesk_api,
 )
 

@@ -1,0 +1,1 @@
+"""The Vaccine Marketplace: surplus offers, claims, and the transfer of claimed doses."""
