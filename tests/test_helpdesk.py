@@ -171,3 +171,42 @@ def test_a_requester_account_is_not_a_provider_login(api, cluster):
     assert requester.get("/products").status_code == 403
     assert requester.get("/locations/demo-clinic/inventory").status_code == 403
     assert requester.get("/helpdesk/my/cases").json() == []
+
+
+def test_files_with_a_case_and_a_too_large_one_refused_whole(api, cluster, helpdesk):
+    ana = register_and_verify(api, cluster, f"files.{uuid.uuid4().hex[:6]}@example.org")
+    form = {
+        "requester_type": "public",
+        "topic": "technical_problem",
+        "summary": "The booking page shows an error",
+        "description": "A screenshot of it is attached.",
+    }
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1024
+    big = b"%PDF-" + b"0" * (5 * 1024 * 1024)
+    refused = ana.post(
+        "/helpdesk/cases",
+        json={**form, "attachments": [attached(png, "screen.png"), attached(big, "scan.pdf")]},
+    )
+    assert refused.status_code == 413, refused.text
+    assert "attachments.1 (scan.pdf)" in refused.json()["message"]
+    assert ana.get("/helpdesk/my/cases").json() == []  # nothing half created
+
+    filed = ana.post("/helpdesk/cases", json={**form, "attachments": [attached(png, "screen.png")]})
+    assert filed.status_code == 201, filed.text
+    case = filed.json()
+    [file] = case["attachments"]
+    assert (file["filename"], file["size"]) == ("screen.png", len(png))
+    mine = ana.get(f"/helpdesk/my/cases/{case['id']}/attachments/{file['id']}")
+    assert mine.status_code == 200 and mine.content == png
+    assert mine.headers["Content-Type"] == "image/png"
+    theirs = helpdesk.get(f"/helpdesk/cases/{case['id']}/attachments/{file['id']}")
+    assert theirs.status_code == 200 and theirs.content == png
+
+
+def attached(content: bytes, filename: str) -> dict:
+    kind = "image/png" if filename.endswith(".png") else "application/pdf"
+    return {
+        "filename": filename,
+        "content_type": kind,
+        "content_base64": base64.b64encode(content).decode(),
+    }

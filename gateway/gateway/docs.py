@@ -20,6 +20,7 @@ STANDARD_ERRORS = {
     403: "Your role, or the location, is not yours to act on",
     404: "No such object",
     409: "Conflicts with the current state",
+    413: "Too large: the body, or a file in it, is over what the route takes",
     422: "Breaks a business rule: `fields` says which",
     429: "Too many requests: wait the seconds in Retry-After",
     503: "A service did not answer in time",

@@ -3,6 +3,8 @@ identity's own service (registered, verified, signed in), and the cases' routes 
 desk faked: who may call, what is checked field by field before any call, and what the help
 desk is asked (always the caller's own id)."""
 
+import base64
+
 import pytest
 
 from cvms_platform.errors import Conflict, NotFound
@@ -178,3 +180,73 @@ def test_agents_work_cases_and_admins_manage_teams(client, rpc, login):
     assert response.status_code == 201
     rpc.answer("helpdesk.delete_rule", None)
     assert client.delete(f"{BASE}/rules/r-1", headers=admin).status_code == 204
+
+
+def attached(content: bytes, filename="report.pdf", content_type="application/pdf") -> dict:
+    return {
+        "filename": filename,
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def test_a_too_large_attachment_is_413_and_nothing_is_filed(app, client, rpc):
+    ana = headers_of(requester(app, client))
+    big = attached(b"%PDF-" + b"0" * (5 * 1024 * 1024), filename="scan.pdf")
+    answer = error(
+        client.post(f"{BASE}/cases", json={**CASE_FORM, "attachments": [big]}, headers=ana),
+        413,
+        "too_large",
+    )
+    assert "attachments.0 (scan.pdf) is 5.0 MB" in answer["message"]
+    assert "at most 5 MB" in answer["message"] and "Nothing was filed" in answer["message"]
+    # A body larger than three such files could be is refused before it is read.
+    huge = {**CASE_FORM, "description": "x" * (25 * 1024 * 1024)}
+    error(client.post(f"{BASE}/cases", json=huge, headers=ana), 413, "too_large")
+    assert rpc.calls == []
+
+
+def test_files_go_with_the_case_and_come_back_as_themselves(app, client, rpc):
+    ana = headers_of(requester(app, client))
+    rpc.answer("helpdesk.file_case", {"id": "case-1"})
+    # Larger than the gateway's usual 1 MiB body: this route takes a case's files.
+    pdf = attached(b"%PDF-1.7 " + b"0" * (2 * 1024 * 1024))
+    filed = client.post(f"{BASE}/cases", json={**CASE_FORM, "attachments": [pdf]}, headers=ana)
+    assert filed.status_code == 201, filed.get_json()
+    assert rpc.calls[-1][1][1]["attachments"] == [pdf]
+    rpc.answer(
+        "helpdesk.my_attachment",
+        {"filename": "a.txt", "content_type": "text/plain", "content_base64": "aGk="},
+    )
+    response = client.get(f"{BASE}/my/cases/case-1/attachments/att-1", headers=ana)
+    assert response.status_code == 200
+    assert response.data == b"hi" and response.mimetype == "text/plain"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="a.txt"'
+
+
+@pytest.mark.parametrize(
+    ("file", "field"),
+    [
+        (
+            {"filename": "../etc/passwd", "content_type": "text/plain", "content_base64": "aGk="},
+            "filename",
+        ),
+        (
+            {
+                "filename": "a.exe",
+                "content_type": "application/x-msdownload",
+                "content_base64": "aGk=",
+            },
+            "content_type",
+        ),
+    ],
+)
+def test_a_wrong_file_is_refused_by_its_field(app, client, rpc, file, field):
+    ana = headers_of(requester(app, client))
+    answer = error(
+        client.post(f"{BASE}/cases", json={**CASE_FORM, "attachments": [file]}, headers=ana),
+        400,
+        "invalid_input",
+    )
+    assert field in str(answer["fields"]["attachments"])
+    assert rpc.calls == []

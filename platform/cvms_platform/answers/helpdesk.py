@@ -47,6 +47,40 @@ TEAM_ID = validate.Regexp(
 )
 USER_ID = validate.Length(min=1, max=64)
 BODY = validate.Length(min=1, max=10_000)
+# Files a requester attaches when filing a case: how many, how large each, of which types.
+MAX_ATTACHMENTS = 3
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+ALLOWED_ATTACHMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
+# base64 of MAX_ATTACHMENT_BYTES (4 characters per 3 bytes, padded).
+MAX_ATTACHMENT_BASE64 = 4 * -(-MAX_ATTACHMENT_BYTES // 3)
+
+
+class NewAttachment(Schema):
+    filename = fields.Str(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,199}$",
+            error="Letters, digits, spaces and . _ ( ) -, up to 200.",
+        ),
+    )
+    content_type = fields.Str(
+        required=True,
+        validate=validate.OneOf(ALLOWED_ATTACHMENT_TYPES),
+        metadata={"description": "application/pdf, image/png, image/jpeg or text/plain"},
+    )
+    content_base64 = fields.Str(
+        required=True,
+        validate=validate.Length(min=4),
+        metadata={"description": f"The file, base64; at most {MAX_ATTACHMENT_BYTES} bytes"},
+    )
+
+
+class AttachmentView(Schema):
+    id = fields.Str()
+    filename = fields.Str()
+    content_type = fields.Str()
+    size = fields.Int(metadata={"description": "Bytes"})
+    created_at = fields.AwareDateTime()
 
 
 class NewCase(Schema):
@@ -81,6 +115,15 @@ class NewCase(Schema):
         metadata={"description": "Needed when contact_channel is phone"},
     )
     priority = fields.Str(load_default="normal", validate=validate.OneOf(PRIORITIES))
+    attachments = fields.List(
+        fields.Nested(NewAttachment),
+        load_default=list,
+        validate=validate.Length(max=MAX_ATTACHMENTS),
+        metadata={
+            "description": f"Up to {MAX_ATTACHMENTS} files of at most {MAX_ATTACHMENT_BYTES} "
+            "bytes each (a larger one: 413, and no case is filed)"
+        },
+    )
 
 
 class NewMessage(Schema):
@@ -152,6 +195,7 @@ class RequesterCaseView(RequesterCaseSummary):
     """A case as its requester sees it: public entries only (no internal notes)."""
 
     description = fields.Str()
+    attachments = fields.List(fields.Nested(AttachmentView))
     entries = fields.List(fields.Nested(EntryView))
 
 
@@ -192,6 +236,7 @@ class AgentCaseView(CaseSummary):
     resolved_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     resolution_notes = fields.Str(allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentView))
     entries = fields.List(fields.Nested(EntryView))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cvms_platform.answers.helpdesk import CLOSED, NEW, OPEN, PENDING, RESOLVED
 from cvms_platform.errors import Conflict, InvalidInput
 from cvms_platform.outbox import record_event
+from helpdesk import attachments
 from helpdesk.business_hours import TARGETS, Calendar, due_times
 from helpdesk.models import Case, CaseEntry, RoutingRule, Team, TeamAgent
 
@@ -179,6 +180,7 @@ def file(
         raise InvalidInput({"organization_id": ["A vaccine provider names their organization."]})
     if form["contact_channel"] == "phone" and not form.get("contact_phone"):
         raise InvalidInput({"contact_phone": ["Give a phone number to be called on."]})
+    files = attachments.decoded(form.get("attachments") or [])
     team, rule_id = route(session, form["topic"], form["requester_type"], form["language"])
     first_due, resolution_due = due_times(calendar, now, form["priority"])
     case = Case(
@@ -213,7 +215,16 @@ def file(
     refresh_due(case)
     session.add(case)
     session.flush()
-    entry(session, case, "created", now, public=True, actor=requester)
+    attachments.store(session, case, files, requester["id"], now)
+    entry(
+        session,
+        case,
+        "created",
+        now,
+        public=True,
+        actor=requester,
+        attachments=[attachment["filename"] for attachment, _ in files],
+    )
     entry(
         session,
         case,

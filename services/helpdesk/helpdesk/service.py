@@ -9,6 +9,7 @@ they filed (another's is not found), agents' reach every case."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
 from helpdesk import cases, teams
 from helpdesk.business_hours import Calendar
-from helpdesk.models import Case, CaseEntry, Team
+from helpdesk.models import Attachment, Case, CaseEntry, Team
 from helpdesk.schemas import TeamView
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,33 @@ def _caller(caller) -> dict:
     return {"id": caller["id"], "role": caller["role"][:30]}
 
 
+def _attachments(session, case: Case) -> list[dict]:
+    """The case's files, without their content."""
+    found = session.execute(
+        select(
+            Attachment.id,
+            Attachment.filename,
+            Attachment.content_type,
+            Attachment.size,
+            Attachment.created_at,
+        )
+        .where(Attachment.case_id == case.id)
+        .order_by(Attachment.position)
+    )
+    return [dict(row._mapping) for row in found]
+
+
+def _file(session, case: Case, attachment_id) -> dict:
+    found = session.get(Attachment, validation.known_id(attachment_id, "Attachment"))
+    if found is None or found.case_id != case.id:
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    return {
+        "filename": found.filename,
+        "content_type": found.content_type,
+        "content_base64": base64.b64encode(found.content).decode("ascii"),
+    }
+
+
 def _entries(session, case: Case, *, internal: bool) -> list[CaseEntry]:
     query = select(CaseEntry).where(CaseEntry.case_id == case.id).order_by(CaseEntry.seq)
     if not internal:
@@ -90,7 +118,11 @@ class HelpdeskService(CvmsService):
 
     def _requester_view(self, session, case: Case) -> dict:
         return REQUESTER_CASE.dump(
-            {**_row(case), "entries": _entries(session, case, internal=False)}
+            {
+                **_row(case),
+                "attachments": _attachments(session, case),
+                "entries": _entries(session, case, internal=False),
+            }
         )
 
     @rpc
@@ -123,6 +155,13 @@ class HelpdeskService(CvmsService):
         return self._requester_view(session, self._own_case(session, who, case_id))
 
     @rpc
+    def my_attachment(self, requester, case_id, attachment_id) -> dict:
+        """A file of one of the requester's cases: `{filename, content_type, content_base64}`."""
+        who = _caller(requester)
+        session = self.db.session
+        return _file(session, self._own_case(session, who, case_id), attachment_id)
+
+    @rpc
     def requester_reply(self, requester, case_id, message) -> dict:
         """The requester answers their case: a pending or resolved one opens again."""
         who = _caller(requester)
@@ -152,7 +191,19 @@ class HelpdeskService(CvmsService):
         return case
 
     def _agent_view(self, session, case: Case) -> dict:
-        return AGENT_CASE.dump({**_row(case), "entries": _entries(session, case, internal=True)})
+        return AGENT_CASE.dump(
+            {
+                **_row(case),
+                "attachments": _attachments(session, case),
+                "entries": _entries(session, case, internal=True),
+            }
+        )
+
+    @rpc
+    def attachment(self, case_id, attachment_id) -> dict:
+        """A file of any case (agents): `{filename, content_type, content_base64}`."""
+        session = self.db.session
+        return _file(session, self._case(session, case_id), attachment_id)
 
     @rpc
     def queue(self, agent, team_id=None, include_pending=False, limit=100) -> list[dict]:

@@ -12,9 +12,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import Blueprint, g, jsonify, request, url_for
 
 from cvms_platform import validation
+from cvms_platform.answers.helpdesk import (
+    MAX_ATTACHMENT_BASE64,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+)
 from gateway import routing
 from gateway.access import allow, public
 from gateway.api.helpdesk import schemas
@@ -36,9 +44,15 @@ REGISTERED = (
 )
 
 
-def _json(schema) -> dict:
+# The most a case's filing may carry: its files (as base64) and the form around them.
+MAX_FILING_BYTES = MAX_ATTACHMENTS * MAX_ATTACHMENT_BASE64 + 64 * 1024
+MB = 1024 * 1024
+
+
+def _json(schema, data=None) -> dict:
     """The JSON body once `schema` accepts it (unknown fields refused), as sent, for the RPC."""
-    data = request.get_json(silent=True)
+    if data is None:
+        data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     validation.load(schema(), data)
@@ -99,6 +113,42 @@ def verify_account():
     return jsonify(status="verified", username=verified["username"])
 
 
+def _too_large(what: str) -> ApiError:
+    return ApiError(
+        413,
+        "too_large",
+        f"{what} Each file may be at most {MAX_ATTACHMENT_BYTES // MB} MB, and a case at most "
+        f"{MAX_ATTACHMENTS} files. Nothing was filed.",
+    )
+
+
+def _filing():
+    """A case's filing, its size checked before it is read: a larger body (or a file larger
+    than MAX_ATTACHMENT_BYTES) is refused with 413 and nothing is filed."""
+    length = request.content_length
+    if length is not None and length > MAX_FILING_BYTES:
+        raise _too_large(f"The request is {length / MB:.1f} MB.")
+    # This route only: more than the gateway's usual body limit (a chunked body too).
+    request.max_content_length = MAX_FILING_BYTES
+    data = request.get_json(silent=True)
+    files = data.get("attachments") if isinstance(data, dict) else None
+    for index, file in enumerate(files if isinstance(files, list) else []):
+        encoded = file.get("content_base64") if isinstance(file, dict) else None
+        if isinstance(encoded, str) and len(encoded) > MAX_ATTACHMENT_BASE64:
+            size = len(encoded) * 3 // 4
+            name = file.get("filename") if isinstance(file.get("filename"), str) else ""
+            raise _too_large(f"attachments.{index} ({name[:100]}) is {size / MB:.1f} MB.")
+    return data
+
+
+def _download(file: dict):
+    try:
+        content = base64.b64decode(file["content_base64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(502, "bad_answer", "The help desk answered a broken file.") from None
+    return routing.attachment(content, file["content_type"], file["filename"])
+
+
 # -- a requester's own cases --------------------------------------------------------------------
 @helpdesk.post("/helpdesk/cases")
 @allow(*REQUESTER)
@@ -108,10 +158,14 @@ def verify_account():
     "the help desk's rules name",
     tag=TAG,
     body=schemas.NewCase,
-    responses={201: ("The case, as the requester sees it", schemas.RequesterCaseView)},
+    responses={
+        201: ("The case, as the requester sees it", schemas.RequesterCaseView),
+        413: "A file larger than 5 MB (or the filing larger than its files allow): nothing "
+        "is filed",
+    },
 )
 def file_case():
-    data = _json(schemas.NewCase)
+    data = _json(schemas.NewCase, _filing())
     case = call.helpdesk.file_case(_caller(), data)
     return created(case, url_for(".my_case", case_id=case["id"]))
 
@@ -136,6 +190,17 @@ def my_cases():
 )
 def my_case(case_id: str):
     return jsonify(call.helpdesk.my_case(_caller(), case_id))
+
+
+@helpdesk.get(f"{MY_CASE}/attachments/<attachment_id>")
+@allow(*REQUESTER)
+@doc(
+    "A file attached to one of your cases (downloaded with its own content type)",
+    tag=TAG,
+    responses={200: ("The file", None), 404: "Not one of your cases, or no such file"},
+)
+def my_attachment(case_id: str, attachment_id: str):
+    return _download(call.helpdesk.my_attachment(_caller(), case_id, attachment_id))
 
 
 @helpdesk.post(f"{MY_CASE}/replies")
@@ -209,6 +274,17 @@ def search_cases():
 )
 def get_case(case_id: str):
     return jsonify(call.helpdesk.case(case_id))
+
+
+@helpdesk.get(f"{CASE}/attachments/<attachment_id>")
+@allow(*AGENTS)
+@doc(
+    "A file attached to a case (downloaded with its own content type)",
+    tag=TAG,
+    responses={200: ("The file", None)},
+)
+def case_attachment(case_id: str, attachment_id: str):
+    return _download(call.helpdesk.attachment(case_id, attachment_id))
 
 
 def _agent_doc(summary: str, body, extra: dict | None = None):
