@@ -14,6 +14,7 @@ from gateway.admission import PublicAdmission
 from gateway.cache import InventoryCache
 from gateway.directory import Directory
 from gateway.docs import build_spec
+from gateway.edge_events import EdgeEvents
 from gateway.full_slots import FullSlots
 from gateway.routing import drop_cached_inventory
 from gateway.rpc import RpcPool
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         window_seconds=settings.login_window_seconds,
         lockout_seconds=settings.login_lockout_seconds,
     )
+    app.extensions["cvms_edge_events"] = EdgeEvents(settings.amqp_uri)
     app.extensions["cvms_full_slots"] = FullSlots(settings.slot_full_memory_s)
     app.extensions["cvms_inventory_cache"] = InventoryCache(
         shared, ttl_ms=config.int_setting("CVMS_INVENTORY_CACHE_MS", 1000)

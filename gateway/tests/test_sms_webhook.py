@@ -8,7 +8,9 @@ import hmac
 import pytest
 
 from cvms_platform.errors import NotFound
+from cvms_platform.phones import address_digest
 from gateway.api.notifications.routes import signature
+from gateway.edge_events import EventNotAccepted
 
 URL = "http://localhost/api/v1/sms/inbound"  # the test client's
 TOKEN = "twilio-auth-token-0123456789abcdef"
@@ -21,11 +23,34 @@ def auth_token(monkeypatch):
     monkeypatch.delenv("CVMS_TWILIO_WEBHOOK_URL", raising=False)
 
 
+class Broker:
+    """Stands in for the broker the gateway publishes SMS replies to: what it took, or
+    `refusing` (down, or no queue bound) as EventNotAccepted."""
+
+    def __init__(self):
+        self.taken: list = []
+        self.refusing = False
+
+    def publish(self, event) -> None:
+        if self.refusing:
+            raise EventNotAccepted(event.type)
+        self.taken.append(event)
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """(reply, phone digest) of each event taken."""
+        return [(e.payload["reply"], e.payload["phone_digest"]) for e in self.taken]
+
+
 @pytest.fixture
-def rpc_answers(rpc):
-    rpc.answer("notifications.sms_opt_out", None)
-    rpc.answer("notifications.sms_opt_in", None)
-    return rpc
+def rpc_answers(app):
+    """The replies the gateway published (named so for the tests written when it made RPCs)."""
+    broker = app.extensions["cvms_edge_events"] = Broker()
+    return broker
+
+
+STOPPED = [("stop", address_digest(PHONE))]
+STARTED = [("start", address_digest(PHONE))]
 
 
 def form(body: str, **extra) -> dict:
@@ -75,7 +100,7 @@ def test_stop_opts_the_phone_out(client, rpc_answers, body):
     assert response.status_code == 200
     assert response.mimetype == "application/xml"
     assert response.get_data(as_text=True).endswith("<Response/>")
-    assert rpc_answers.calls == [("notifications.sms_opt_out", (PHONE,))]
+    assert rpc_answers.calls == STOPPED
 
 
 @pytest.mark.parametrize("body", ["START", "start", "Unstop", "yes"])
@@ -83,7 +108,7 @@ def test_start_opts_the_phone_back_in(client, rpc_answers, body):
     params = form(body)
     response = post(client, params, signed(params))
     assert response.status_code == 200
-    assert rpc_answers.calls == [("notifications.sms_opt_in", (PHONE,))]
+    assert rpc_answers.calls == STARTED
 
 
 @pytest.mark.parametrize("body", ["Thanks!", "stop sending me these please", "HELP", ""])
@@ -130,12 +155,38 @@ def test_behind_a_proxy_the_configured_webhook_url_is_the_signed_one(
     params = form("STOP")
     assert_error(post(client, params, signed(params)), 403, "invalid_signature")
     assert post(client, params, signed(params, url=public_url)).status_code == 200
-    assert rpc_answers.calls == [("notifications.sms_opt_out", (PHONE,))]
+    assert rpc_answers.calls == STOPPED
 
 
 def test_a_signed_request_without_a_sender_is_invalid(client, rpc_answers, assert_error):
     params = form("STOP")
     del params["From"]
+    body = assert_error(post(client, params, signed(params)), 400, "invalid_input")
+    assert "From" in body["fields"]
+    assert rpc_answers.calls == []
+
+
+def test_a_reply_is_published_as_an_event_without_the_phone_number(client, rpc_answers):
+    params = form("STOP")
+    assert post(client, params, signed(params)).status_code == 200
+    [event] = rpc_answers.taken
+    assert (event.type, event.source) == ("sms_reply_received", "gateway")
+    assert event.payload["message_sid"] == params["MessageSid"]
+    assert PHONE not in str(event.payload) and "2125550199" not in str(event.payload)
+
+
+def test_a_reply_the_broker_does_not_take_is_503_for_twilio_to_send_again(
+    client, rpc_answers, assert_error
+):
+    rpc_answers.refusing = True
+    params = form("STOP")
+    assert_error(post(client, params, signed(params)), 503, "unavailable")
+    params = form("Thanks!")  # nothing to keep: answered as ever
+    assert post(client, params, signed(params)).status_code == 200
+
+
+def test_a_sender_that_is_not_a_phone_number_is_invalid(client, rpc_answers, assert_error):
+    params = form("STOP", From="not-a-phone")
     body = assert_error(post(client, params, signed(params)), 400, "invalid_input")
     assert "From" in body["fields"]
     assert rpc_answers.calls == []

@@ -65,7 +65,7 @@ class LocationSettings(LocationSettingsRequest):
     updated_by = fields.Str()
 
 
-class ContactPreferences(Schema):
+class BookingContactPreferences(Schema):
     """How the person wants to hear about their booking. A channel left out is chosen when its
     address is given (an e-mail address, a phone number to text)."""
 
@@ -81,7 +81,9 @@ class Person(Schema):
     given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     family_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)
-    contact_preferences = fields.Nested(ContactPreferences, load_default=None, allow_none=True)
+    contact_preferences = fields.Nested(
+        BookingContactPreferences, load_default=None, allow_none=True
+    )
 
     @validates_schema
     def _some_contact(self, data, **kwargs):

@@ -16,7 +16,6 @@ transactional one (US carriers' rules); opting in again (START) lifts that."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from cvms_platform import config
 from cvms_platform.errors import NotFound
+from cvms_platform.phones import address_digest
 from notifications import contacts, render, sms, smtp, twilio
 from notifications.messages import SMS
 from notifications.models import DEFERRED, FAILED, PENDING, SENT, SUPPRESSED, Delivery, Suppression
@@ -49,11 +49,6 @@ QUIET_HOURS = "quiet hours (21:00 to 08:00 at the location)"
 UNDELIVERABLE, UNSUBSCRIBED, OPTED_OUT = "undeliverable", "unsubscribed", "opted_out"
 # What stops every message, transactional ones too (an unsubscribe stops reminders only).
 STOPS_EVERYTHING = (UNDELIVERABLE, OPTED_OUT)
-
-
-def address_digest(address: str) -> str:
-    """The key of an address in suppressions (a phone number: its E.164 form)."""
-    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
 
 
 def retry_for() -> timedelta:
@@ -285,9 +280,16 @@ def observe_oldest_unsent(session: Session, now: datetime) -> None:
 
 def opt_out(session: Session, phone: str, now: datetime) -> None:
     """The owner of `phone` (E.164) replied STOP: no text goes to it any more."""
-    found = _sms_suppression(session, phone)
+    opt_out_digest(session, address_digest(phone), now)
+
+
+def opt_out_digest(session: Session, digest: str, now: datetime) -> None:
+    """`opt_out` for the phone whose `address_digest` this is (an SMS reply off the bus)."""
+    found = _sms_suppression_of(session, digest)
     if found is None:
-        _suppress(session, SMS, phone, OPTED_OUT, now)
+        session.add(
+            Suppression(channel=SMS, address_digest=digest, reason=OPTED_OUT, created_at=now)
+        )
     elif found.reason == UNSUBSCRIBED:
         found.reason = OPTED_OUT  # STOP is stronger: transactional texts stop too
 
@@ -295,18 +297,21 @@ def opt_out(session: Session, phone: str, now: datetime) -> None:
 def opt_in(session: Session, phone: str) -> bool:
     """The owner of `phone` (E.164) replied START: texts may go to it again. Whether it was
     opted out (an undeliverable number stays so: START does not make a landline take texts)."""
-    found = _sms_suppression(session, phone)
+    return opt_in_digest(session, address_digest(phone))
+
+
+def opt_in_digest(session: Session, digest: str) -> bool:
+    """`opt_in` for the phone whose `address_digest` this is."""
+    found = _sms_suppression_of(session, digest)
     if found is None or found.reason not in (OPTED_OUT, UNSUBSCRIBED):
         return False
     session.delete(found)
     return True
 
 
-def _sms_suppression(session: Session, phone: str) -> Suppression | None:
+def _sms_suppression_of(session: Session, digest: str) -> Suppression | None:
     return session.scalar(
-        select(Suppression).where(
-            Suppression.channel == SMS, Suppression.address_digest == address_digest(phone)
-        )
+        select(Suppression).where(Suppression.channel == SMS, Suppression.address_digest == digest)
     )
 
 

@@ -6,25 +6,9 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
+from cvms_platform.phones import normalise_phone
 
-def normalise_phone(phone: str | None) -> str | None:
-    """A phone number in E.164 (`+12125550199`), or None if it cannot be one. Ten digits, or
-    eleven starting with 1, are taken as North American; others need their leading `+`."""
-    if not phone or not isinstance(phone, str):
-        return None
-    text = phone.strip()
-    digits = re.sub(r"[^0-9]", "", text)
-    if text.startswith("+"):
-        number = digits
-    elif len(digits) == 10:
-        number = "1" + digits
-    elif len(digits) == 11 and digits.startswith("1"):
-        number = digits
-    else:
-        return None
-    if not 8 <= len(number) <= 15 or number.startswith("0"):
-        return None
-    return "+" + number
+__all__ = ["PhoneNumber", "mask_phone", "normalise_phone"]
 
 
 def mask_phone(phone: str) -> str:

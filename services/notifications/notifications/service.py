@@ -155,6 +155,15 @@ class NotificationsService(CvmsService):
             texts.close()
 
     # -- replies to texts (the gateway's SMS webhook) ------------------------------------------
+    @consumes("gateway", "sms_reply_received")
+    def on_sms_reply_received(self, session, event) -> None:
+        """STOP or START, as the gateway took it from Twilio (kept by the broker meanwhile)."""
+        reply = event.payload
+        if reply["reply"] == "stop":
+            delivery.opt_out_digest(session, reply["phone_digest"], self.now())
+        else:
+            delivery.opt_in_digest(session, reply["phone_digest"])
+
     @rpc
     def sms_opt_out(self, phone) -> None:
         """The owner of `phone` replied STOP: no text message goes to it any more, not even a

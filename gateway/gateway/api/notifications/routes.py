@@ -1,6 +1,8 @@
 """Twilio's inbound SMS webhook: a reply to one of CVMS's texts. STOP (or STOPALL, UNSUBSCRIBE,
 CANCEL, END, QUIT) opts the sender's phone out of every text, START (or UNSTOP, YES) back in:
-notifications keeps that. Anything else is answered and otherwise ignored.
+the gateway publishes `sms_reply_received` (the phone's digest, not the number) with the broker's
+confirm, and notifications keeps it, even if it was away when the reply came. Anything else is
+answered and otherwise ignored.
 
 Public, as a webhook must be, but only Twilio may call it: each request must carry Twilio's
 X-Twilio-Signature, base64(HMAC-SHA1(auth token, the URL Twilio called + every POST parameter
@@ -17,12 +19,17 @@ import hmac
 import logging
 import os
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from cvms_platform import validation
+from cvms_platform.contracts import new_event
+from cvms_platform.errors import InvalidInput
+from cvms_platform.phones import address_digest, normalise_phone
+from cvms_platform.timeutil import utcnow
 from gateway.access import public
 from gateway.api.notifications import schemas
 from gateway.docs import doc
+from gateway.edge_events import EventNotAccepted
 from gateway.errors import ApiError
 from gateway.routing import API_PREFIX, body, call
 
@@ -84,11 +91,33 @@ def sms_inbound():
     _verify()
     reply = validation.load(schemas.InboundSms(), request.form.to_dict())
     word = keyword(reply["text"])
-    if word in OPT_OUT:
-        call.notifications.sms_opt_out(reply["sender"])
-    elif word in OPT_IN:
-        call.notifications.sms_opt_in(reply["sender"])
+    if word in OPT_OUT | OPT_IN:
+        _publish_reply(reply, "stop" if word in OPT_OUT else "start")
     return Response(EMPTY_TWIML, mimetype="application/xml")
+
+
+def _publish_reply(reply: dict, action: str) -> None:
+    """Kept by the broker for notifications, which may be away: answered 200 only once the
+    broker has it, else 503 and Twilio sends it again (its connection overrides, #rc=…)."""
+    phone = normalise_phone(reply["sender"])
+    if phone is None:
+        raise InvalidInput({"From": ["Not a phone number texts can go to (E.164)."]})
+    event = new_event(
+        "sms_reply_received",
+        {
+            "message_sid": reply.get("MessageSid") or f"no-sid-{g.request_id}",
+            "phone_digest": address_digest(phone),
+            "reply": action,
+            "received_at": utcnow(),
+        },
+        correlation_id=g.request_id,
+    )
+    try:
+        current_app.extensions["cvms_edge_events"].publish(event)
+    except EventNotAccepted:
+        raise ApiError(
+            503, "unavailable", "The reply could not be kept just now; send it again."
+        ) from None
 
 
 @notifications.post("/public/reminders/stop")
