@@ -32,9 +32,17 @@ from cvms_platform.testing import rabbitmqctl
 BIN = Path(sys.executable).parent
 # The nameko services, each with its own database and outbox, and so each with a relay. Adding a
 # service here runs it in every test run.
-SERVICES = ("inventory", "administration", "scheduling", "identity", "notifications", "helpdesk")
+SERVICES = (
+    "inventory",
+    "administration",
+    "scheduling",
+    "identity",
+    "notifications",
+    "marketplace",
+    "helpdesk",
+)
 # Notifications publishes nothing (yet): no relay.
-RELAYS = ("inventory", "administration", "scheduling", "identity", "helpdesk")
+RELAYS = ("inventory", "administration", "scheduling", "identity", "marketplace", "helpdesk")
 READY_TIMEOUT = 90.0
 
 
@@ -207,6 +215,7 @@ class Cluster:
             # The timers that tests wait for (open vials wasted, offers expired) look every 2 s.
             "CVMS_OPEN_VIAL_SWEEP_SECONDS": "2",
             "CVMS_OFFER_EXPIRY_SWEEP_SECONDS": "2",
+            "CVMS_MARKETPLACE_SWEEP_SECONDS": "2",
             "GATEWAY_BIND": f"127.0.0.1:{self.ports['gateway']}",
             "GATEWAY_WORKERS": "2",
             "GATEWAY_LOG_LEVEL": "WARNING",

@@ -24,7 +24,8 @@ def test_event_and_dead_letter_queues_are_quorum_queues(cluster):
     # Every consumer of every service declared its queue; every service its dead-letter queue.
     assert len(events) >= 17, sorted(queues)
     assert set(dead_letters) == {
-        f"{s}.dead-letter" for s in ("inventory", "administration", "scheduling", "notifications")
+        f"{s}.dead-letter"
+        for s in ("inventory", "administration", "scheduling", "notifications", "marketplace")
     }
     assert set(events.values()) == {"quorum"}, events
     assert set(dead_letters.values()) == {"quorum"}, dead_letters
