@@ -34,7 +34,7 @@ CVMS is running. Open the portal in a browser:
   Health:    {GATEWAY}/health  {GATEWAY}/ready  {GATEWAY}/metrics
   Services:  inventory http://127.0.0.1:8101/metrics   administration http://127.0.0.1:8102/metrics
              scheduling http://127.0.0.1:8103/metrics  identity http://127.0.0.1:8104/metrics
-             notifications http://127.0.0.1:8105/metrics
+             notifications http://127.0.0.1:8105/metrics marketplace http://127.0.0.1:8106/metrics
   E-mail:    every message the demo sends is kept, one .eml file each, in {MAIL_DIR}
              (the development mail catcher on 127.0.0.1:1025; nothing leaves this machine)
   Demo users (password after the slash):

@@ -13,6 +13,8 @@
 -- A data directory initialised before the notifications service lacks its database, and this
 -- script does not run again; create it once, before `cvms-migrate notifications`:
 --   CREATE DATABASE cvms_notifications;
+-- and likewise, before the marketplace service, `CREATE DATABASE cvms_marketplace;`.
+CREATE DATABASE cvms_marketplace;
 CREATE DATABASE cvms_inventory;
 CREATE DATABASE cvms_administration;
 CREATE DATABASE cvms_scheduling;
