@@ -104,9 +104,7 @@ def _take_all(session: Session, event: Event, doses: list[dict], now: datetime) 
                 Lot.doses_on_hand,
                 Lot.status,
                 Lot.doses_held,
-            ).where(
-                Lot.id.in_({dose["lot_id"] for dose in doses})
-            )
+            ).where(Lot.id.in_({dose["lot_id"] for dose in doses}))
         )
     }
     products = {
