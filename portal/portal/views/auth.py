@@ -40,6 +40,8 @@ def safe_next(target: str | None, default: str) -> str:
 def landing_for(role: str | None) -> str:
     if role == "recipient":
         return url_for("recipient.home")
+    if role == "requester":
+        return url_for("helpdesk.cases")
     return url_for("provider.home")
 
 
