@@ -210,3 +210,48 @@ def attached(content: bytes, filename: str) -> dict:
         "content_type": kind,
         "content_base64": base64.b64encode(content).decode(),
     }
+
+
+def test_the_knowledge_base_is_searched_in_full_text_once_published(api, helpdesk):
+    run = uuid.uuid4().hex[:6]
+    english = helpdesk.post(
+        "/helpdesk/writing/articles",
+        json={
+            "title": f"Reporting temperature excursions {run}",
+            "body": "Quarantine the lot, then report the excursion with the logger's data.",
+            "language": "en",
+            "topic": "inventory_and_ordering",
+        },
+    )
+    assert english.status_code == 201, english.text
+    spanish = helpdesk.post(
+        "/helpdesk/writing/articles",
+        json={
+            "title": f"Cuentas bloqueadas {run}",
+            "body": "Después de cinco intentos fallidos, la cuenta se bloquea una hora.",
+            "language": "es",
+        },
+    )
+    assert spanish.status_code == 201, spanish.text
+
+    def found(words, lang=None):
+        params = {"q": f"{words} {run}", **({"lang": lang} if lang else {})}
+        response = api.http.get(f"{api.base}/helpdesk/articles", params=params)
+        assert response.status_code == 200, response.text
+        return [article["id"] for article in response.json()]
+
+    assert found("excursion") == []  # a draft is not found
+    for article in (english, spanish):
+        published = helpdesk.request(
+            "PATCH",
+            f"/helpdesk/writing/articles/{article.json()['id']}",
+            json={"status": "published"},
+        )
+        assert published.status_code == 200, published.text
+    # Full text in the article's language: "excursion" finds "excursions", "bloquear"
+    # (Spanish stems) finds "bloqueadas"; a language filter keeps to it.
+    assert found("excursion") == [english.json()["id"]]
+    assert found("bloquear", "es") == [spanish.json()["id"]]
+    assert found("bloquear", "en") == []
+    read = api.http.get(f"{api.base}/helpdesk/articles/{english.json()['id']}")
+    assert read.status_code == 200 and read.json()["status"] == "published"

@@ -56,6 +56,9 @@ PUBLIC_OPERATIONS = {
     # one-time link e-mailed to it.
     ("post", "/api/v1/helpdesk/accounts"),
     ("post", "/api/v1/helpdesk/accounts/verify"),
+    # The published knowledge-base articles: anyone reads and searches them.
+    ("get", "/api/v1/helpdesk/articles"),
+    ("get", "/api/v1/helpdesk/articles/{article_id}"),
 }
 # Public operations that verify a signature instead: unsigned, as the matrix calls them, they
 # are refused (403) to everyone.

@@ -250,3 +250,31 @@ def test_a_wrong_file_is_refused_by_its_field(app, client, rpc, file, field):
     )
     assert field in str(answer["fields"]["attachments"])
     assert rpc.calls == []
+
+
+def test_anyone_searches_published_articles_and_agents_write_them(client, rpc, login):
+    rpc.answer("helpdesk.search_articles", [])
+    assert client.get(f"{BASE}/articles?q=unlock&lang=es").status_code == 200
+    assert rpc.calls[-1] == ("helpdesk.search_articles", ("unlock", "es", 10))
+    error(client.get(f"{BASE}/articles"), 400, "invalid_input")
+    error(client.get(f"{BASE}/articles?q=x&lang=fr"), 400, "invalid_input")
+    rpc.answer("helpdesk.article", NotFound("Article a-1 not found."))
+    error(client.get(f"{BASE}/articles/a-1"), 404, "not_found")
+    assert rpc.calls[-1] == ("helpdesk.article", ("a-1", False))
+
+    assert client.get(f"{BASE}/writing/articles").status_code == 401
+    agent = login("helpdesk.agent")
+    rpc.answer("helpdesk.create_article", {"id": "a-2"})
+    created = client.post(
+        f"{BASE}/writing/articles",
+        json={"title": "Unlock", "body": "Wait an hour.", "language": "en"},
+        headers=agent,
+    )
+    assert created.status_code == 201
+    assert created.headers["Location"].endswith("/helpdesk/writing/articles/a-2")
+    rpc.answer("helpdesk.update_article", {"id": "a-2"})
+    published = client.patch(
+        f"{BASE}/writing/articles/a-2", json={"status": "published"}, headers=agent
+    )
+    assert published.status_code == 200
+    assert rpc.calls[-1][0] == "helpdesk.update_article"

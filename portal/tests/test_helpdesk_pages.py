@@ -194,3 +194,27 @@ def test_a_refused_case_keeps_what_was_typed(signed_in):
     text = page.get_data(as_text=True)
     assert page.status_code == 400
     assert "A vaccine provider names their organization." in text and 'value="Kept"' in text
+
+
+def test_articles_are_suggested_from_the_summary_before_the_case_is_sent(signed_in):
+    article = {"id": "a-1", "title": "Unlock your account", "excerpt": "Wait an hour."}
+    client, gateway = signed_in(
+        {
+            ("GET", "/helpdesk/articles"): [article],
+            ("GET", "/helpdesk/articles/a-1"): {
+                "id": "a-1",
+                "title": "Unlock your account",
+                "body": "Wait an hour.",
+                "language": "en",
+            },
+        }
+    )
+    page = client.post(
+        "/helpdesk/cases/new",
+        data={"action": "suggest", "summary": "locked out", "description": "", "language": "en"},
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Unlock your account" in text
+    assert 'value="locked out"' in text  # the form is kept, nothing is filed
+    assert [call[:2] for call in gateway.calls] == [("GET", "/helpdesk/articles")]
+    assert "Wait an hour." in client.get("/helpdesk/articles/a-1").get_data(as_text=True)

@@ -240,6 +240,50 @@ class AgentCaseView(CaseSummary):
     entries = fields.List(fields.Nested(EntryView))
 
 
+ARTICLE_STATUSES = ("draft", "published")
+
+
+class NewArticle(Schema):
+    """A knowledge-base article: written as a draft, published when ready; one language each
+    (the same subject in English and Spanish is two articles)."""
+
+    title = fields.Str(required=True, validate=validate.Length(min=3, max=200))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=50_000))
+    language = fields.Str(required=True, validate=validate.OneOf(LANGUAGES))
+    topic = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(TOPICS))
+
+
+class ArticleChange(Schema):
+    title = fields.Str(validate=validate.Length(min=3, max=200))
+    body = fields.Str(validate=validate.Length(min=1, max=50_000))
+    topic = fields.Str(allow_none=True, validate=validate.OneOf(TOPICS))
+    status = fields.Str(
+        validate=validate.OneOf(ARTICLE_STATUSES),
+        metadata={"description": "published: readers find it; draft: withdrawn"},
+    )
+
+
+class ArticleView(Schema):
+    id = fields.Str()
+    title = fields.Str()
+    body = fields.Str()
+    language = fields.Str()
+    topic = fields.Str(allow_none=True)
+    status = fields.Str(validate=validate.OneOf(ARTICLE_STATUSES))
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    published_at = fields.AwareDateTime(allow_none=True)
+
+
+class ArticleSummary(Schema):
+    id = fields.Str()
+    title = fields.Str()
+    language = fields.Str()
+    topic = fields.Str(allow_none=True)
+    status = fields.Str(validate=validate.OneOf(ARTICLE_STATUSES))
+    excerpt = fields.Str(metadata={"description": "The body's first 200 characters"})
+
+
 class NewTeam(Schema):
     id = fields.Str(required=True, validate=TEAM_ID)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))

@@ -82,9 +82,9 @@ def register():
                 errors = FormErrors.from_problem(problem)
             else:
                 return render_template("helpdesk/registered.html")
-    return render_template("helpdesk/register.html", errors=errors, language_choices=LANGUAGE_CHOICES), (
-        400 if errors else 200
-    )
+    return render_template(
+        "helpdesk/register.html", errors=errors, language_choices=LANGUAGE_CHOICES
+    ), (400 if errors else 200)
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -119,7 +119,21 @@ def cases():
 def new_case():
     errors = FormErrors()
     values = {"language": "en", "contact_channel": "email", "requester_type": "public"}
-    if request.method == "POST":
+    suggestions = None
+    if request.method == "POST" and request.form.get("action") == "suggest":
+        # Articles that may answer the question before it is sent: found by its summary.
+        values = {name: request.form.get(name, "").strip() for name in CASE_FIELDS}
+        words = f"{values['summary']} {values['description']}".strip()[:200]
+        suggestions = (
+            api(
+                "GET",
+                "/helpdesk/articles",
+                params={"q": words, "lang": values["language"] or "en", "limit": 5},
+            )
+            if words
+            else []
+        )
+    elif request.method == "POST":
         values = {name: request.form.get(name, "").strip() for name in CASE_FIELDS}
         body = {name: value for name, value in values.items() if value}
         try:
@@ -133,11 +147,20 @@ def new_case():
         "helpdesk/new_case.html",
         errors=errors,
         values=values,
+        suggestions=suggestions,
         requester_types=REQUESTER_TYPES,
         topics=TOPICS,
         channels=CHANNELS,
         language_choices=LANGUAGE_CHOICES,
     ), (400 if errors else 200)
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str):
+    """A published knowledge-base article, for anyone."""
+    return render_template(
+        "helpdesk/article.html", article=api("GET", f"/helpdesk/articles/{article_id}")
+    )
 
 
 @bp.route("/cases/<case_id>", methods=["GET", "POST"])

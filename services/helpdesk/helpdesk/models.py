@@ -132,6 +132,25 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class Article(Base):
+    """A knowledge-base article in one language; readers see it once published. On
+    PostgreSQL the migration adds a full-text index over title and body in its language."""
+
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_status_language", "status", "language"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5))
+    topic: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class CaseEntry(Base):
     """One line of a case's history: a reply, a note, or a change (with who and when)."""
 

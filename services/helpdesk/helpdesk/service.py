@@ -23,7 +23,7 @@ from cvms_platform.errors import InvalidInput, NotFound
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
-from helpdesk import cases, teams
+from helpdesk import cases, knowledge, teams
 from helpdesk.business_hours import Calendar
 from helpdesk.models import Attachment, Case, CaseEntry, Team
 from helpdesk.schemas import TeamView
@@ -50,6 +50,10 @@ ENTRY = answers.EntryView()
 TEAM = TeamView()
 RULES = answers.RuleView(many=True)
 RULE = answers.RuleView()
+NEW_ARTICLE = answers.NewArticle()
+ARTICLE_CHANGE = answers.ArticleChange()
+ARTICLE = answers.ArticleView()
+ARTICLE_SUMMARIES = answers.ArticleSummary(many=True)
 QUEUE_STATUSES = (answers.NEW, answers.OPEN)
 
 
@@ -376,6 +380,60 @@ class HelpdeskService(CvmsService):
         _caller(admin)
         with self.db.transaction() as session:
             teams.remove_rule(session, validation.known_id(rule_id, "Rule"))
+
+    # -- the knowledge base ------------------------------------------------------------------------
+    @rpc
+    def search_articles(self, words, language=None, limit=10) -> list[dict]:
+        """Published articles matching `words` (full text), best first: what readers find,
+        and what the intake form suggests from a case's summary."""
+        words = validation.text(words, "q", most=200).strip()
+        if language is not None and language not in answers.LANGUAGES:
+            raise InvalidInput({"lang": ["en or es."]})
+        if not words:
+            return []
+        found = knowledge.search(self.db.session, words, language, validation.limit(limit))
+        return ARTICLE_SUMMARIES.dump(found)
+
+    @rpc
+    def article(self, article_id, include_drafts=False) -> dict:
+        """An article; a draft only for its writers (`include_drafts`)."""
+        found = knowledge.get(
+            self.db.session,
+            validation.known_id(article_id, "Article"),
+            published_only=not include_drafts,
+        )
+        return ARTICLE.dump(found)
+
+    @rpc
+    def list_articles(self, language=None, status=None, limit=100) -> list[dict]:
+        """Every article, drafts included (its writers), newest change first."""
+        if language is not None and language not in answers.LANGUAGES:
+            raise InvalidInput({"lang": ["en or es."]})
+        if status is not None and status not in answers.ARTICLE_STATUSES:
+            raise InvalidInput({"status": ["draft or published."]})
+        found = knowledge.listing(self.db.session, language, status, validation.limit(limit))
+        return ARTICLE_SUMMARIES.dump([knowledge.summary(a) for a in found])
+
+    @rpc
+    def create_article(self, author, article) -> dict:
+        """A new article, as a draft."""
+        who = _caller(author)
+        given = validation.load(NEW_ARTICLE, article)
+        with self.db.transaction() as session:
+            return ARTICLE.dump(knowledge.create(session, given, who, self.now()))
+
+    @rpc
+    def update_article(self, author, article_id, change) -> dict:
+        """Change an article's title, body or topic, or publish it (status published) or take
+        it back to a draft."""
+        _caller(author)
+        given = validation.load(ARTICLE_CHANGE, change)
+        with self.db.transaction() as session:
+            found = knowledge.get(
+                session, validation.known_id(article_id, "Article"), published_only=False
+            )
+            knowledge.change(session, found, given, self.now())
+            return ARTICLE.dump(found)
 
     # -- what notifications asks at send time -----------------------------------------------------
     @rpc

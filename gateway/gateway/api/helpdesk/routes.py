@@ -368,6 +368,77 @@ def change_priority(case_id: str):
     return jsonify(call.helpdesk.change_priority(_caller(), case_id, data))
 
 
+# -- the knowledge base --------------------------------------------------------------------------
+@helpdesk.get("/helpdesk/articles")
+@public
+@doc(
+    "Search the published knowledge-base articles (full text, best first; ?lang=en|es): what "
+    "anyone may read, and what the intake form suggests from a case's summary before it is sent",
+    tag=TAG,
+    responses={200: ("Articles", schemas.ArticleSummary(many=True))},
+)
+def search_articles():
+    query = routing.query(schemas.ArticleSearch())
+    return jsonify(call.helpdesk.search_articles(query["q"], query["lang"], query["limit"]))
+
+
+@helpdesk.get("/helpdesk/articles/<article_id>")
+@public
+@doc(
+    "A published knowledge-base article",
+    tag=TAG,
+    responses={200: ("The article", schemas.ArticleView)},
+)
+def read_article(article_id: str):
+    return jsonify(call.helpdesk.article(article_id, False))
+
+
+@helpdesk.get("/helpdesk/writing/articles")
+@allow(*AGENTS)
+@doc(
+    "Every article, drafts included, newest change first (?lang=, ?status=draft|published)",
+    tag=TAG,
+    responses={200: ("Articles", schemas.ArticleSummary(many=True))},
+)
+def list_articles():
+    query = routing.query(schemas.ArticleListQuery())
+    return jsonify(call.helpdesk.list_articles(query["lang"], query["status"], query["limit"]))
+
+
+@helpdesk.get("/helpdesk/writing/articles/<article_id>")
+@allow(*AGENTS)
+@doc("An article, a draft too", tag=TAG, responses={200: ("The article", schemas.ArticleView)})
+def draft_article(article_id: str):
+    return jsonify(call.helpdesk.article(article_id, True))
+
+
+@helpdesk.post("/helpdesk/writing/articles")
+@allow(*AGENTS)
+@doc(
+    "Write an article (English or Spanish), kept as a draft until it is published",
+    tag=TAG,
+    body=schemas.NewArticle,
+    responses={201: ("The draft", schemas.ArticleView)},
+)
+def create_article():
+    data = _json(schemas.NewArticle)
+    article = call.helpdesk.create_article(_caller(), data)
+    return created(article, url_for(".draft_article", article_id=article["id"]))
+
+
+@helpdesk.patch("/helpdesk/writing/articles/<article_id>")
+@allow(*AGENTS)
+@doc(
+    "Change an article, publish it (status published) or take it back to a draft",
+    tag=TAG,
+    body=schemas.ArticleChange,
+    responses={200: ("The article", schemas.ArticleView)},
+)
+def update_article(article_id: str):
+    data = _json(schemas.ArticleChange)
+    return jsonify(call.helpdesk.update_article(_caller(), article_id, data))
+
+
 # -- teams and routing rules ---------------------------------------------------------------------
 @helpdesk.get("/helpdesk/teams")
 @allow(*AGENTS)

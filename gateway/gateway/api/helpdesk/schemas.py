@@ -6,13 +6,18 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from cvms_platform.answers.helpdesk import (
+    ARTICLE_STATUSES,
     LANGUAGES,
     STATUSES,
     TEAM_ID,
     AgentCaseView,
     AgentReply,
+    ArticleChange,
+    ArticleSummary,
+    ArticleView,
     Assignment,
     CaseSummary,
+    NewArticle,
     NewCase,
     NewMessage,
     NewRule,
@@ -30,8 +35,12 @@ from cvms_platform.answers.helpdesk import (
 __all__ = [
     "AgentCaseView",
     "AgentReply",
+    "ArticleChange",
+    "ArticleSummary",
+    "ArticleView",
     "Assignment",
     "CaseSummary",
+    "NewArticle",
     "NewCase",
     "NewMessage",
     "NewRule",
@@ -83,6 +92,22 @@ class Verified(Schema):
 class QueueQuery(Schema):
     team_id = fields.Str(load_default=None, validate=TEAM_ID)
     include_pending = fields.Bool(load_default=False)
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ArticleSearch(Schema):
+    q = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Words to find (a case's summary, for suggestions)"},
+    )
+    lang = fields.Str(load_default=None, validate=validate.OneOf(LANGUAGES))
+    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class ArticleListQuery(Schema):
+    lang = fields.Str(load_default=None, validate=validate.OneOf(LANGUAGES))
+    status = fields.Str(load_default=None, validate=validate.OneOf(ARTICLE_STATUSES))
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
