@@ -196,10 +196,12 @@ def queue_many(session: Session, events: list[Event], now: datetime, staff=None)
         return []
     insert = _INSERTS[session.get_bind().dialect.name]
     # The unique (event, person, channel) key: a row already there is skipped, not an error.
+    # The rows as parameters, not in the statement: it is compiled once (cached), whatever the
+    # batch's size, and SQLAlchemy sends them in one multi-row INSERT.
     added = session.execute(
         insert(Delivery.__table__)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["event_id", "person_id", "channel"])
-        .returning(Delivery.__table__.c.id)
+        .returning(Delivery.__table__.c.id),
+        rows,
     )
     return list(added.scalars())
