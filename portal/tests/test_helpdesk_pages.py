@@ -218,3 +218,38 @@ def test_articles_are_suggested_from_the_summary_before_the_case_is_sent(signed_
     assert 'value="locked out"' in text  # the form is kept, nothing is filed
     assert [call[:2] for call in gateway.calls] == [("GET", "/helpdesk/articles")]
     assert "Wait an hour." in client.get("/helpdesk/articles/a-1").get_data(as_text=True)
+
+
+AGENT_CASE = {
+    **CASE,
+    "requester_id": "user-ana",
+    "priority": "high",
+    "team_id": "inventory",
+    "entries": [
+        *CASE["entries"],
+        {"kind": "note", "public": False, "at": "2026-12-01T16:05:00+00:00", "body": "Vendor?"},
+    ],
+}
+
+
+def test_an_agent_works_the_queue_and_a_case(signed_in):
+    client, gateway = signed_in(
+        {
+            ("GET", "/helpdesk/queue"): [{**CASE, "priority": "high", "next_due_at": None}],
+            ("GET", "/helpdesk/cases/case-1"): AGENT_CASE,
+            ("GET", "/users/user-ana"): {"id": "user-ana", "username": "ana@example.org"},
+            ("POST", "/helpdesk/cases/case-1/notes"): AGENT_CASE,
+            ("POST", "/helpdesk/cases/case-1/resolve"): AGENT_CASE,
+        }
+    )
+    with client.session_transaction() as session:
+        session["role"] = "helpdesk"
+    assert "HD-7K3Q9X2M" in client.get("/helpdesk/queue").get_data(as_text=True)
+    page = client.get("/helpdesk/work/case-1").get_data(as_text=True)
+    assert "Vendor?" in page and "ana@example.org" in page
+    assert "/provider/admin/users?q=ana@example.org" in page
+    noted = client.post("/helpdesk/work/case-1", data={"action": "note", "body": "Checked."})
+    assert noted.status_code == 302
+    assert gateway.calls[-1] == ("POST", "/helpdesk/cases/case-1/notes", {"body": "Checked."})
+    client.post("/helpdesk/work/case-1", data={"action": "resolve", "notes": "Released."})
+    assert gateway.calls[-1] == ("POST", "/helpdesk/cases/case-1/resolve", {"notes": "Released."})

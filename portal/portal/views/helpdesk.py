@@ -155,6 +155,60 @@ def new_case():
     ), (400 if errors else 200)
 
 
+# -- agents ------------------------------------------------------------------------------------
+@bp.get("/queue")
+@signed_in
+def queue():
+    """The agent's teams' cases, what is due first first (those waiting on the requester last)."""
+    found = api("GET", "/helpdesk/queue", params={"include_pending": "true"})
+    return render_template("helpdesk/queue.html", cases=found)
+
+
+AGENT_ACTIONS = {
+    "reply": ("replies", "body", _l("Your reply is sent to the requester.")),
+    "note": ("notes", "body", _l("The internal note is added.")),
+    "resolve": (
+        "resolve",
+        "notes",
+        _l("The case is resolved; the requester is e-mailed the notes."),
+    ),
+}
+
+
+@bp.route("/work/<case_id>", methods=["GET", "POST"])
+@signed_in
+def work(case_id: str):
+    """A case as agents see it (internal notes too), answered, noted or resolved; the
+    requester's account, with the help desk's tools (unlock, a password link), one click away."""
+    errors = FormErrors()
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if action not in AGENT_ACTIONS:
+            errors = FormErrors(summary=_("Choose what to do."))
+        else:
+            path, field, done = AGENT_ACTIONS[action]
+            body = {field: request.form.get(field, "").strip()}
+            if action == "reply":
+                body["status"] = request.form.get("status") or "pending"
+            try:
+                api("POST", f"/helpdesk/cases/{case_id}/{path}", json=body)
+            except ApiProblem as problem:
+                if problem.status == 404:
+                    raise
+                errors = FormErrors.from_problem(problem)
+            else:
+                flash(str(done), "success")
+                return redirect(url_for("helpdesk.work", case_id=case_id))
+    found = api("GET", f"/helpdesk/cases/{case_id}")
+    try:
+        requester = api("GET", f"/users/{found['requester_id']}")
+    except ApiProblem:
+        requester = None
+    return render_template("helpdesk/work.html", case=found, requester=requester, errors=errors), (
+        400 if errors else 200
+    )
+
+
 @bp.get("/articles/<article_id>")
 def article(article_id: str):
     """A published knowledge-base article, for anyone."""
