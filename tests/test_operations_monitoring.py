@@ -109,6 +109,7 @@ def test_dashboards_and_alerts_only_read_metrics_that_exist():
 
     from cvms_platform import metrics as platform_metrics  # noqa: F401 - registers them
     from gateway import admission, full_slots, observability  # noqa: F401
+    from helpdesk import cases  # noqa: F401 - its service-level breaches
     from notifications import delivery  # noqa: F401 - its messages and oldest-unsent age
 
     exposed = {family.name for family in REGISTRY.collect()}
