@@ -128,6 +128,57 @@ def _stock(event: Event, staff) -> list[Owed]:
     return [Owed(event.type, STAFF, user, location, True, facts) for user in staff(location)]
 
 
+# The marketplace's claims and transfers (issue 14): which side's managers each event is for,
+# by the payload's location field. Both sides hear that a claim expired unanswered.
+OFFERING, CLAIMING = "offering_location_id", "claiming_location_id"
+MARKETPLACE_SIDES = {
+    "claim_requested": (OFFERING,),
+    "claim_accepted": (CLAIMING,),
+    "claim_declined": (CLAIMING,),
+    "claim_expired": (OFFERING, CLAIMING),
+    "transfer_shipped": (CLAIMING,),
+    "transfer_received": (OFFERING,),
+    "transfer_problem_reported": (OFFERING,),
+}
+MARKETPLACE_FACTS = (
+    "claim_id",
+    "offer_id",
+    OFFERING,
+    CLAIMING,
+    "product_id",
+    "lot_number",
+    "doses",
+    "doses_requested",
+    "doses_accepted",
+    "doses_shipped",
+    "doses_received",
+    "doses_affected",
+    "reason",
+    "problem",
+    "arrival_temperature_c",
+    "expires_at",
+    "expired_at",
+    "shipped_at",
+    "received_at",
+)
+
+
+def _marketplace(event: Event, staff) -> list[Owed]:
+    """A claim's or a transfer's news, to each manager of the location that must act or needs
+    to know (by e-mail; about that location, which the facts name as `location_id`). A person
+    who manages both sides of an expired claim is written to once (one row per event and
+    person)."""
+    payload = event.payload
+    owed = []
+    for side in MARKETPLACE_SIDES[event.type]:
+        location = payload[side]
+        facts = {**_facts(payload, MARKETPLACE_FACTS), "location_id": location, "side": side}
+        owed.extend(
+            Owed(event.type, STAFF, user, location, True, facts) for user in staff(location)
+        )
+    return owed
+
+
 def _verification(event: Event) -> list[Owed]:
     """A help-desk account's address to verify, in the language it registered in."""
     payload = event.payload
@@ -164,10 +215,18 @@ OWED_BY = {
 TO_STAFF = ("stock_low", "lot_expiring", "inventory_discrepancy_recorded")
 
 
+def _owed(event: Event, staff) -> list[Owed]:
+    if event.type in TO_STAFF:
+        return _stock(event, staff)
+    if event.type in MARKETPLACE_SIDES:
+        return _marketplace(event, staff)
+    return OWED_BY[event.type](event)
+
+
 def queue(session: Session, event: Event, now: datetime, staff=None) -> list[str]:
     """Add the event's deliveries (each once: a (event, person, channel) already queued is left
     as it is), in one INSERT that skips those; the ids of the rows added. `staff(location_id)`:
-    the user ids of a location's managers (for stock news)."""
+    the user ids of a location's managers (for stock and marketplace news)."""
     return queue_many(session, [event], now, staff)
 
 
@@ -190,7 +249,7 @@ def queue_many(session: Session, events: list[Event], now: datetime, staff=None)
             "next_attempt_at": now,
         }
         for event in events
-        for owed in (_stock(event, staff) if event.type in TO_STAFF else OWED_BY[event.type](event))
+        for owed in _owed(event, staff)
     ]
     if not rows:
         return []

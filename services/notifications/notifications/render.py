@@ -101,6 +101,10 @@ def context(delivery: Delivery, contact: Contact) -> dict:
         "when": _when(facts.get("starts_at"), contact),
         "previous_when": _when(facts.get("previous_starts_at"), contact),
         "expires": _when(facts.get("expires_at"), contact),
+        # A marketplace claim's and transfer's times (issue 14).
+        "expired": _when(facts.get("expired_at"), contact),
+        "shipped": _when(facts.get("shipped_at"), contact),
+        "received": _when(facts.get("received_at"), contact),
         "offer_kind": facts.get("kind"),
         "next_dose_from": _day(facts.get("next_dose_from"), contact),
         "expiration_date": _day(facts.get("expiration_date"), contact),

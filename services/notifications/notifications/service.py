@@ -1,7 +1,8 @@
 """The notifications service: the messages people are promised (booking confirmations,
 changes, reminders, waitlist offers, set-password links), by e-mail and text message in the
-person's language, exactly once per (event, person, channel); and the STOP and START replies to
-texts, which the gateway's SMS webhook passes on."""
+person's language, exactly once per (event, person, channel); a location's stock news and the
+marketplace's claims and transfers to its managers; and the STOP and START replies to texts,
+which the gateway's SMS webhook passes on."""
 
 from __future__ import annotations
 
@@ -104,6 +105,35 @@ class NotificationsService(CvmsService):
 
     @consumes("inventory", "inventory_discrepancy_recorded")
     def on_inventory_discrepancy_recorded(self, session, event) -> None:
+        self._queue(session, event)
+
+    # -- the marketplace's claims and transfers, to the managers of the side concerned ---------
+    @consumes("marketplace", "claim_requested")
+    def on_claim_requested(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "claim_accepted")
+    def on_claim_accepted(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "claim_declined")
+    def on_claim_declined(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "claim_expired")
+    def on_claim_expired(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "transfer_shipped")
+    def on_transfer_shipped(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "transfer_received")
+    def on_transfer_received(self, session, event) -> None:
+        self._queue(session, event)
+
+    @consumes("marketplace", "transfer_problem_reported")
+    def on_transfer_problem_reported(self, session, event) -> None:
         self._queue(session, event)
 
     @consumes("identity", "email_verification_requested")
