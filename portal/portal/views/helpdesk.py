@@ -195,7 +195,10 @@ def work(case_id: str):
             except ApiProblem as problem:
                 if problem.status == 404:
                     raise
-                errors = FormErrors.from_problem(problem)
+                # The note's field has an id of its own (the reply's is field-body).
+                errors = FormErrors.from_problem(
+                    problem, rename={"body": "note"} if action == "note" else None
+                )
             else:
                 flash(str(done), "success")
                 return redirect(url_for("helpdesk.work", case_id=case_id))
