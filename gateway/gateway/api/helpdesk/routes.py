@@ -17,7 +17,6 @@ import binascii
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from cvms_platform import validation
 from cvms_platform.answers.helpdesk import (
     MAX_ATTACHMENT_BASE64,
     MAX_ATTACHMENT_BYTES,
@@ -49,16 +48,6 @@ MAX_FILING_BYTES = MAX_ATTACHMENTS * MAX_ATTACHMENT_BASE64 + 64 * 1024
 MB = 1024 * 1024
 
 
-def _json(schema, data=None) -> dict:
-    """The JSON body once `schema` accepts it (unknown fields refused), as sent, for the RPC."""
-    if data is None:
-        data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    validation.load(schema(), data)
-    return data
-
-
 def _caller() -> dict:
     return {"id": g.principal.user_id, "role": g.principal.role}
 
@@ -82,7 +71,7 @@ def _caller() -> dict:
     },
 )
 def register_account():
-    data = _json(schemas.Registration)
+    data = routing.body()
     call.identity.register_requester(
         {
             "email": data["email"],
@@ -108,7 +97,7 @@ def register_account():
     },
 )
 def verify_account():
-    data = _json(schemas.Verification)
+    data = routing.body()
     verified = call.identity.verify_requester(data["token"])
     return jsonify(status="verified", username=verified["username"])
 
@@ -122,9 +111,10 @@ def _too_large(what: str) -> ApiError:
     )
 
 
-def _filing():
-    """A case's filing, its size checked before it is read: a larger body (or a file larger
-    than MAX_ATTACHMENT_BYTES) is refused with 413 and nothing is filed."""
+def _check_filing() -> None:
+    """A case's filing, its size checked before routing.body() reads it (the JSON is parsed
+    once, here, with this route's larger limit): a larger body (or a file larger than
+    MAX_ATTACHMENT_BYTES) is refused with 413 and nothing is filed."""
     length = request.content_length
     if length is not None and length > MAX_FILING_BYTES:
         raise _too_large(f"The request is {length / MB:.1f} MB.")
@@ -138,7 +128,6 @@ def _filing():
             size = len(encoded) * 3 // 4
             name = file.get("filename") if isinstance(file.get("filename"), str) else ""
             raise _too_large(f"attachments.{index} ({name[:100]}) is {size / MB:.1f} MB.")
-    return data
 
 
 def _download(file: dict):
@@ -165,8 +154,8 @@ def _download(file: dict):
     },
 )
 def file_case():
-    data = _json(schemas.NewCase, _filing())
-    case = call.helpdesk.file_case(_caller(), data)
+    _check_filing()
+    case = call.helpdesk.file_case(_caller(), routing.body())
     return created(case, url_for(".my_case", case_id=case["id"]))
 
 
@@ -216,8 +205,7 @@ def my_attachment(case_id: str, attachment_id: str):
     },
 )
 def requester_reply(case_id: str):
-    data = _json(schemas.NewMessage)
-    return jsonify(call.helpdesk.requester_reply(_caller(), case_id, data))
+    return jsonify(call.helpdesk.requester_reply(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{MY_CASE}/confirm")
@@ -305,8 +293,7 @@ def _agent_doc(summary: str, body, extra: dict | None = None):
     {409: "The case is resolved or closed"},
 )
 def agent_reply(case_id: str):
-    data = _json(schemas.AgentReply)
-    return jsonify(call.helpdesk.reply(_caller(), case_id, data))
+    return jsonify(call.helpdesk.reply(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{CASE}/notes")
@@ -317,8 +304,7 @@ def agent_reply(case_id: str):
     {409: "The case is closed"},
 )
 def add_note(case_id: str):
-    data = _json(schemas.NewMessage)
-    return jsonify(call.helpdesk.add_note(_caller(), case_id, data))
+    return jsonify(call.helpdesk.add_note(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{CASE}/resolve")
@@ -330,8 +316,7 @@ def add_note(case_id: str):
     {409: "Resolved or closed already"},
 )
 def resolve_case(case_id: str):
-    data = _json(schemas.Resolution)
-    return jsonify(call.helpdesk.resolve_case(_caller(), case_id, data))
+    return jsonify(call.helpdesk.resolve_case(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{CASE}/reroute")
@@ -342,8 +327,7 @@ def resolve_case(case_id: str):
     {409: "With that team already, or closed"},
 )
 def reroute_case(case_id: str):
-    data = _json(schemas.Rerouting)
-    return jsonify(call.helpdesk.reroute_case(_caller(), case_id, data))
+    return jsonify(call.helpdesk.reroute_case(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{CASE}/assign")
@@ -353,8 +337,7 @@ def reroute_case(case_id: str):
     schemas.Assignment,
 )
 def assign_case(case_id: str):
-    data = _json(schemas.Assignment)
-    return jsonify(call.helpdesk.assign_case(_caller(), case_id, data))
+    return jsonify(call.helpdesk.assign_case(_caller(), case_id, routing.body()))
 
 
 @helpdesk.post(f"{CASE}/priority")
@@ -364,8 +347,7 @@ def assign_case(case_id: str):
     schemas.PriorityChange,
 )
 def change_priority(case_id: str):
-    data = _json(schemas.PriorityChange)
-    return jsonify(call.helpdesk.change_priority(_caller(), case_id, data))
+    return jsonify(call.helpdesk.change_priority(_caller(), case_id, routing.body()))
 
 
 # -- the knowledge base --------------------------------------------------------------------------
@@ -421,8 +403,7 @@ def draft_article(article_id: str):
     responses={201: ("The draft", schemas.ArticleView)},
 )
 def create_article():
-    data = _json(schemas.NewArticle)
-    article = call.helpdesk.create_article(_caller(), data)
+    article = call.helpdesk.create_article(_caller(), routing.body())
     return created(article, url_for(".draft_article", article_id=article["id"]))
 
 
@@ -435,8 +416,7 @@ def create_article():
     responses={200: ("The article", schemas.ArticleView)},
 )
 def update_article(article_id: str):
-    data = _json(schemas.ArticleChange)
-    return jsonify(call.helpdesk.update_article(_caller(), article_id, data))
+    return jsonify(call.helpdesk.update_article(_caller(), article_id, routing.body()))
 
 
 # -- teams and routing rules ---------------------------------------------------------------------
@@ -460,8 +440,7 @@ def list_teams():
     responses={201: ("The team", schemas.TeamView), 409: "The id is taken"},
 )
 def create_team():
-    data = _json(schemas.NewTeam)
-    team = call.helpdesk.create_team(_caller(), data)
+    team = call.helpdesk.create_team(_caller(), routing.body())
     return created(team, url_for(".list_teams"))
 
 
@@ -474,8 +453,7 @@ def create_team():
     responses={200: ("The team", schemas.TeamView)},
 )
 def update_team(team_id: str):
-    data = _json(schemas.TeamChange)
-    return jsonify(call.helpdesk.update_team(_caller(), team_id, data))
+    return jsonify(call.helpdesk.update_team(_caller(), team_id, routing.body()))
 
 
 @helpdesk.get("/helpdesk/rules")
@@ -499,8 +477,7 @@ def list_rules():
     responses={201: ("The rule", schemas.RuleView)},
 )
 def create_rule():
-    data = _json(schemas.NewRule)
-    return created(call.helpdesk.create_rule(_caller(), data), url_for(".list_rules"))
+    return created(call.helpdesk.create_rule(_caller(), routing.body()), url_for(".list_rules"))
 
 
 @helpdesk.delete("/helpdesk/rules/<rule_id>")
