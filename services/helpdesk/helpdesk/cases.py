@@ -461,54 +461,41 @@ def set_priority(session, case: Case, agent: dict, priority: str, now, calendar)
 def flag_breaches(session: Session, now: datetime, limit: int = 200) -> int:
     """Cases past a due time, flagged once each (the rows are claimed with SKIP LOCKED, so
     two instances do not both count one), with a history entry and the metric."""
-    flagged = 0
-    first = session.scalars(
-        select(Case)
-        .where(
-            Case.first_responded_at.is_(None),
-            Case.first_response_breached.is_(False),
-            Case.status.in_(ACTIVE),
-            Case.first_response_due <= now,
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    first = _flag_breached(
+        session,
+        now,
+        limit,
+        "first_response",
+        Case.first_responded_at.is_(None),
+        Case.first_response_breached.is_(False),
+        Case.status.in_(ACTIVE),
+        Case.first_response_due <= now,
+    )
+    late = _flag_breached(
+        session,
+        now,
+        limit,
+        "resolution",
+        Case.resolution_breached.is_(False),
+        Case.status.in_((NEW, OPEN)),
+        Case.resolution_due.is_not(None),
+        Case.resolution_due <= now,
+    )
+    return first + late
+
+
+def _flag_breached(session: Session, now: datetime, limit: int, clock: str, *where) -> int:
+    """Flag the cases `where` selects as past their `clock` (`first_response` or
+    `resolution`): `<clock>_breached` set, a history entry with the due time, the metric."""
+    cases = session.scalars(
+        select(Case).where(*where).limit(limit).with_for_update(skip_locked=True)
     ).all()
-    for case in first:
-        case.first_response_breached = True
-        entry(
-            session,
-            case,
-            "first_response_breached",
-            now,
-            public=False,
-            due=case.first_response_due.isoformat(),
-        )
-        BREACHES.labels("first_response", case.priority).inc()
-        flagged += 1
-    late = session.scalars(
-        select(Case)
-        .where(
-            Case.resolution_breached.is_(False),
-            Case.status.in_((NEW, OPEN)),
-            Case.resolution_due.is_not(None),
-            Case.resolution_due <= now,
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for case in late:
-        case.resolution_breached = True
-        entry(
-            session,
-            case,
-            "resolution_breached",
-            now,
-            public=False,
-            due=case.resolution_due.isoformat(),
-        )
-        BREACHES.labels("resolution", case.priority).inc()
-        flagged += 1
-    return flagged
+    for case in cases:
+        setattr(case, f"{clock}_breached", True)
+        due = getattr(case, f"{clock}_due")
+        entry(session, case, f"{clock}_breached", now, public=False, due=due.isoformat())
+        BREACHES.labels(clock, case.priority).inc()
+    return len(cases)
 
 
 def close_expired(session: Session, now: datetime, correlation_id: str, limit: int = 200) -> int:
