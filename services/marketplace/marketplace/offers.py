@@ -348,11 +348,8 @@ def request_claim(
     claim.offer = offer
     session.add(claim)
     session.flush()
-    record_event(
-        session,
-        "claim_requested",
-        {**_parties(claim), "doses": doses, "expires_at": claim.expires_at},
-        correlation_id=correlation_id,
+    _claim_event(
+        session, "claim_requested", claim, correlation_id, doses=doses, expires_at=claim.expires_at
     )
     return claim, True
 
@@ -369,16 +366,16 @@ def accept(
     _still_requested(claim, now)
     if wanted > claim.doses_requested:
         raise Unprocessable({"doses": [f"The claim asks for {claim.doses_requested}."]})
-    offer = claim.offer
-    offer.doses_unclaimed += claim.doses_requested - wanted
-    offer.updated_at = now
+    _give_back(claim.offer, claim.doses_requested - wanted, now)
     claim.status, claim.doses_accepted = ACCEPTED, wanted
     claim.answered_by, claim.answered_at = actor, now
-    record_event(
+    _claim_event(
         session,
         "claim_accepted",
-        {**_parties(claim), "doses_requested": claim.doses_requested, "doses_accepted": wanted},
-        correlation_id=correlation_id,
+        claim,
+        correlation_id,
+        doses_requested=claim.doses_requested,
+        doses_accepted=wanted,
     )
     return claim
 
@@ -393,17 +390,29 @@ def decline(
 
 
 def _decline(session, offer: Offer, claim: Claim, reason: str, actor, now, correlation_id):
-    offer.doses_unclaimed += claim.doses_requested
-    offer.updated_at = now
+    _give_back(offer, claim.doses_requested, now)
     claim.status, claim.decline_reason = DECLINED, reason[:2000]
     claim.answered_by, claim.answered_at = actor, now
-    record_event(
+    _claim_event(
         session,
         "claim_declined",
-        {**_parties(claim), "doses": claim.doses_requested, "reason": claim.decline_reason},
-        correlation_id=correlation_id,
+        claim,
+        correlation_id,
+        doses=claim.doses_requested,
+        reason=claim.decline_reason,
     )
     return claim
+
+
+def _give_back(offer: Offer, doses: int, now: datetime) -> None:
+    """`doses` of a claim back on `offer`."""
+    offer.doses_unclaimed += doses
+    offer.updated_at = now
+
+
+def _claim_event(session, name: str, claim: Claim, correlation_id: str, **fields) -> None:
+    """Event `name` about `claim`: its parties, then `fields`."""
+    record_event(session, name, {**_parties(claim), **fields}, correlation_id=correlation_id)
 
 
 def _still_requested(claim: Claim, now: datetime) -> None:
@@ -439,16 +448,11 @@ def expire_claim(session: Session, claim_id: str, now: datetime, correlation_id:
     )
     if claim is None:
         return False
-    offer = claim.offer
-    if offer.status == OPEN:
-        offer.doses_unclaimed += claim.doses_requested
-        offer.updated_at = now
+    if claim.offer.status == OPEN:
+        _give_back(claim.offer, claim.doses_requested, now)
     claim.status, claim.answered_at = CLAIM_EXPIRED, now
-    record_event(
-        session,
-        "claim_expired",
-        {**_parties(claim), "doses": claim.doses_requested, "expired_at": now},
-        correlation_id=correlation_id,
+    _claim_event(
+        session, "claim_expired", claim, correlation_id, doses=claim.doses_requested, expired_at=now
     )
     return True
 
@@ -458,16 +462,14 @@ def mark_shipped(
     session: Session, claim: Claim, shipment: dict, actor, now: datetime, correlation_id: str
 ) -> Claim:
     claim.status, claim.shipped_by, claim.shipped_at = SHIPPED, actor, now
-    record_event(
+    _claim_event(
         session,
         "transfer_shipped",
-        {
-            **_parties(claim),
-            "lot_number": claim.offer.lot_number,
-            "doses": shipment["doses"],
-            "shipped_at": now,
-        },
-        correlation_id=correlation_id,
+        claim,
+        correlation_id,
+        lot_number=claim.offer.lot_number,
+        doses=shipment["doses"],
+        shipped_at=now,
     )
     return claim
 
