@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from cvms_platform import validation
 from gateway import routing
 from gateway.access import MANAGERS, allow
 from gateway.api.marketplace import schemas
 from gateway.docs import doc
-from gateway.errors import ApiError
 from gateway.routing import API_PREFIX, call, created
 
 marketplace = Blueprint("marketplace", __name__, url_prefix=API_PREFIX)
@@ -27,16 +25,10 @@ OFFERS = "/locations/<location_id>/marketplace/offers"
 CLAIMS = "/locations/<location_id>/marketplace/claims"
 
 
-def _json(schema, *, optional: bool = False) -> dict:
-    """The JSON body once `schema` accepts it (unknown fields refused), as sent, for the RPC;
-    with `optional`, no body at all is an empty one."""
-    data = request.get_json(silent=True)
-    if data is None and optional and not request.get_data():
-        data = {}
-    if data is None:
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    validation.load(schema(), data)
-    return data
+def _optional_body() -> dict:
+    """routing.body(), no body at all being an empty one (the schemas it serves have only
+    optional fields)."""
+    return routing.body() if request.get_data() else {}
 
 
 def _actor() -> str:
@@ -61,8 +53,7 @@ def _actor() -> str:
     },
 )
 def create_offer(location_id: str):
-    data = _json(schemas.NewOffer)
-    offer = call.marketplace.create_offer(location_id, data, _actor())
+    offer = call.marketplace.create_offer(location_id, routing.body(), _actor())
     location = url_for(".get_offer", location_id=location_id, offer_id=offer["offer_id"])
     return created(offer, location, new=offer["created"])
 
@@ -98,8 +89,9 @@ def get_offer(location_id: str, offer_id: str):
     responses={200: ("The offer", schemas.OfferWithClaims)},
 )
 def withdraw_offer(location_id: str, offer_id: str):
-    data = _json(schemas.Withdrawal, optional=True)
-    return jsonify(call.marketplace.withdraw_offer(location_id, offer_id, data, _actor()))
+    return jsonify(
+        call.marketplace.withdraw_offer(location_id, offer_id, _optional_body(), _actor())
+    )
 
 
 @marketplace.get("/locations/<location_id>/marketplace/search")
@@ -132,8 +124,7 @@ def search_offers(location_id: str):
     },
 )
 def request_claim(location_id: str):
-    data = _json(schemas.NewClaim)
-    claim = call.marketplace.request_claim(location_id, data, _actor())
+    claim = call.marketplace.request_claim(location_id, routing.body(), _actor())
     location = url_for(".get_claim", location_id=location_id, claim_id=claim["claim_id"])
     return created(claim, location, new=claim["created"])
 
@@ -173,8 +164,7 @@ def get_claim(location_id: str, claim_id: str):
     },
 )
 def accept_claim(location_id: str, claim_id: str):
-    data = _json(schemas.Acceptance, optional=True)
-    return jsonify(call.marketplace.accept_claim(location_id, claim_id, data, _actor()))
+    return jsonify(call.marketplace.accept_claim(location_id, claim_id, _optional_body(), _actor()))
 
 
 @marketplace.post(f"{CLAIMS}/<claim_id>/decline")
@@ -189,8 +179,7 @@ def accept_claim(location_id: str, claim_id: str):
     },
 )
 def decline_claim(location_id: str, claim_id: str):
-    data = _json(schemas.Decline)
-    return jsonify(call.marketplace.decline_claim(location_id, claim_id, data, _actor()))
+    return jsonify(call.marketplace.decline_claim(location_id, claim_id, routing.body(), _actor()))
 
 
 @marketplace.post(f"{CLAIMS}/<claim_id>/ship")
@@ -225,8 +214,7 @@ def ship_claim(location_id: str, claim_id: str):
     },
 )
 def receive_claim(location_id: str, claim_id: str):
-    data = _json(schemas.Receipt)
-    return jsonify(call.marketplace.receive_claim(location_id, claim_id, data, _actor()))
+    return jsonify(call.marketplace.receive_claim(location_id, claim_id, routing.body(), _actor()))
 
 
 # -- the state's view -----------------------------------------------------------------------------
