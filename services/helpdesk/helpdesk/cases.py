@@ -125,18 +125,15 @@ def next_agent(session: Session, team: Team) -> str | None:
 
 
 def _routed_event(session, case: Case, previous: str | None, rule_id: str | None, correlation_id):
-    record_event(
+    _case_event(
         session,
         "case_routed",
-        {
-            "case_id": case.id,
-            "requester_id": case.requester_id,
-            "team_id": case.team_id,
-            "previous_team_id": previous,
-            "rule_id": rule_id,
-            "assignee_id": case.assignee_id,
-        },
-        correlation_id=correlation_id,
+        case,
+        correlation_id,
+        team_id=case.team_id,
+        previous_team_id=previous,
+        rule_id=rule_id,
+        assignee_id=case.assignee_id,
     )
 
 
@@ -235,18 +232,15 @@ def file(
         rule_id=rule_id,
         assignee_id=case.assignee_id,
     )
-    record_event(
+    _case_event(
         session,
         "case_created",
-        {
-            "case_id": case.id,
-            "requester_id": case.requester_id,
-            "requester_type": case.requester_type,
-            "topic": case.topic,
-            "priority": case.priority,
-            "language": case.language,
-        },
-        correlation_id=correlation_id,
+        case,
+        correlation_id,
+        requester_type=case.requester_type,
+        topic=case.topic,
+        priority=case.priority,
+        language=case.language,
     )
     _routed_event(session, case, None, rule_id, correlation_id)
     return case
@@ -287,16 +281,8 @@ def reply(session, case: Case, agent: dict, body: str, status: str, now, calenda
     _set_status(session, case, status, now, agent)
     refresh_due(case)
     session.flush()
-    record_event(
-        session,
-        "case_replied",
-        {
-            "case_id": case.id,
-            "requester_id": case.requester_id,
-            "entry_id": row.id,
-            "language": case.language,
-        },
-        correlation_id=correlation_id,
+    _case_event(
+        session, "case_replied", case, correlation_id, entry_id=row.id, language=case.language
     )
     return row
 
@@ -335,12 +321,7 @@ def reopen(session, case: Case, actor: dict, now, calendar, correlation_id, *, b
     case.pending_since = None
     case.resolution_left_s = None
     refresh_due(case)
-    record_event(
-        session,
-        "case_reopened",
-        {"case_id": case.id, "requester_id": case.requester_id, "by": by},
-        correlation_id=correlation_id,
-    )
+    _case_event(session, "case_reopened", case, correlation_id, by=by)
 
 
 def resolve(session, case: Case, agent: dict, notes: str, now, correlation_id) -> CaseEntry:
@@ -357,16 +338,8 @@ def resolve(session, case: Case, agent: dict, notes: str, now, correlation_id) -
         case.first_responded_at = now
     refresh_due(case)
     session.flush()
-    record_event(
-        session,
-        "case_resolved",
-        {
-            "case_id": case.id,
-            "requester_id": case.requester_id,
-            "entry_id": row.id,
-            "language": case.language,
-        },
-        correlation_id=correlation_id,
+    _case_event(
+        session, "case_resolved", case, correlation_id, entry_id=row.id, language=case.language
     )
     return row
 
@@ -378,12 +351,7 @@ def close(session, case: Case, actor: dict | None, now, correlation_id, *, reaso
     case.status = CLOSED
     case.closed_at = now
     refresh_due(case)
-    record_event(
-        session,
-        "case_closed",
-        {"case_id": case.id, "requester_id": case.requester_id, "reason": reason},
-        correlation_id=correlation_id,
-    )
+    _case_event(session, "case_closed", case, correlation_id, reason=reason)
 
 
 def reroute(session, case: Case, agent: dict, team_id: str, reason, now, correlation_id) -> None:
@@ -455,6 +423,16 @@ def set_priority(session, case: Case, agent: dict, priority: str, now, calendar)
         target = TARGETS[priority][1] - calendar.between(case.created_at, case.pending_since)
         case.resolution_left_s = max(0, int(target.total_seconds()))
     refresh_due(case)
+
+
+def _case_event(session: Session, name: str, case: Case, correlation_id, **fields) -> None:
+    """Event `name` about `case`: its id and requester, then `fields`."""
+    record_event(
+        session,
+        name,
+        {"case_id": case.id, "requester_id": case.requester_id, **fields},
+        correlation_id=correlation_id,
+    )
 
 
 # -- timers ------------------------------------------------------------------------------------
