@@ -170,21 +170,26 @@ class EntryView(Schema):
     at = fields.AwareDateTime()
 
 
-class RequesterCaseSummary(Schema):
-    """A case in its requester's list: no team or agent."""
+class _CaseListed(Schema):
+    """What every list of cases shows of one, the requester's and the agents'."""
 
     id = fields.Str()
     reference = fields.Str(metadata={"example": "HD-7K3Q9X2M"})
     status = fields.Str(validate=validate.OneOf(STATUSES))
     requester_type = fields.Str()
     topic = fields.Str()
-    organization_id = fields.Str(allow_none=True)
-    location_id = fields.Str(allow_none=True)
     summary = fields.Str()
     language = fields.Str()
-    contact_channel = fields.Str()
     priority = fields.Str()
     created_at = fields.AwareDateTime()
+
+
+class RequesterCaseSummary(_CaseListed):
+    """A case in its requester's list: no team or agent."""
+
+    organization_id = fields.Str(allow_none=True)
+    location_id = fields.Str(allow_none=True)
+    contact_channel = fields.Str()
     updated_at = fields.AwareDateTime()
     resolved_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
@@ -199,21 +204,12 @@ class RequesterCaseView(RequesterCaseSummary):
     entries = fields.List(fields.Nested(EntryView))
 
 
-class CaseSummary(Schema):
+class CaseSummary(_CaseListed):
     """A case in an agent's queue or search."""
 
-    id = fields.Str()
-    reference = fields.Str()
-    status = fields.Str(validate=validate.OneOf(STATUSES))
     requester_id = fields.Str()
-    requester_type = fields.Str()
-    topic = fields.Str()
-    summary = fields.Str()
-    language = fields.Str()
-    priority = fields.Str()
     team_id = fields.Str()
     assignee_id = fields.Str(allow_none=True)
-    created_at = fields.AwareDateTime()
     first_response_due = fields.AwareDateTime()
     first_responded_at = fields.AwareDateTime(allow_none=True)
     resolution_due = fields.AwareDateTime(allow_none=True)
