@@ -184,8 +184,8 @@ class _CaseListed(Schema):
     created_at = fields.AwareDateTime()
 
 
-class RequesterCaseSummary(_CaseListed):
-    """A case in its requester's list: no team or agent."""
+class _CaseDetails(Schema):
+    """What the requester's list and the agents' view both show of a case besides."""
 
     organization_id = fields.Str(allow_none=True)
     location_id = fields.Str(allow_none=True)
@@ -194,6 +194,10 @@ class RequesterCaseSummary(_CaseListed):
     resolved_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     resolution_notes = fields.Str(allow_none=True)
+
+
+class RequesterCaseSummary(_CaseListed, _CaseDetails):
+    """A case in its requester's list: no team or agent."""
 
 
 class RequesterCaseView(RequesterCaseSummary):
@@ -220,18 +224,11 @@ class CaseSummary(_CaseListed):
     resolution_breached = fields.Bool()
 
 
-class AgentCaseView(CaseSummary):
+class AgentCaseView(CaseSummary, _CaseDetails):
     """A case as agents see it: every entry, internal notes included."""
 
-    organization_id = fields.Str(allow_none=True)
-    location_id = fields.Str(allow_none=True)
     description = fields.Str()
-    contact_channel = fields.Str()
     contact_phone = fields.Str(allow_none=True)
-    updated_at = fields.AwareDateTime()
-    resolved_at = fields.AwareDateTime(allow_none=True)
-    closed_at = fields.AwareDateTime(allow_none=True)
-    resolution_notes = fields.Str(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentView))
     entries = fields.List(fields.Nested(EntryView))
 
