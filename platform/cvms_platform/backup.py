@@ -193,6 +193,15 @@ def restore(
         if target.exists():
             previous = target.with_name(f"{target.name}.pre-{utcnow():%Y%m%dT%H%M%SZ}")
             target.rename(previous)
+        # The write-ahead log goes with the file it belongs to: left beside the restored copy,
+        # SQLite would replay the replaced database's last writes into it.
+        for suffix in ("-wal", "-shm"):
+            side = target.with_name(target.name + suffix)
+            if side.exists():
+                if previous is not None:
+                    side.rename(previous.with_name(previous.name + suffix))
+                else:
+                    side.unlink()
         shutil.copyfile(path, target)
         if previous is not None and drop_previous:
             previous.unlink()

@@ -4,6 +4,7 @@ PostgreSQL path is drilled end to end in tests/test_operations_backup.py."""
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -79,3 +80,22 @@ def test_replay_marks_what_was_sent_since_then_as_unsent(database):
     assert backup.replay_outbox("inventory", now - timedelta(minutes=10), url=database) == 1
     assert _count(database, outbox.c.sent_at.is_(None)) == 2
     assert _count(database, outbox.c.event_id == old["event_id"], outbox.c.sent_at.is_not(None))
+
+
+def test_a_restore_leaves_no_write_ahead_log_of_the_replaced_database(database, tmp_path):
+    """Rows written after the backup and still only in the WAL (a connection held open, so no
+    checkpoint) must not reappear in the restored copy."""
+    made = backup.backup("inventory", tmp_path / "backups", url=database)
+    holder, writer = make_engine(database), make_engine(database)
+    held = holder.connect()  # keeps the WAL from being checkpointed and removed
+    try:
+        with writer.begin() as db:
+            db.execute(insert(outbox), [_event(None), _event(None)])
+        writer.dispose()
+        assert Path(f"{database.removeprefix('sqlite:///')}-wal").exists()
+        previous = backup.restore("inventory", made.path, url=database)
+    finally:
+        held.close()
+        holder.dispose()
+    assert _count(database) == 0
+    assert _count(f"sqlite:///{previous}") == 2  # the replaced database, with its log
