@@ -4,36 +4,9 @@ follows it verifies nothing), in English and Spanish."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from portal.app import create_app
-from portal.gateway import ApiProblem, Gateway
-
-
-class Answering(Gateway):
-    def __init__(self, answer):
-        super().__init__("http://gateway.invalid", 1)
-        self.answer, self.calls = answer, []
-
-    def call(self, method, path, **kwargs):
-        self.calls.append((method, path, kwargs.get("json")))
-        if isinstance(self.answer, ApiProblem):
-            raise self.answer
-        return self.answer
-
-
-@pytest.fixture
-def portal(tmp_path, settings):
-    def make(answer):
-        app = create_app(replace(settings, gateway_url="http://gateway.invalid"), data_dir=tmp_path)
-        app.config["WTF_CSRF_ENABLED"] = False
-        gateway = Answering(answer)
-        app.extensions["cvms_gateway"] = gateway
-        return app.test_client(), gateway
-
-    return make
+from portal.gateway import ApiProblem
 
 
 def test_registering_sends_the_address_and_says_to_check_the_mail(portal):
@@ -110,28 +83,13 @@ CASE = {
 }
 
 
-class Routed(Answering):
-    """Answers by method and path: {(method, path): answer}."""
-
-    def call(self, method, path, **kwargs):
-        self.calls.append((method, path, kwargs.get("json")))
-        answer = self.answer[(method, path)]
-        if isinstance(answer, ApiProblem):
-            raise answer
-        return answer
-
-
 @pytest.fixture
-def signed_in(tmp_path, settings, monkeypatch):
+def signed_in(portal, monkeypatch):
     from portal.tokens import TokenStore
 
     def make(answers):
-        app = create_app(replace(settings, gateway_url="http://gateway.invalid"), data_dir=tmp_path)
-        app.config["WTF_CSRF_ENABLED"] = False
-        gateway = Routed(answers)
-        app.extensions["cvms_gateway"] = gateway
+        client, gateway = portal(answers, routed=True)
         monkeypatch.setattr(TokenStore, "access_token", lambda self, ref: "token")
-        client = app.test_client()
         with client.session_transaction() as session:
             session["auth"] = "ref"
             session["role"] = "requester"

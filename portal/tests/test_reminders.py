@@ -3,38 +3,11 @@ follows the link stops nothing), then the API's answer said plainly; unknown lin
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from portal.app import create_app
-from portal.gateway import ApiProblem, Gateway
+from portal.gateway import ApiProblem
 
 MESSAGE = "3f2b4c1e-8d7a-4e5f-9a0b-1c2d3e4f5a6b"
-
-
-class Answering(Gateway):
-    def __init__(self, answer):
-        super().__init__("http://gateway.invalid", 1)
-        self.answer, self.calls = answer, []
-
-    def call(self, method, path, **kwargs):
-        self.calls.append((method, path, kwargs.get("json")))
-        if isinstance(self.answer, ApiProblem):
-            raise self.answer
-        return self.answer
-
-
-@pytest.fixture
-def portal(tmp_path, settings):
-    def make(answer):
-        app = create_app(replace(settings, gateway_url="http://gateway.invalid"), data_dir=tmp_path)
-        app.config["WTF_CSRF_ENABLED"] = False
-        gateway = Answering(answer)
-        app.extensions["cvms_gateway"] = gateway
-        return app.test_client(), gateway
-
-    return make
 
 
 def test_the_link_asks_first_and_stops_on_the_click(portal):
