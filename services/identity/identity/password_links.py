@@ -142,18 +142,24 @@ def issue(
     return IssuedLink(link.id, user.id, token, link.expires_at)
 
 
-def redeem(session: Session, token: str, password: str) -> User:
-    """Set the password of the link's user, activate the user, use up the link (and any other
-    link of the user) and revoke the user's refresh tokens. Raises InvalidInput."""
-    now = utcnow()
+def _presented(session: Session, token: str) -> PasswordLink | None:
+    """The link whose token (the one shown when it was made, or the one e-mailed) is `token`,
+    locked for the caller's transaction."""
     presented = digest(token)
-    link = session.scalar(
+    return session.scalar(
         select(PasswordLink)
         .where(
             (PasswordLink.token_hash == presented) | (PasswordLink.delivery_token_hash == presented)
         )
         .with_for_update()
     )
+
+
+def redeem(session: Session, token: str, password: str) -> User:
+    """Set the password of the link's user, activate the user, use up the link (and any other
+    link of the user) and revoke the user's refresh tokens. Raises InvalidInput."""
+    now = utcnow()
+    link = _presented(session, token)
     if (
         link is None
         or link.used_at is not None
@@ -189,14 +195,7 @@ def verify(session: Session, token: str) -> User:
     """A help-desk account's address is verified by its link: the account is active (it may
     sign in) and the link used up. Raises InvalidInput (`token`)."""
     now = utcnow()
-    presented = digest(token)
-    link = session.scalar(
-        select(PasswordLink)
-        .where(
-            (PasswordLink.token_hash == presented) | (PasswordLink.delivery_token_hash == presented)
-        )
-        .with_for_update()
-    )
+    link = _presented(session, token)
     if (
         link is None
         or link.purpose != VERIFICATION
