@@ -183,7 +183,7 @@ def _recorded(
     if outcome.kind == smtp.TEMPORARY:
         return _later(delivery, now, outcome.error)
     if outcome.undeliverable:
-        _suppress(session, delivery.channel, contact.address, UNDELIVERABLE, now)
+        _suppress(session, delivery.channel, address_digest(contact.address), UNDELIVERABLE, now)
     return _end(delivery, FAILED, outcome.error)
 
 
@@ -212,7 +212,7 @@ def _text(
         return _later(delivery, now, outcome.error)
     if outcome.opted_out or outcome.undeliverable:
         reason = OPTED_OUT if outcome.opted_out else UNDELIVERABLE
-        _suppress(session, delivery.channel, contact.address, reason, now)
+        _suppress(session, delivery.channel, address_digest(contact.address), reason, now)
     return _end(delivery, FAILED, outcome.error)
 
 
@@ -244,24 +244,20 @@ def _suppressions(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[st
     return {(channel, digest): reason for channel, digest, reason in rows}
 
 
-def _suppression(session: Session, channel: str, address: str) -> str | None:
-    return session.scalar(
-        select(Suppression.reason).where(
-            Suppression.channel == channel, Suppression.address_digest == address_digest(address)
+def _suppress(
+    session: Session, channel: str, digest: str, reason: str, now: datetime
+) -> Suppression:
+    """The suppression of the address whose `address_digest` this is on `channel`: the one it
+    has, or a new one for `reason`."""
+    found = session.scalar(
+        select(Suppression).where(
+            Suppression.channel == channel, Suppression.address_digest == digest
         )
     )
-
-
-def _suppress(session: Session, channel: str, address: str, reason: str, now: datetime) -> None:
-    if _suppression(session, channel, address) is None:
-        session.add(
-            Suppression(
-                channel=channel,
-                address_digest=address_digest(address),
-                reason=reason,
-                created_at=now,
-            )
-        )
+    if found is None:
+        found = Suppression(channel=channel, address_digest=digest, reason=reason, created_at=now)
+        session.add(found)
+    return found
 
 
 def observe_oldest_unsent(session: Session, now: datetime) -> None:
@@ -278,45 +274,28 @@ def observe_oldest_unsent(session: Session, now: datetime) -> None:
     OLDEST_UNSENT.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
 
 
-def opt_out(session: Session, phone: str, now: datetime) -> None:
-    """The owner of `phone` (E.164) replied STOP: no text goes to it any more."""
-    opt_out_digest(session, address_digest(phone), now)
-
-
-def opt_out_digest(session: Session, digest: str, now: datetime) -> None:
-    """`opt_out` for the phone whose `address_digest` this is (an SMS reply off the bus)."""
-    found = _sms_suppression_of(session, digest)
-    if found is None:
-        session.add(
-            Suppression(channel=SMS, address_digest=digest, reason=OPTED_OUT, created_at=now)
-        )
-    elif found.reason == UNSUBSCRIBED:
+def opt_out(session: Session, digest: str, now: datetime) -> None:
+    """The owner of the phone whose `address_digest` (of its E.164 form) this is replied STOP:
+    no text goes to it any more."""
+    found = _suppress(session, SMS, digest, OPTED_OUT, now)
+    if found.reason == UNSUBSCRIBED:
         found.reason = OPTED_OUT  # STOP is stronger: transactional texts stop too
 
 
-def opt_in(session: Session, phone: str) -> bool:
-    """The owner of `phone` (E.164) replied START: texts may go to it again. Whether it was
-    opted out (an undeliverable number stays so: START does not make a landline take texts)."""
-    return opt_in_digest(session, address_digest(phone))
-
-
-def opt_in_digest(session: Session, digest: str) -> bool:
-    """`opt_in` for the phone whose `address_digest` this is."""
-    found = _sms_suppression_of(session, digest)
+def opt_in(session: Session, digest: str) -> bool:
+    """The owner of the phone whose `address_digest` this is replied START: texts may go to it
+    again. Whether it was opted out (an undeliverable number stays so: START does not make a
+    landline take texts)."""
+    found = session.scalar(
+        select(Suppression).where(Suppression.channel == SMS, Suppression.address_digest == digest)
+    )
     if found is None or found.reason not in (OPTED_OUT, UNSUBSCRIBED):
         return False
     session.delete(found)
     return True
 
 
-def _sms_suppression_of(session: Session, digest: str) -> Suppression | None:
-    return session.scalar(
-        select(Suppression).where(Suppression.channel == SMS, Suppression.address_digest == digest)
-    )
-
-
 def unsubscribe(session: Session, found: Delivery, address: str, now: datetime) -> None:
     """The person who got `found` asks for no more reminders at its address (transactional
     messages still go: a booking's confirmation, a set-password link)."""
-    if _suppression(session, found.channel, address) is None:
-        _suppress(session, found.channel, address, UNSUBSCRIBED, now)
+    _suppress(session, found.channel, address_digest(address), UNSUBSCRIBED, now)

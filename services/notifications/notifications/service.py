@@ -20,6 +20,7 @@ from cvms_platform.batch_consumer import consumes_batch
 from cvms_platform.config import float_setting, int_setting
 from cvms_platform.consumer import consumes
 from cvms_platform.errors import InvalidInput, NotFound
+from cvms_platform.phones import address_digest
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
@@ -190,9 +191,9 @@ class NotificationsService(CvmsService):
         """STOP or START, as the gateway took it from Twilio (kept by the broker meanwhile)."""
         reply = event.payload
         if reply["reply"] == "stop":
-            delivery.opt_out_digest(session, reply["phone_digest"], self.now())
+            delivery.opt_out(session, reply["phone_digest"], self.now())
         else:
-            delivery.opt_in_digest(session, reply["phone_digest"])
+            delivery.opt_in(session, reply["phone_digest"])
 
     @rpc
     def sms_opt_out(self, phone) -> None:
@@ -200,7 +201,8 @@ class NotificationsService(CvmsService):
         transactional one, until it replies START."""
         number = validation.load(PHONE_NUMBER, {"phone": phone})
         # Two STOPs at once (Twilio retries a webhook): the second finds the first's row.
-        self.db.idempotent(lambda session: delivery.opt_out(session, number, self.now()))
+        digest = address_digest(number)
+        self.db.idempotent(lambda session: delivery.opt_out(session, digest, self.now()))
         log.info("a phone number opted out of text messages")
 
     @rpc
@@ -208,7 +210,7 @@ class NotificationsService(CvmsService):
         """The owner of `phone` replied START (or UNSTOP, YES): texts may go to it again."""
         number = validation.load(PHONE_NUMBER, {"phone": phone})
         with self.db.transaction() as session:
-            delivery.opt_in(session, number)
+            delivery.opt_in(session, address_digest(number))
 
     # -- reminders the person does not want -------------------------------------------------------
     @rpc
