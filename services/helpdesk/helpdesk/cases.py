@@ -85,12 +85,9 @@ def route(
         .order_by(RoutingRule.position, RoutingRule.created_at, RoutingRule.id)
     ).all()
     if rules:
+        # max() keeps the first of equals: the rules come in position order.
         best = max(
-            rules,
-            key=lambda r: (
-                sum(v is not None for v in (r.topic, r.requester_type, r.language)),
-                -rules.index(r),
-            ),
+            rules, key=lambda r: sum(v is not None for v in (r.topic, r.requester_type, r.language))
         )
         return session.get(Team, best.team_id), best.id
     team = session.scalar(select(Team).where(Team.is_default.is_(True)))
