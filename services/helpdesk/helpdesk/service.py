@@ -102,6 +102,17 @@ def _entries(session, case: Case, *, internal: bool) -> list[CaseEntry]:
     return list(session.scalars(query))
 
 
+def _view(schema, session, case: Case, *, internal: bool) -> dict:
+    """A case with its files and history (internal notes only for agents)."""
+    return schema.dump(
+        {
+            **_row(case),
+            "attachments": _attachments(session, case),
+            "entries": _entries(session, case, internal=internal),
+        }
+    )
+
+
 class HelpdeskService(CvmsService):
     name = "helpdesk"
 
@@ -114,20 +125,13 @@ class HelpdeskService(CvmsService):
 
     # -- what requesters do -----------------------------------------------------------------------
     def _own_case(self, session, requester: dict, case_id, *, lock: bool = False) -> Case:
-        case_id = validation.known_id(case_id, "Case")
-        case = session.get(Case, case_id, with_for_update=lock)
-        if case is None or case.requester_id != requester["id"]:
-            raise NotFound(f"Case {case_id} not found.")
+        case = self._case(session, case_id, lock=lock)
+        if case.requester_id != requester["id"]:
+            raise NotFound(f"Case {case.id} not found.")
         return case
 
     def _requester_view(self, session, case: Case) -> dict:
-        return REQUESTER_CASE.dump(
-            {
-                **_row(case),
-                "attachments": _attachments(session, case),
-                "entries": _entries(session, case, internal=False),
-            }
-        )
+        return _view(REQUESTER_CASE, session, case, internal=False)
 
     @rpc
     def file_case(self, requester, form) -> dict:
@@ -195,13 +199,7 @@ class HelpdeskService(CvmsService):
         return case
 
     def _agent_view(self, session, case: Case) -> dict:
-        return AGENT_CASE.dump(
-            {
-                **_row(case),
-                "attachments": _attachments(session, case),
-                "entries": _entries(session, case, internal=True),
-            }
-        )
+        return _view(AGENT_CASE, session, case, internal=True)
 
     @rpc
     def attachment(self, case_id, attachment_id) -> dict:
