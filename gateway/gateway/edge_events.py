@@ -15,7 +15,7 @@ import pika.exceptions
 
 from cvms_platform.contracts import to_wire
 from cvms_platform.envelope import Event
-from cvms_platform.relay import event_exchange
+from cvms_platform.relay import event_exchange, event_properties
 
 log = logging.getLogger(__name__)
 SOURCE = "gateway"
@@ -46,13 +46,7 @@ class EdgeEvents:
                     exchange,
                     event.type,
                     json.dumps(body).encode(),
-                    pika.BasicProperties(
-                        content_type="application/json",
-                        content_encoding="utf-8",
-                        delivery_mode=pika.DeliveryMode.Persistent,
-                        message_id=event.id,
-                        headers={"nameko.correlation_id": event.correlation_id},
-                    ),
+                    event_properties(body),
                     mandatory=True,
                 )
         except (pika.exceptions.AMQPError, OSError) as error:

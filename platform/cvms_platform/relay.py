@@ -68,6 +68,19 @@ def event_exchange(source: str) -> str:
     return f"{source}.events"
 
 
+def event_properties(body: dict) -> pika.BasicProperties:
+    """The properties every CVMS event is published with (by a relay, or the gateway at its
+    edge): JSON, persistent, its id as the message id (publisher confirms are matched by it)
+    and its correlation id where nameko's handlers read it."""
+    return pika.BasicProperties(
+        content_type="application/json",
+        content_encoding="utf-8",
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=body["id"],
+        headers={"nameko.correlation_id": body["correlation_id"]},
+    )
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -112,13 +125,7 @@ class OutboxRelay:
             event_exchange(body["source"]),
             body["type"],
             json.dumps(body).encode(),
-            pika.BasicProperties(
-                content_type="application/json",
-                content_encoding="utf-8",
-                delivery_mode=pika.DeliveryMode.Persistent,
-                message_id=body["id"],
-                headers={"nameko.correlation_id": body["correlation_id"]},
-            ),
+            event_properties(body),
         )
 
     # -- outbox -------------------------------------------------------------------------------
