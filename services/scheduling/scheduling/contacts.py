@@ -27,11 +27,10 @@ class ManyQuery(Schema):
 
 def of(session: Session, kind: str, booking_id: str) -> dict:
     """`kind`: appointment or waitlist. NotFound if there is no such booking."""
-    model = KINDS.get(kind)
-    found = session.get(model, booking_id) if model is not None else None
+    found = of_many(session, kind, [booking_id]).get(booking_id) if kind in KINDS else None
     if found is None:
         raise NotFound(f"No {kind} {booking_id}.")
-    return _contact(found, session.get(LocationSettings, found.location_id))
+    return found
 
 
 def of_many(session: Session, kind: str, booking_ids: list[str]) -> dict[str, dict]:
