@@ -6,8 +6,6 @@ resolution, never the note, and closes the case."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import uuid
 
@@ -17,19 +15,9 @@ from tests.browser.test_enrollment_admin import press
 from tests.conftest import HELPDESK, STATE_ADMIN
 from tests.harness import wait_until
 from tests.mail import mail_to
+from tests.test_helpdesk import PASSWORD, plain, user_id
 
 VERIFY = re.compile(r"https?://[^/\s]+(/helpdesk/verify\?token=[A-Za-z0-9_-]+)")
-PASSWORD = "a long help-desk password"
-
-
-def user_id(authorized) -> str:
-    token = authorized.headers["Authorization"].split()[1]
-    claims = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"]
-
-
-def plain(message) -> str:
-    return message.get_body(("plain",)).get_content()
 
 
 def test_a_case_from_registration_to_resolution_in_the_portal(person, make_person, cluster, api):
