@@ -29,7 +29,6 @@ from inventory.models import (
     IN_TRANSIT,
     RECEIVED,
     USABLE,
-    Discrepancy,
     Hold,
     HoldRelease,
     Lot,
@@ -366,26 +365,14 @@ def receive(
 
 def _short_shipment(session: Session, shipment: Shipment, now: datetime, correlation_id: str):
     """Fewer doses arrived than left: kept for the destination to reconcile."""
-    discrepancy = Discrepancy(
-        location_id=shipment.to_location_id,
-        lot_id=shipment.to_lot_id or shipment.from_lot_id,
-        reason=SHORT_SHIPMENT,
-        administration_id=None,
-        source_event_id=shipment.reference_id,
-        detected_at=now,
-    )
-    session.add(discrepancy)
-    session.flush()
-    record_event(
+    ledger.record_discrepancy(
         session,
-        "inventory_discrepancy_recorded",
-        {
-            "discrepancy_id": discrepancy.id,
-            "location_id": discrepancy.location_id,
-            "lot_id": discrepancy.lot_id,
-            "reason": SHORT_SHIPMENT,
-            "source_event_id": shipment.reference_id,
-        },
+        shipment.to_location_id,
+        shipment.to_lot_id or shipment.from_lot_id,
+        SHORT_SHIPMENT,
+        now,
+        source_event_id=shipment.reference_id,
+        administration_id=None,
         correlation_id=correlation_id,
     )
 

@@ -104,12 +104,36 @@ def _record_discrepancy(
     session: Session, event: Event, lot_id: str, reason: str, now: datetime
 ) -> Discrepancy:
     dose = event.payload
+    return record_discrepancy(
+        session,
+        dose["location_id"],
+        lot_id,
+        reason,
+        now,
+        source_event_id=event.id,
+        administration_id=str(dose["administration_id"]),
+        correlation_id=event.correlation_id,
+    )
+
+
+def record_discrepancy(
+    session: Session,
+    location_id: str,
+    lot_id: str,
+    reason: str,
+    now: datetime,
+    *,
+    source_event_id: str,
+    administration_id: str | None,
+    correlation_id: str,
+) -> Discrepancy:
+    """A discrepancy kept for the location to reconcile, announced."""
     discrepancy = Discrepancy(
-        location_id=dose["location_id"],
+        location_id=location_id,
         lot_id=lot_id,
         reason=reason,
-        administration_id=str(dose["administration_id"]),
-        source_event_id=event.id,
+        administration_id=administration_id,
+        source_event_id=source_event_id,
         detected_at=now,
     )
     session.add(discrepancy)
@@ -119,12 +143,12 @@ def _record_discrepancy(
         "inventory_discrepancy_recorded",
         {
             "discrepancy_id": discrepancy.id,
-            "location_id": discrepancy.location_id,
+            "location_id": location_id,
             "lot_id": lot_id,
             "reason": reason,
-            "source_event_id": event.id,
+            "source_event_id": source_event_id,
         },
-        correlation_id=event.correlation_id,
+        correlation_id=correlation_id,
     )
     return discrepancy
 
