@@ -296,8 +296,7 @@ def note(session, case: Case, agent: dict, body: str, now) -> CaseEntry:
 
 def requester_reply(session, case: Case, requester: dict, body: str, now, calendar, correlation_id):
     """The requester answers: a pending or resolved case opens again (resolved: reopened)."""
-    if case.status == CLOSED:
-        raise Conflict("The case is closed; file a new one.")
+    _open_for_work(case)
     row = entry(session, case, "requester_reply", now, public=True, actor=requester, body=body)
     if case.status == RESOLVED:
         reopen(session, case, requester, now, calendar, correlation_id, by="requester")
