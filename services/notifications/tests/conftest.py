@@ -1,7 +1,7 @@
 """Notifications unit-test fixtures: a freshly migrated SQLite database per test, the service
-built with nameko's `worker_factory` on it, scheduling and identity answered in process, a
-clock the test moves, and a real SMTP server (the development mail catcher) on a port of the
-test's own, keeping what it is given in the test's folder."""
+built with nameko's `worker_factory` on it, scheduling, identity and the help desk answered in
+process, a clock the test moves, and a real SMTP server (the development mail catcher) on a
+port of the test's own, keeping what it is given in the test's folder."""
 
 # nameko's containers need green sockets, as under `cvms-service`: patch before anything else.
 import cvms_platform.green  # noqa: F401
@@ -72,6 +72,18 @@ class Owners:
         return [
             user for user, details in self.users.items() if details.get("manages") == location_id
         ]
+
+
+class HelpDesk:
+    """The help desk's answers: the texts it hands out for delivery, by entry id."""
+
+    def __init__(self):
+        self.messages: dict[str, dict | None] = {}
+        self.asked: list[tuple[str, str]] = []
+
+    def message_for_delivery(self, case_id: str, entry_id: str) -> dict | None:
+        self.asked.append((case_id, entry_id))
+        return self.messages.get(entry_id)
 
 
 class Mailbox(LocalServer):
@@ -145,8 +157,15 @@ def owners() -> Owners:
 
 
 @pytest.fixture
-def service(db, clock, owners) -> NotificationsService:
-    service = worker_factory(NotificationsService, db=db, scheduling=owners, identity=owners)
+def helpdesk() -> HelpDesk:
+    return HelpDesk()
+
+
+@pytest.fixture
+def service(db, clock, owners, helpdesk) -> NotificationsService:
+    service = worker_factory(
+        NotificationsService, db=db, scheduling=owners, identity=owners, helpdesk=helpdesk
+    )
     service.now = clock
     return service
 

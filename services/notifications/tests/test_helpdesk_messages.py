@@ -6,40 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from nameko.testing.services import worker_factory
-
-from notifications.service import NotificationsService
 
 from .conftest import event_body
 
 REQUESTER = str(uuid.uuid4())
 CASE = uuid.uuid4()
-
-
-class HelpDesk:
-    """The help desk's answers: the texts it hands out for delivery, by entry id."""
-
-    def __init__(self):
-        self.messages: dict[str, dict | None] = {}
-        self.asked: list[tuple[str, str]] = []
-
-    def message_for_delivery(self, case_id: str, entry_id: str) -> dict | None:
-        self.asked.append((case_id, entry_id))
-        return self.messages.get(entry_id)
-
-
-@pytest.fixture
-def helpdesk() -> HelpDesk:
-    return HelpDesk()
-
-
-@pytest.fixture
-def service(db, clock, owners, helpdesk) -> NotificationsService:
-    service = worker_factory(
-        NotificationsService, db=db, scheduling=owners, identity=owners, helpdesk=helpdesk
-    )
-    service.now = clock
-    return service
 
 
 @pytest.fixture
