@@ -18,16 +18,7 @@ def claim(session: Session, event_id: str, consumer: str) -> bool:
     A concurrent duplicate waits on the unique key until the first commits, then sees the
     conflict, so two deliveries of one event can never both apply.
     """
-    insert = _INSERTS[session.get_bind().dialect.name]
-    # RETURNING, not rowcount: with psycopg 3 the rowcount of this INSERT came back 0 even
-    # when the row was inserted.
-    inserted = session.execute(
-        insert(inbox)
-        .values(event_id=event_id, consumer=consumer, handled_at=datetime.now(UTC))
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
-    ).first()
-    return inserted is not None
+    return event_id in claim_many(session, [event_id], consumer)
 
 
 def claim_many(session: Session, event_ids: list[str], consumer: str) -> set[str]:
@@ -41,6 +32,8 @@ def claim_many(session: Session, event_ids: list[str], consumer: str) -> set[str
         {"event_id": event_id, "consumer": consumer, "handled_at": now}
         for event_id in dict.fromkeys(event_ids)
     ]
+    # RETURNING, not rowcount: with psycopg 3 the rowcount of this INSERT came back 0 even
+    # when the row was inserted.
     inserted = session.execute(
         insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
     )
