@@ -136,12 +136,12 @@ def active_user(
     )
 
 
-def register_requester(session: Session, email: str, password_hash: str) -> User | None:
+def register_requester(session: Session, username: str, password_hash: str) -> User | None:
     """A help-desk account (role `requester`), inactive until its address is verified; its
-    username is the address. An address with an unverified help-desk account gets that account
-    back (to send a new link; the password is the new one); any other taken address None (the
-    caller answers the same either way, so the answer does not tell who has an account)."""
-    username = email.strip().lower()
+    username is the address (lower case, as the caller gives it). An address with an unverified
+    help-desk account gets that account back (to send a new link; the password is the new one);
+    any other taken address None (the caller answers the same either way, so the answer does not
+    tell who has an account)."""
     user = session.scalar(select(User).where(User.username == username).with_for_update())
     if user is not None:
         if user.role != "requester" or user.active:
