@@ -68,6 +68,12 @@ def _caller(caller) -> dict:
     return {"id": caller["id"], "role": caller["role"][:30]}
 
 
+def _language(language) -> None:
+    """An article language filter: None (any), en or es."""
+    if language is not None and language not in answers.LANGUAGES:
+        raise InvalidInput({"lang": ["en or es."]})
+
+
 def _attachments(session, case: Case) -> list[dict]:
     """The case's files, without their content."""
     found = session.execute(
@@ -385,8 +391,7 @@ class HelpdeskService(CvmsService):
         """Published articles matching `words` (full text), best first: what readers find,
         and what the intake form suggests from a case's summary."""
         words = validation.text(words, "q", most=200).strip()
-        if language is not None and language not in answers.LANGUAGES:
-            raise InvalidInput({"lang": ["en or es."]})
+        _language(language)
         if not words:
             return []
         found = knowledge.search(self.db.session, words, language, validation.limit(limit))
@@ -405,8 +410,7 @@ class HelpdeskService(CvmsService):
     @rpc
     def list_articles(self, language=None, status=None, limit=100) -> list[dict]:
         """Every article, drafts included (its writers), newest change first."""
-        if language is not None and language not in answers.LANGUAGES:
-            raise InvalidInput({"lang": ["en or es."]})
+        _language(language)
         if status is not None and status not in answers.ARTICLE_STATUSES:
             raise InvalidInput({"status": ["draft or published."]})
         found = knowledge.listing(self.db.session, language, status, validation.limit(limit))
