@@ -85,10 +85,9 @@ def resolve_many(
             resolved[delivery.id] = resolve(
                 delivery, scheduling, identity, booking=known, helpdesk=helpdesk
             )
-        except ABOUT_ONE as error:
-            resolved[delivery.id] = error
-        except Exception as error:  # a fault: this delivery waits; the batch goes on
-            log.exception("could not resolve the contact of message %s", delivery.id)
+        except Exception as error:
+            if not isinstance(error, ABOUT_ONE):  # a fault: this delivery waits; the batch goes on
+                log.exception("could not resolve the contact of message %s", delivery.id)
             resolved[delivery.id] = error
     return resolved
 
