@@ -19,13 +19,6 @@ CASE_FORM = {
 }
 
 
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 def requester(app, client, email="ana@example.org") -> dict:
     """A registered, verified help-desk account's headers (the link's token as notifications
     would e-mail it)."""
@@ -76,19 +69,19 @@ def test_register_verify_and_sign_in(app, client):
         ({"email": "a@example.org", "password": PASSWORD, "role": "state_admin"}, "role"),
     ],
 )
-def test_a_registration_is_checked_field_by_field(client, body, field):
-    answer = error(client.post(f"{BASE}/accounts", json=body), 400, "invalid_input")
+def test_a_registration_is_checked_field_by_field(client, body, field, assert_error):
+    answer = assert_error(client.post(f"{BASE}/accounts", json=body), 400, "invalid_input")
     assert field in answer["fields"]
 
 
-def test_an_unknown_verification_token_is_refused(client):
-    answer = error(
+def test_an_unknown_verification_token_is_refused(client, assert_error):
+    answer = assert_error(
         client.post(f"{BASE}/accounts/verify", json={"token": "x" * 43}), 400, "invalid_input"
     )
     assert "token" in answer["fields"]
 
 
-def test_a_requester_files_and_sees_their_own_cases(app, client, rpc):
+def test_a_requester_files_and_sees_their_own_cases(app, client, rpc, assert_error):
     ana = requester(app, client)
     rpc.answer("helpdesk.file_case", {"id": "case-1", "reference": "HD-ABCDEFGH"})
     response = client.post(f"{BASE}/cases", json=CASE_FORM, headers=headers_of(ana))
@@ -98,10 +91,10 @@ def test_a_requester_files_and_sees_their_own_cases(app, client, rpc):
     assert rpc.calls == [("helpdesk.file_case", (caller, CASE_FORM))]
 
     rpc.answer("helpdesk.my_case", NotFound("Case case-2 not found."))
-    error(client.get(f"{BASE}/my/cases/case-2", headers=headers_of(ana)), 404, "not_found")
+    assert_error(client.get(f"{BASE}/my/cases/case-2", headers=headers_of(ana)), 404, "not_found")
     assert rpc.calls[-1] == ("helpdesk.my_case", (caller, "case-2"))
     rpc.answer("helpdesk.requester_reply", Conflict("The case is closed; file a new one."))
-    error(
+    assert_error(
         client.post(
             f"{BASE}/my/cases/case-1/replies", json={"body": "hi"}, headers=headers_of(ana)
         ),
@@ -140,9 +133,9 @@ def test_a_requester_reaches_no_agent_or_admin_route(app, client, rpc):
         ("team_id", "general"),
     ],
 )
-def test_the_intake_form_is_checked_before_any_call(app, client, rpc, field, value):
+def test_the_intake_form_is_checked_before_any_call(app, client, rpc, field, value, assert_error):
     ana = headers_of(requester(app, client))
-    answer = error(
+    answer = assert_error(
         client.post(f"{BASE}/cases", json={**CASE_FORM, field: value}, headers=ana),
         400,
         "invalid_input",
@@ -151,7 +144,7 @@ def test_the_intake_form_is_checked_before_any_call(app, client, rpc, field, val
     assert rpc.calls == []
 
 
-def test_agents_work_cases_and_admins_manage_teams(client, rpc, login):
+def test_agents_work_cases_and_admins_manage_teams(client, rpc, login, assert_error):
     agent = login("helpdesk.agent")
     rpc.answer("helpdesk.queue", [])
     assert client.get(f"{BASE}/queue?include_pending=true", headers=agent).get_json() == []
@@ -163,7 +156,9 @@ def test_agents_work_cases_and_admins_manage_teams(client, rpc, login):
     response = client.post(f"{BASE}/cases/case-1/notes", json={"body": "x"}, headers=agent)
     assert response.status_code == 200
     rpc.answer("helpdesk.resolve_case", {"id": "case-1"})
-    error(client.post(f"{BASE}/cases/case-1/resolve", json={}, headers=agent), 400, "invalid_input")
+    assert_error(
+        client.post(f"{BASE}/cases/case-1/resolve", json={}, headers=agent), 400, "invalid_input"
+    )
     assert (
         client.post(
             f"{BASE}/cases/case-1/resolve", json={"notes": "Done."}, headers=agent
@@ -190,10 +185,10 @@ def attached(content: bytes, filename="report.pdf", content_type="application/pd
     }
 
 
-def test_a_too_large_attachment_is_413_and_nothing_is_filed(app, client, rpc):
+def test_a_too_large_attachment_is_413_and_nothing_is_filed(app, client, rpc, assert_error):
     ana = headers_of(requester(app, client))
     big = attached(b"%PDF-" + b"0" * (5 * 1024 * 1024), filename="scan.pdf")
-    answer = error(
+    answer = assert_error(
         client.post(f"{BASE}/cases", json={**CASE_FORM, "attachments": [big]}, headers=ana),
         413,
         "too_large",
@@ -202,7 +197,7 @@ def test_a_too_large_attachment_is_413_and_nothing_is_filed(app, client, rpc):
     assert "at most 5 MB" in answer["message"] and "Nothing was filed" in answer["message"]
     # A body larger than three such files could be is refused before it is read.
     huge = {**CASE_FORM, "description": "x" * (25 * 1024 * 1024)}
-    error(client.post(f"{BASE}/cases", json=huge, headers=ana), 413, "too_large")
+    assert_error(client.post(f"{BASE}/cases", json=huge, headers=ana), 413, "too_large")
     assert rpc.calls == []
 
 
@@ -241,9 +236,9 @@ def test_files_go_with_the_case_and_come_back_as_themselves(app, client, rpc):
         ),
     ],
 )
-def test_a_wrong_file_is_refused_by_its_field(app, client, rpc, file, field):
+def test_a_wrong_file_is_refused_by_its_field(app, client, rpc, file, field, assert_error):
     ana = headers_of(requester(app, client))
-    answer = error(
+    answer = assert_error(
         client.post(f"{BASE}/cases", json={**CASE_FORM, "attachments": [file]}, headers=ana),
         400,
         "invalid_input",
@@ -252,14 +247,14 @@ def test_a_wrong_file_is_refused_by_its_field(app, client, rpc, file, field):
     assert rpc.calls == []
 
 
-def test_anyone_searches_published_articles_and_agents_write_them(client, rpc, login):
+def test_anyone_searches_published_articles_and_agents_write_them(client, rpc, login, assert_error):
     rpc.answer("helpdesk.search_articles", [])
     assert client.get(f"{BASE}/articles?q=unlock&lang=es").status_code == 200
     assert rpc.calls[-1] == ("helpdesk.search_articles", ("unlock", "es", 10))
-    error(client.get(f"{BASE}/articles"), 400, "invalid_input")
-    error(client.get(f"{BASE}/articles?q=x&lang=fr"), 400, "invalid_input")
+    assert_error(client.get(f"{BASE}/articles"), 400, "invalid_input")
+    assert_error(client.get(f"{BASE}/articles?q=x&lang=fr"), 400, "invalid_input")
     rpc.answer("helpdesk.article", NotFound("Article a-1 not found."))
-    error(client.get(f"{BASE}/articles/a-1"), 404, "not_found")
+    assert_error(client.get(f"{BASE}/articles/a-1"), 404, "not_found")
     assert rpc.calls[-1] == ("helpdesk.article", ("a-1", False))
 
     assert client.get(f"{BASE}/writing/articles").status_code == 401

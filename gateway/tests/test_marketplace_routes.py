@@ -17,13 +17,6 @@ OFFER = {
 }
 
 
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["error"] == code
-    return body
-
-
 def test_a_manager_offers_surplus_for_the_location(client, rpc, login):
     rpc.answer("marketplace.create_offer", {"offer_id": "offer-1", "created": True})
 
@@ -55,9 +48,9 @@ def test_the_same_offer_again_is_200(client, rpc, login):
     ],
 )
 def test_a_malformed_offer_is_refused_field_by_field_before_any_call(
-    client, rpc, login, field, value
+    client, rpc, login, field, value, assert_error
 ):
-    body = error(
+    body = assert_error(
         client.post(
             f"{BASE}/offers", json={**OFFER, field: value}, headers=login("clinic.manager")
         ),
@@ -68,13 +61,15 @@ def test_a_malformed_offer_is_refused_field_by_field_before_any_call(
     assert rpc.calls == []
 
 
-def test_vaccinators_and_other_locations_managers_may_not_offer(client, rpc, login, other_clinic):
-    error(
+def test_vaccinators_and_other_locations_managers_may_not_offer(
+    client, rpc, login, other_clinic, assert_error
+):
+    assert_error(
         client.post(f"{BASE}/offers", json=OFFER, headers=login("clinic.vaccinator")),
         403,
         "forbidden",
     )
-    error(
+    assert_error(
         client.post(f"{FOREIGN}/offers", json=OFFER, headers=login("clinic.manager")),
         403,
         "forbidden",
@@ -92,13 +87,13 @@ def test_a_claim_is_made_for_the_paths_location(client, rpc, login):
     assert rpc.calls == [("marketplace.request_claim", ("demo-clinic", claim, "clinic.manager"))]
 
 
-def test_the_last_doses_taken_is_a_clean_409(client, rpc, login):
+def test_the_last_doses_taken_is_a_clean_409(client, rpc, login, assert_error):
     rpc.answer(
         "marketplace.request_claim",
         Conflict("Only 0 doses are unclaimed.", "not_enough_doses", {"doses": ["At most 0."]}),
     )
 
-    body = error(
+    body = assert_error(
         client.post(
             f"{BASE}/claims",
             json={"claim_id": "claim-1", "offer_id": "offer-9", "doses": 2},
@@ -121,20 +116,20 @@ def test_accepting_without_a_body_accepts_it_all(client, rpc, login):
     ]
 
 
-def test_the_claiming_party_may_not_accept_its_own_claim(client, rpc, login):
+def test_the_claiming_party_may_not_accept_its_own_claim(client, rpc, login, assert_error):
     """A location B manager accepting a claim on location A's offer: under B's path the
     marketplace answers Forbidden (B is the claimant), under A's path the access rule refuses."""
     rpc.answer("marketplace.accept_claim", Forbidden("Only the offering location may do this."))
 
-    error(
+    assert_error(
         client.post(f"{BASE}/claims/claim-1/accept", json={}, headers=login("clinic.manager")),
         403,
         "forbidden",
     )
 
 
-def test_a_claim_declined_needs_a_reason(client, rpc, login):
-    body = error(
+def test_a_claim_declined_needs_a_reason(client, rpc, login, assert_error):
+    body = assert_error(
         client.post(f"{BASE}/claims/claim-1/decline", json={}, headers=login("clinic.manager")),
         400,
         "invalid_input",
@@ -152,10 +147,10 @@ def test_a_claim_declined_needs_a_reason(client, rpc, login):
         ("data_logger_id", ""),
     ],
 )
-def test_a_receipt_is_checked_field_by_field(client, rpc, login, field, value):
+def test_a_receipt_is_checked_field_by_field(client, rpc, login, field, value, assert_error):
     receipt = {"doses_received": 4, "arrival_temperature_c": -70.0, "data_logger_id": "L-1"}
 
-    body = error(
+    body = assert_error(
         client.post(
             f"{BASE}/claims/claim-1/receive",
             json={**receipt, field: value},
@@ -184,7 +179,7 @@ def test_shipping_and_receiving_pass_the_path_and_caller(client, rpc, login):
     ]
 
 
-def test_the_search_reads_its_query(client, rpc, login):
+def test_the_search_reads_its_query(client, rpc, login, assert_error):
     rpc.answer("marketplace.search_offers", [])
 
     response = client.get(
@@ -194,27 +189,29 @@ def test_the_search_reads_its_query(client, rpc, login):
 
     assert response.status_code == 200
     assert rpc.calls == [("marketplace.search_offers", ("demo-clinic", "pfizer-gray-12plus", 5))]
-    error(
+    assert_error(
         client.get(f"{BASE}/search?min_doses=0", headers=login("clinic.manager")),
         400,
         "invalid_input",
     )
 
 
-def test_only_state_admins_see_every_offer_and_claim(client, rpc, login):
+def test_only_state_admins_see_every_offer_and_claim(client, rpc, login, assert_error):
     rpc.answer("marketplace.all_offers", [])
     rpc.answer("marketplace.all_claims", [])
 
     for path in ("/api/v1/marketplace/offers", "/api/v1/marketplace/claims"):
-        error(client.get(path, headers=login("clinic.manager")), 403, "forbidden")
+        assert_error(client.get(path, headers=login("clinic.manager")), 403, "forbidden")
         assert client.get(path, headers=login("state.admin")).status_code == 200
     assert rpc.calls == [("marketplace.all_offers", (None,)), ("marketplace.all_claims", (None,))]
 
 
-def test_an_unknown_claim_is_404(client, rpc, login):
+def test_an_unknown_claim_is_404(client, rpc, login, assert_error):
     rpc.answer("marketplace.get_claim", NotFound("claim claim-9 not found"))
 
-    error(client.get(f"{BASE}/claims/claim-9", headers=login("clinic.manager")), 404, "not_found")
+    assert_error(
+        client.get(f"{BASE}/claims/claim-9", headers=login("clinic.manager")), 404, "not_found"
+    )
 
 
 def test_every_marketplace_operation_is_for_managers_of_the_location(client):
