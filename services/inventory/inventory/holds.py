@@ -28,7 +28,6 @@ from inventory.models import (
     HOLD_OPEN,
     IN_TRANSIT,
     RECEIVED,
-    USABLE,
     Hold,
     HoldRelease,
     Lot,
@@ -59,10 +58,7 @@ def place(
         return existing, False
     lot = ledger.lot_at(session, location_id, lot_id, lock=True)
     now = utcnow()
-    if lot.status != USABLE:
-        raise Unprocessable({"doses": [f"Lot {lot.lot_number} is quarantined."]})
-    if lot.expiration_date < now.date():
-        raise Unprocessable({"doses": [f"Lot {lot.lot_number} has expired."]})
+    transfers.refuse_unusable(lot, now.date())
     movable = transfers.movable_doses(session, lot)
     if request["doses"] > movable:
         raise Unprocessable({"doses": [transfers.cannot_move(lot, movable)]})
@@ -224,10 +220,7 @@ def ship(
         )
     source = ledger.lot_at(session, location_id, hold.lot_id)
     now = utcnow()
-    if source.status != USABLE:
-        raise Unprocessable({"doses": [f"Lot {source.lot_number} is quarantined."]})
-    if source.expiration_date < now.date():
-        raise Unprocessable({"doses": [f"Lot {source.lot_number} has expired."]})
+    transfers.refuse_unusable(source, now.date())
     shipment = Shipment(
         id=request["shipment_id"],
         hold_id=hold.id,

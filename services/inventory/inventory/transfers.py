@@ -37,11 +37,7 @@ def transfer(
     if to_location_id == location_id:
         raise Unprocessable({"to_location_id": ["A transfer goes to another location."]})
     source = ledger.lot_at(session, location_id, lot_id, lock=True)
-    today = utcnow().date()
-    if source.status != USABLE:
-        raise Unprocessable({"doses": [f"Lot {source.lot_number} is quarantined."]})
-    if source.expiration_date < today:
-        raise Unprocessable({"doses": [f"Lot {source.lot_number} has expired."]})
+    refuse_unusable(source, utcnow().date())
     movable = movable_doses(session, source)
     if doses > movable:
         raise Unprocessable({"doses": [cannot_move(source, movable)]})
@@ -110,6 +106,14 @@ def moved_in(
     )
     ledger._announce_adjustment(session, into, entry, correlation_id)
     return into
+
+
+def refuse_unusable(lot: Lot, today) -> None:
+    """Doses of a quarantined or expired lot go nowhere (Unprocessable, doses)."""
+    if lot.status != USABLE:
+        raise Unprocessable({"doses": [f"Lot {lot.lot_number} is quarantined."]})
+    if lot.expiration_date < today:
+        raise Unprocessable({"doses": [f"Lot {lot.lot_number} has expired."]})
 
 
 def punctured_doses(session: Session, lot: Lot) -> int:
