@@ -170,21 +170,15 @@ def test_a_location_without_managers_owes_nothing(service, mailbox, read):
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("event_type", sorted(EVENTS))
-def test_every_message_is_written_in_english_and_spanish(event_type, language, service, read):
+def test_every_message_is_written_in_english_and_spanish(
+    event_type, language, service, managers, read
+):
     """Staff accounts have no language yet (identity answers none): they are written to in
     English; the Spanish templates are ready for when they do."""
-    service.identity.users[str(uuid.uuid4())] = {
-        "email": "m@example.org",
-        "active": True,
-        "manages": OFFERING,
-    }
-    service.identity.users[str(uuid.uuid4())] = {
-        "email": "n@example.org",
-        "active": True,
-        "manages": CLAIMING,
-    }
     handler(service, event_type)(EVENTS[event_type]())
-    for row in read.all(select(Delivery)):
+    rows = read.all(select(Delivery))
+    assert rows
+    for row in rows:
         contact = Contact(address="m@example.org", language=language, name="Lee")
         rendered = render.render(row, contact)
         assert rendered.subject and "{{" not in rendered.subject
