@@ -50,7 +50,7 @@ class Contact:
 
 
 def resolve_many(
-    deliveries: list[Delivery], scheduling, identity, helpdesk=None
+    deliveries: list[Delivery], scheduling, identity, helpdesk
 ) -> dict[str, Contact | Exception]:
     """`resolve` for a batch, by delivery id: each delivery's Contact, or what `resolve` raised
     for it (Undeliverable, NotFound, the owner not answering). The bookings' contacts are asked
@@ -82,9 +82,7 @@ def resolve_many(
         try:
             if isinstance(known, Exception):
                 raise known
-            resolved[delivery.id] = resolve(
-                delivery, scheduling, identity, booking=known, helpdesk=helpdesk
-            )
+            resolved[delivery.id] = resolve(delivery, scheduling, identity, helpdesk, booking=known)
         except Exception as error:
             if not isinstance(error, ABOUT_ONE):  # a fault: this delivery waits; the batch goes on
                 log.exception("could not resolve the contact of message %s", delivery.id)
@@ -93,7 +91,7 @@ def resolve_many(
 
 
 def resolve(
-    delivery: Delivery, scheduling, identity, *, booking: dict | None = None, helpdesk=None
+    delivery: Delivery, scheduling, identity, helpdesk, *, booking: dict | None = None
 ) -> Contact:
     """Ask scheduling (a booker, a waitlist place) or identity (a user) for the address (the
     e-mail address, or for SMS the phone number) and language of `delivery`'s person
@@ -149,8 +147,6 @@ def _requester(delivery: Delivery, identity, helpdesk) -> Contact:
     user = identity.user_contact(delivery.person_id)
     if not user.get("active") or not user.get("email"):
         raise Undeliverable("the help-desk account is deactivated or has no e-mail address")
-    if helpdesk is None:
-        raise Undeliverable("no help desk to ask for the message")
     message = helpdesk.message_for_delivery(delivery.facts["case_id"], delivery.facts["entry_id"])
     if message is None or message["requester_id"] != delivery.person_id:
         raise Undeliverable("not a message for the requester to read")

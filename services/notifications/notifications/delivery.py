@@ -86,7 +86,7 @@ def send(
     settings: smtp.SmtpSettings,
     scheduling,
     identity,
-    helpdesk=None,
+    helpdesk,
     texts: twilio.Client | None = None,
 ) -> None:
     """Send a batch of locked deliveries and record what happened to each (committed by the

@@ -224,7 +224,7 @@ class NotificationsService(CvmsService):
             found = session.get(Delivery, message_id)
             if found is None or found.transactional or found.state != "sent":
                 raise NotFound("No such message.")
-            contact = contacts.resolve(found, self.scheduling, self.identity)
+            contact = contacts.resolve(found, self.scheduling, self.identity, self.helpdesk)
             delivery.unsubscribe(session, found, contact.address, self.now())
             return {"masked_address": found.masked_address, "channel": found.channel}
 
