@@ -7,6 +7,7 @@ Each area of the API has its own blueprint (`gateway/api/<area>/routes.py`), all
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from flask import current_app, g, jsonify, request
@@ -47,6 +48,13 @@ class _OneCall:
 call = _OneCall()
 
 
+@functools.cache
+def _body_schema(schema_cls: type, partial: bool):
+    """One instance per documented body schema (and partial), built on first use: building one
+    costs some times more than a load with it, and a loaded schema keeps no state."""
+    return schema_cls(partial=partial)
+
+
 def body(*, partial: bool = False) -> dict:
     """The JSON body, once the schema the route documents as its body (`@doc(body=...)`)
     accepts it (with `partial`, any of its fields may be left out): a route checks exactly what
@@ -56,7 +64,7 @@ def body(*, partial: bool = False) -> dict:
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    validation.load(schema(partial=partial), data)
+    validation.load(_body_schema(schema, partial), data)
     return data
 
 
