@@ -93,15 +93,17 @@ class StockThresholdSchema(Schema):
     threshold_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
 
 
+# An id the client chooses (a transfer's, a hold's, a shipment's), and a count of doses moved.
+CLIENT_ID = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="Letters, digits, '_.:-'; 1-64."
+)
+DOSES = validate.Range(min=1, max=MAX_DOSES)
+
+
 class TransferSchema(Schema):
-    transfer_id = fields.Str(
-        required=True,
-        validate=validate.Regexp(
-            r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="Letters, digits, '_.:-'; 1-64."
-        ),
-    )
+    transfer_id = fields.Str(required=True, validate=CLIENT_ID)
     to_location_id = fields.Str(required=True, validate=LOCATION_ID)
-    doses = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DOSES))
+    doses = fields.Int(required=True, strict=True, validate=DOSES)
     note = fields.Str(load_default=None, validate=NOTE)
 
 
@@ -124,12 +126,6 @@ class FormQuerySchema(Schema):
 
 
 # -- holds and shipments of held doses (the marketplace) -------------------------------------------
-CLIENT_ID = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="Letters, digits, '_.:-'; 1-64."
-)
-DOSES = validate.Range(min=1, max=MAX_DOSES)
-
-
 class PlaceHoldSchema(Schema):
     hold_id = fields.Str(required=True, validate=CLIENT_ID)
     doses = fields.Int(required=True, strict=True, validate=DOSES)
