@@ -43,8 +43,8 @@ class Broker:
 
 
 @pytest.fixture
-def rpc_answers(app):
-    """The replies the gateway published (named so for the tests written when it made RPCs)."""
+def published(app):
+    """The replies the gateway published (a Broker standing in for RabbitMQ)."""
     broker = app.extensions["cvms_edge_events"] = Broker()
     return broker
 
@@ -94,39 +94,39 @@ def test_the_signature_is_twilios():
 @pytest.mark.parametrize(
     "body", ["STOP", "stop", " Stop. ", "STOPALL", "Unsubscribe", "cancel", "END", "quit"]
 )
-def test_stop_opts_the_phone_out(client, rpc_answers, body):
+def test_stop_opts_the_phone_out(client, published, body):
     params = form(body)
     response = post(client, params, signed(params))
     assert response.status_code == 200
     assert response.mimetype == "application/xml"
     assert response.get_data(as_text=True).endswith("<Response/>")
-    assert rpc_answers.calls == STOPPED
+    assert published.calls == STOPPED
 
 
 @pytest.mark.parametrize("body", ["START", "start", "Unstop", "yes"])
-def test_start_opts_the_phone_back_in(client, rpc_answers, body):
+def test_start_opts_the_phone_back_in(client, published, body):
     params = form(body)
     response = post(client, params, signed(params))
     assert response.status_code == 200
-    assert rpc_answers.calls == STARTED
+    assert published.calls == STARTED
 
 
 @pytest.mark.parametrize("body", ["Thanks!", "stop sending me these please", "HELP", ""])
-def test_any_other_reply_is_answered_and_ignored(client, rpc_answers, body):
+def test_any_other_reply_is_answered_and_ignored(client, published, body):
     params = form(body)
     response = post(client, params, signed(params))
     assert response.status_code == 200
     assert response.get_data(as_text=True).endswith("<Response/>")
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
-def test_without_a_signature_403_and_nothing_is_asked(client, rpc_answers, assert_error):
+def test_without_a_signature_403_and_nothing_is_asked(client, published, assert_error):
     response = post(client, form("STOP"), None)
     assert_error(response, 403, "invalid_signature")
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
-def test_a_forged_or_tampered_request_is_refused(client, rpc_answers, assert_error):
+def test_a_forged_or_tampered_request_is_refused(client, published, assert_error):
     params = form("STOP")
     assert_error(
         post(client, params, signed(params, token="not-the-token")), 403, "invalid_signature"
@@ -135,61 +135,61 @@ def test_a_forged_or_tampered_request_is_refused(client, rpc_answers, assert_err
     assert_error(post(client, tampered, signed(params)), 403, "invalid_signature")
     elsewhere = signed(params, url="https://attacker.example/api/v1/sms/inbound")
     assert_error(post(client, params, elsewhere), 403, "invalid_signature")
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
 def test_without_an_auth_token_every_request_is_refused(
-    client, rpc_answers, monkeypatch, assert_error
+    client, published, monkeypatch, assert_error
 ):
     monkeypatch.delenv("CVMS_TWILIO_AUTH_TOKEN")
     params = form("STOP")
     assert_error(post(client, params, signed(params, token="")), 403, "invalid_signature")
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
 def test_behind_a_proxy_the_configured_webhook_url_is_the_signed_one(
-    client, rpc_answers, monkeypatch, assert_error
+    client, published, monkeypatch, assert_error
 ):
     public_url = "https://cvms.example.gov/api/v1/sms/inbound"
     monkeypatch.setenv("CVMS_TWILIO_WEBHOOK_URL", public_url)
     params = form("STOP")
     assert_error(post(client, params, signed(params)), 403, "invalid_signature")
     assert post(client, params, signed(params, url=public_url)).status_code == 200
-    assert rpc_answers.calls == STOPPED
+    assert published.calls == STOPPED
 
 
-def test_a_signed_request_without_a_sender_is_invalid(client, rpc_answers, assert_error):
+def test_a_signed_request_without_a_sender_is_invalid(client, published, assert_error):
     params = form("STOP")
     del params["From"]
     body = assert_error(post(client, params, signed(params)), 400, "invalid_input")
     assert "From" in body["fields"]
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
-def test_a_reply_is_published_as_an_event_without_the_phone_number(client, rpc_answers):
+def test_a_reply_is_published_as_an_event_without_the_phone_number(client, published):
     params = form("STOP")
     assert post(client, params, signed(params)).status_code == 200
-    [event] = rpc_answers.taken
+    [event] = published.taken
     assert (event.type, event.source) == ("sms_reply_received", "gateway")
     assert event.payload["message_sid"] == params["MessageSid"]
     assert PHONE not in str(event.payload) and "2125550199" not in str(event.payload)
 
 
 def test_a_reply_the_broker_does_not_take_is_503_for_twilio_to_send_again(
-    client, rpc_answers, assert_error
+    client, published, assert_error
 ):
-    rpc_answers.refusing = True
+    published.refusing = True
     params = form("STOP")
     assert_error(post(client, params, signed(params)), 503, "unavailable")
     params = form("Thanks!")  # nothing to keep: answered as ever
     assert post(client, params, signed(params)).status_code == 200
 
 
-def test_a_sender_that_is_not_a_phone_number_is_invalid(client, rpc_answers, assert_error):
+def test_a_sender_that_is_not_a_phone_number_is_invalid(client, published, assert_error):
     params = form("STOP", From="not-a-phone")
     body = assert_error(post(client, params, signed(params)), 400, "invalid_input")
     assert "From" in body["fields"]
-    assert rpc_answers.calls == []
+    assert published.calls == []
 
 
 def test_the_webhook_is_documented_as_public(client):
