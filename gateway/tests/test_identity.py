@@ -135,17 +135,17 @@ def test_an_org_admin_acts_for_the_organizations_locations(client):
     assert answer["locations"] == ["demo-clinic"]
 
 
-def test_an_org_admin_creates_a_location_user_who_sets_a_password(app, client, login):
-    response = client.post(
+def org_admin_adds_vaccinator(client, login, name: str, email: str):
+    """The organization admin adds a vaccinator at demo-clinic: the response."""
+    return client.post(
         "/api/v1/organizations/demo-org/users",
-        json={
-            "name": "Nia New",
-            "email": "Nia.New@clinic.example",
-            "role": "vaccinator",
-            "location_ids": ["demo-clinic"],
-        },
+        json={"name": name, "email": email, "role": "vaccinator", "location_ids": ["demo-clinic"]},
         headers=login("org.admin"),
     )
+
+
+def test_an_org_admin_creates_a_location_user_who_sets_a_password(app, client, login):
+    response = org_admin_adds_vaccinator(client, login, "Nia New", "Nia.New@clinic.example")
     assert response.status_code == 201, response.get_json()
     answer = response.get_json()
     assert answer["user"]["username"] == "nia.new@clinic.example"
@@ -163,16 +163,7 @@ def test_an_org_admin_creates_a_location_user_who_sets_a_password(app, client, l
 
 def test_without_email_the_org_admin_is_handed_the_link_to_pass_on(monkeypatch, app, client, login):
     monkeypatch.setenv("CVMS_HAND_OUT_PASSWORD_LINKS", "1")
-    response = client.post(
-        "/api/v1/organizations/demo-org/users",
-        json={
-            "name": "Ola Offline",
-            "email": "ola@clinic.example",
-            "role": "vaccinator",
-            "location_ids": ["demo-clinic"],
-        },
-        headers=login("org.admin"),
-    )
+    response = org_admin_adds_vaccinator(client, login, "Ola Offline", "ola@clinic.example")
     assert response.status_code == 201, response.get_json()
     link = response.get_json()["set_password"]
     assert link["sent_by_email"] is False
