@@ -76,13 +76,6 @@ def _lot_id(lot_id) -> str:
     return lot_id
 
 
-def _id(client_id) -> str:
-    """A hold's or shipment's id (chosen by the client): anything else is not found."""
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
-        raise NotFound(f"{client_id} not found")
-    return client_id
-
-
 def _note(note, field: str = "note") -> str:
     if not isinstance(note, str) or not note.strip():
         raise InvalidInput({field: ["Say why."]})
@@ -441,14 +434,17 @@ class InventoryService(CvmsService):
     @rpc
     def get_hold(self, location_id: str, hold_id: str) -> dict:
         location_id = validation.location(location_id)
-        return holds.hold_as_dict(holds.hold_at(self.db.session, location_id, _id(hold_id)))
+        return holds.hold_as_dict(
+            holds.hold_at(self.db.session, location_id, validation.known_id(hold_id, "hold"))
+        )
 
     @rpc
     def release_hold(self, location_id: str, hold_id: str, data: dict) -> dict:
         """Give held doses back to the lot's available stock: {release_id, doses?, reason?}
         (doses None: all the hold still holds); once per release_id. Returns the hold and
         `released` (False: this release was done already, or nothing was left)."""
-        location_id, hold_id = validation.location(location_id), _id(hold_id)
+        location_id = validation.location(location_id)
+        hold_id = validation.known_id(hold_id, "hold")
         request = validation.load(ReleaseHoldSchema(), data)
         hold, released = self.db.idempotent(
             lambda session: holds.release(
@@ -462,7 +458,8 @@ class InventoryService(CvmsService):
         """Ship held doses to another location: {shipment_id, to_location_id, doses, note?}:
         out of the lot (`transferred_out`) into transit; idempotent by shipment_id. Returns the
         shipment and `created`."""
-        location_id, hold_id = validation.location(location_id), _id(hold_id)
+        location_id = validation.location(location_id)
+        hold_id = validation.known_id(hold_id, "hold")
         request = validation.load(ShipHeldSchema(), data)
         shipment, created = self.db.idempotent(
             lambda session: holds.ship(
@@ -478,7 +475,8 @@ class InventoryService(CvmsService):
         are wasted there (`cold_chain_failure`); fewer than shipped is a `short_shipment`
         discrepancy. Idempotent: received again alike, the shipment as it is (`created`
         False); Conflict with another count."""
-        location_id, shipment_id = validation.location(location_id), _id(shipment_id)
+        location_id = validation.location(location_id)
+        shipment_id = validation.known_id(shipment_id, "shipment")
         request = validation.load(ReceiveShipmentSchema(), data)
         with self.db.transaction() as session:
             shipment, created = holds.receive(

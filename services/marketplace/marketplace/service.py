@@ -16,7 +16,7 @@ from nameko.timer import timer
 from cvms_platform import validation
 from cvms_platform.config import float_setting
 from cvms_platform.consumer import consumes
-from cvms_platform.errors import Conflict, NotFound
+from cvms_platform.errors import Conflict
 from cvms_platform.rpc import rpc
 from cvms_platform.service import CvmsService
 from cvms_platform.timeutil import utcnow
@@ -48,13 +48,6 @@ OFFERS = OfferSchema(many=True)
 OFFER_WITH_CLAIMS = OfferWithClaimsSchema()
 CLAIM = ClaimSchema()
 CLAIMS = ClaimSchema(many=True)
-
-
-def _id(value, what: str) -> str:
-    """An offer's or claim's id as the caller named it: anything else is not found."""
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise NotFound(f"{what} {value} not found")
-    return value
 
 
 def _actor(name) -> str | None:
@@ -119,7 +112,8 @@ class MarketplaceService(CvmsService):
         """Withdraw an open offer: its pending claims are declined and the doses no accepted
         claim needs are released in inventory, with `surplus_withdrawn`. Withdrawing it again
         (or an expired one) answers it as it is."""
-        location_id, offer_id = validation.location(location_id), _id(offer_id, "offer")
+        location_id = validation.location(location_id)
+        offer_id = validation.known_id(offer_id, "offer")
         request = validation.load(WithdrawalSchema(), data or {})
         with self.db.transaction() as session:
             offer = offers.offer_at(session, location_id, offer_id, lock=True)
@@ -152,7 +146,8 @@ class MarketplaceService(CvmsService):
     @rpc
     def get_offer(self, location_id: str, offer_id: str) -> dict:
         """The location's own offer, with its claims."""
-        location_id, offer_id = validation.location(location_id), _id(offer_id, "offer")
+        location_id = validation.location(location_id)
+        offer_id = validation.known_id(offer_id, "offer")
         return OFFER_WITH_CLAIMS.dump(offers.offer_at(self.db.session, location_id, offer_id))
 
     @rpc
@@ -209,7 +204,8 @@ class MarketplaceService(CvmsService):
     ) -> dict:
         """The offering location accepts a claim, all or {doses} of it (the rest goes back on
         offer), with `claim_accepted`. Idempotent; Conflict once declined or expired."""
-        location_id, claim_id = validation.location(location_id), _id(claim_id, "claim")
+        location_id = validation.location(location_id)
+        claim_id = validation.known_id(claim_id, "claim")
         request = validation.load(AcceptanceSchema(), data or {})
         with self.db.transaction() as session:
             claim = offers.claim_for(session, location_id, claim_id, side="offering", lock=True)
@@ -225,7 +221,8 @@ class MarketplaceService(CvmsService):
     ) -> dict:
         """The offering location declines a claim with a {reason}: its doses go back on offer,
         with `claim_declined`. Idempotent; Conflict once accepted or expired."""
-        location_id, claim_id = validation.location(location_id), _id(claim_id, "claim")
+        location_id = validation.location(location_id)
+        claim_id = validation.known_id(claim_id, "claim")
         request = validation.load(DeclineSchema(), data)
         with self.db.transaction() as session:
             claim = offers.claim_for(session, location_id, claim_id, side="offering", lock=True)
@@ -240,7 +237,8 @@ class MarketplaceService(CvmsService):
         """The offering location ships an accepted claim: inventory moves its doses out of the
         lot into transit (the shipment's id is the claim's), with `transfer_shipped`.
         Idempotent; Conflict unless accepted."""
-        location_id, claim_id = validation.location(location_id), _id(claim_id, "claim")
+        location_id = validation.location(location_id)
+        claim_id = validation.known_id(claim_id, "claim")
         with self.db.transaction() as session:
             claim = offers.claim_for(session, location_id, claim_id, side="offering", lock=True)
             if claim.status not in (SHIPPED, RECEIVED):
@@ -271,7 +269,8 @@ class MarketplaceService(CvmsService):
         same lot (wasted there as cold_chain_failure outside the product's storage range; a
         short count is a discrepancy there), with `transfer_received` and a
         `transfer_problem_reported` per problem. Idempotent; Conflict with another count."""
-        location_id, claim_id = validation.location(location_id), _id(claim_id, "claim")
+        location_id = validation.location(location_id)
+        claim_id = validation.known_id(claim_id, "claim")
         receipt = validation.load(ReceiptSchema(), data)
         with self.db.transaction() as session:
             claim = offers.claim_for(session, location_id, claim_id, side="claiming", lock=True)
@@ -291,7 +290,8 @@ class MarketplaceService(CvmsService):
     @rpc
     def get_claim(self, location_id: str, claim_id: str) -> dict:
         """A claim the location made or received."""
-        location_id, claim_id = validation.location(location_id), _id(claim_id, "claim")
+        location_id = validation.location(location_id)
+        claim_id = validation.known_id(claim_id, "claim")
         return CLAIM.dump(offers.visible_claim(self.db.session, location_id, claim_id))
 
     @rpc
