@@ -31,8 +31,6 @@ class Base(DeclarativeBase):
 # it and not accepted is released.
 OPEN, WITHDRAWN, EXPIRED = "open", "withdrawn", "expired"
 OFFER_STATES = (OPEN, WITHDRAWN, EXPIRED)
-PICKUP, SHIPPED_FULFILMENT = "pickup", "shipped"
-FULFILMENTS = (PICKUP, SHIPPED_FULFILMENT)
 
 # A claim's states: requested (awaiting the offering location), declined, expired (unanswered in
 # time), accepted (all or part), then the transfer: shipped, received (or received with a
@@ -40,8 +38,6 @@ FULFILMENTS = (PICKUP, SHIPPED_FULFILMENT)
 REQUESTED, DECLINED, CLAIM_EXPIRED, ACCEPTED = "requested", "declined", "expired", "accepted"
 SHIPPED, RECEIVED = "shipped", "received"
 CLAIM_STATES = (REQUESTED, DECLINED, CLAIM_EXPIRED, ACCEPTED, SHIPPED, RECEIVED)
-# Claims whose requested doses are still taken from the offer's unclaimed doses.
-PENDING = (REQUESTED,)
 
 
 class Offer(Base):
