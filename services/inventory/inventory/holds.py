@@ -24,8 +24,6 @@ from cvms_platform.outbox import record_event
 from cvms_platform.timeutil import utcnow
 from inventory import ledger, transfers
 from inventory.models import (
-    HOLD_CLOSED,
-    HOLD_OPEN,
     IN_TRANSIT,
     RECEIVED,
     Hold,
@@ -36,6 +34,8 @@ from inventory.models import (
     new_id,
 )
 
+# A hold is open while it holds doses, closed once released or shipped to the last dose.
+HOLD_OPEN, HOLD_CLOSED = "open", "closed"
 COLD_CHAIN_FAILURE = "cold_chain_failure"
 SHORT_SHIPMENT = "short_shipment"
 
@@ -71,7 +71,6 @@ def place(
         product_id=lot.product_id,
         doses_placed=request["doses"],
         doses_held=request["doses"],
-        status=HOLD_OPEN,
         note=request.get("note"),
         placed_at=now,
         updated_at=now,
@@ -154,8 +153,6 @@ def _unhold(session: Session, hold: Hold, doses: int, now: datetime, *, take_out
     ).one()
     hold.doses_held -= doses
     hold.updated_at = now
-    if hold.doses_held == 0:
-        hold.status = HOLD_CLOSED
     return lot
 
 
@@ -184,13 +181,12 @@ def close_holds_of_wasted_lot(session: Session, lot: Row, now: datetime, *, corr
     """The lot's stock was wasted to zero (it expired): its holds end with it, announced."""
     for hold in session.scalars(
         select(Hold)
-        .where(Hold.lot_id == lot.id, Hold.status == HOLD_OPEN)
+        .where(Hold.lot_id == lot.id, Hold.doses_held > 0)
         .order_by(Hold.id)
         .with_for_update()
     ):
-        doses, hold.doses_held, hold.status, hold.updated_at = hold.doses_held, 0, HOLD_CLOSED, now
-        if doses:
-            _announce_release(session, hold, lot, doses, "lot_expired", correlation_id)
+        doses, hold.doses_held, hold.updated_at = hold.doses_held, 0, now
+        _announce_release(session, hold, lot, doses, "lot_expired", correlation_id)
 
 
 # -- shipping and receiving -----------------------------------------------------------------------
@@ -378,7 +374,7 @@ def hold_as_dict(hold: Hold) -> dict:
         "product_id": hold.product_id,
         "doses_placed": hold.doses_placed,
         "doses_held": hold.doses_held,
-        "status": hold.status,
+        "status": HOLD_OPEN if hold.doses_held else HOLD_CLOSED,
         "note": hold.note,
         "placed_at": hold.placed_at.isoformat(),
         "updated_at": hold.updated_at.isoformat(),

@@ -283,7 +283,6 @@ class FormRow(Base):
     imported_by: Mapped[str | None] = mapped_column(String(100))
 
 
-HOLD_OPEN, HOLD_CLOSED = "open", "closed"
 IN_TRANSIT, RECEIVED = "in_transit", "received"
 
 
@@ -298,7 +297,7 @@ class Hold(Base):
         CheckConstraint(
             "doses_held >= 0 AND doses_held <= doses_placed", name="ck_holds_held_within_placed"
         ),
-        Index("ix_holds_lot", "lot_id", "status"),
+        Index("ix_holds_lot", "lot_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client's hold id
@@ -307,8 +306,6 @@ class Hold(Base):
     product_id: Mapped[str] = mapped_column(String(64))
     doses_placed: Mapped[int] = mapped_column(Integer)
     doses_held: Mapped[int] = mapped_column(Integer)
-    # `open` while it holds doses; `closed` once released or shipped to the last dose.
-    status: Mapped[str] = mapped_column(String(10), default=HOLD_OPEN)
     note: Mapped[str | None] = mapped_column(Text)
     placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(64), nullable=False),
         sa.Column("doses_placed", sa.Integer, nullable=False),
         sa.Column("doses_held", sa.Integer, nullable=False),
-        sa.Column("status", sa.String(10), nullable=False),
         sa.Column("note", sa.Text),
         sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -34,7 +33,7 @@ def upgrade() -> None:
             "doses_held >= 0 AND doses_held <= doses_placed", name="ck_holds_held_within_placed"
         ),
     )
-    op.create_index("ix_holds_lot", "holds", ["lot_id", "status"])
+    op.create_index("ix_holds_lot", "holds", ["lot_id"])
     op.create_table(
         "hold_releases",
         sa.Column("id", sa.String(100), primary_key=True),
