@@ -133,12 +133,10 @@ def movable_doses(session: Session, lot: Lot) -> int:
 
 def cannot_move(lot: Lot, movable: int) -> str:
     held = f", {lot.doses_held} held for an offer" if lot.doses_held else ""
+    in_vials = ", the rest in open vials" if movable < lot.doses_on_hand - lot.doses_held else ""
     return (
         f"Only {movable} doses of lot {lot.lot_number} can be moved "
-        f"({lot.doses_on_hand} on hand{held}, the rest in open vials)."
-        if movable < lot.doses_on_hand - lot.doses_held
-        else f"Only {movable} doses of lot {lot.lot_number} can be moved "
-        f"({lot.doses_on_hand} on hand{held})."
+        f"({lot.doses_on_hand} on hand{held}{in_vials})."
     )
 
 
